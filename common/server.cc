@@ -1,0 +1,92 @@
+#include "common/server.h"
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/resource_quota.h>
+#include <signal.h>
+
+#include <cstdio>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "grpc/health/v1/health.pb.h"
+
+namespace kouryu {
+namespace {
+
+// The host part of HOST:PORT ("[::1]:0" -> "[::1]").
+std::string HostOf(const std::string& listen) {
+  size_t colon = listen.rfind(':');
+  return colon == std::string::npos ? listen : listen.substr(0, colon);
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Server>> Server::Start(
+    const ServerOptions& options, const std::vector<grpc::Service*>& services) {
+  // Reflection describes grpc.health.v1.Health only if its descriptor is in
+  // the generated pool; referencing it keeps the linker from dropping it.
+  (void)grpc::health::v1::HealthCheckRequest::descriptor();
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(),
+                           &port);
+  builder.SetMaxReceiveMessageSize(options.max_message_bytes);
+  builder.SetMaxSendMessageSize(options.max_message_bytes);
+  for (grpc::Service* service : services) builder.RegisterService(service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || port == 0) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", options.listen));
+  }
+  std::string address = absl::StrCat(HostOf(options.listen), ":", port);
+  server->GetHealthCheckService()->SetServingStatus(true);
+  std::printf("%s listening on %s\n", options.name.c_str(), address.c_str());
+  std::fflush(stdout);
+  return std::unique_ptr<Server>(
+      new Server(std::move(server), std::move(address), options.shutdown_grace));
+}
+
+Server::Server(std::unique_ptr<grpc::Server> server, std::string address,
+               absl::Duration grace)
+    : server_(std::move(server)), address_(std::move(address)), grace_(grace) {}
+
+Server::~Server() { Shutdown(); }
+
+void Server::SetServing(bool serving) {
+  server_->GetHealthCheckService()->SetServingStatus(serving);
+}
+
+void Server::Shutdown(const std::function<void()>& before_drain) {
+  if (shut_down_) return;
+  shut_down_ = true;
+  SetServing(false);
+  if (before_drain) before_drain();
+  server_->Shutdown(absl::ToChronoTime(absl::Now() + grace_));
+  server_->Wait();
+}
+
+void BlockTerminationSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+void WaitForTerminationSignal() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  int signal = 0;
+  while (sigwait(&set, &signal) != 0) {
+  }
+}
+
+}  // namespace kouryu

@@ -1,0 +1,80 @@
+#ifndef KOURYU_COMMON_SERVER_H_
+#define KOURYU_COMMON_SERVER_H_
+
+// The server bootstrap both services share: listening (port 0 picks a free
+// port, the bound address is printed), grpc.health.v1, server reflection,
+// resource limits, and graceful shutdown on SIGTERM/SIGINT.
+//
+// Usage in main():
+//   kouryu::BlockTerminationSignals();        // before any thread starts
+//   auto server = kouryu::Server::Start(options, {&service_a, &service_b});
+//   kouryu::WaitForTerminationSignal();
+//   server->Shutdown();                        // NOT_SERVING, then drain
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace grpc {
+class Server;
+class Service;
+}  // namespace grpc
+
+namespace kouryu {
+
+struct ServerOptions {
+  // HOST:PORT; port 0 picks a free port.
+  std::string listen = "127.0.0.1:0";
+  // Printed with the bound address: "<name> listening on HOST:PORT".
+  std::string name = "kouryu";
+  // Largest request or response message accepted (default 64 MiB, enough
+  // for ImportTable of a large table).
+  int max_message_bytes = 64 << 20;
+  // Calls still running this long after shutdown begins are cancelled.
+  absl::Duration shutdown_grace = absl::Seconds(10);
+};
+
+// A running gRPC server. Thread-safe.
+class Server {
+ public:
+  // Binds, starts serving and prints "<name> listening on HOST:PORT" to
+  // stdout. Health is SERVING once Start returns. `services` must outlive
+  // the server.
+  static absl::StatusOr<std::unique_ptr<Server>> Start(
+      const ServerOptions& options, const std::vector<grpc::Service*>& services);
+
+  ~Server();
+
+  // The bound address, HOST:PORT with the chosen port.
+  const std::string& address() const { return address_; }
+
+  void SetServing(bool serving);
+
+  // Health NOT_SERVING, then `before_drain` (to end long-lived streams),
+  // then waits for running calls up to the grace period and stops. Safe to
+  // call more than once.
+  void Shutdown(const std::function<void()>& before_drain = nullptr);
+
+ private:
+  Server(std::unique_ptr<grpc::Server> server, std::string address,
+         absl::Duration grace);
+
+  std::unique_ptr<grpc::Server> server_;
+  std::string address_;
+  absl::Duration grace_;
+  bool shut_down_ = false;
+};
+
+// Blocks SIGTERM and SIGINT in the calling thread and every thread it
+// starts afterwards, so that WaitForTerminationSignal receives them.
+void BlockTerminationSignals();
+// Returns when SIGTERM or SIGINT arrives.
+void WaitForTerminationSignal();
+
+}  // namespace kouryu
+
+#endif  // KOURYU_COMMON_SERVER_H_

@@ -1,0 +1,61 @@
+#ifndef KOURYU_COMMON_STATUS_H_
+#define KOURYU_COMMON_STATUS_H_
+
+// The one place where errors change form: rocksdb::Status -> absl::Status at
+// the storage boundary, absl::Status -> grpc::Status at the RPC boundary.
+//
+// Errors carry AIP-193 details as absl::Status payloads keyed by their type
+// URL: a google.rpc.ErrorInfo (reason, domain "kouryu.v1") and, for bad
+// input, a google.rpc.BadRequest whose field violations point at the row and
+// column of the input. ToGrpcStatus packs them into grpc-status-details-bin.
+
+#include <string>
+#include "absl/strings/string_view.h"
+#include <vector>
+
+#include "absl/status/status.h"
+
+namespace grpc {
+class Status;
+}
+namespace rocksdb {
+class Status;
+}
+
+namespace kouryu {
+
+inline constexpr absl::string_view kErrorDomain = "kouryu.v1";
+
+struct FieldViolation {
+  // Path to the bad input, e.g. "rows[12].title" or "record.department".
+  std::string field;
+  std::string description;
+
+  friend bool operator==(const FieldViolation&, const FieldViolation&) =
+      default;
+};
+
+// InvalidArgument with an ErrorInfo `reason` and a BadRequest listing
+// `violations`; `message` summarizes.
+absl::Status InvalidArgumentError(absl::string_view reason,
+                                  absl::string_view message,
+                                  const std::vector<FieldViolation>& violations);
+
+// Returns `status` with an ErrorInfo `reason` attached (replacing any).
+absl::Status WithReason(absl::Status status, absl::string_view reason);
+
+// The ErrorInfo reason of `status`, or "" when it has none.
+std::string ReasonOf(const absl::Status& status);
+// The BadRequest field violations of `status` (empty when it has none).
+std::vector<FieldViolation> ViolationsOf(const absl::Status& status);
+
+// `context` names the operation ("writing records"). Corruption and IO
+// errors become INTERNAL / UNAVAILABLE; a full disk RESOURCE_EXHAUSTED.
+absl::Status FromRocksDb(const rocksdb::Status& status,
+                         absl::string_view context);
+
+grpc::Status ToGrpcStatus(const absl::Status& status);
+
+}  // namespace kouryu
+
+#endif  // KOURYU_COMMON_STATUS_H_

@@ -1,0 +1,68 @@
+// kouryu-ingest: the ingest server (IngestService and ChangeFeed).
+
+#include <cstdio>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "common/gazetteer.h"
+#include "common/server.h"
+#include "ingest-service/ingest_service.h"
+#include "ingest-service/normalizer.h"
+#include "ingest-service/store.h"
+
+ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
+          "HOST:PORT to serve on; port 0 picks a free port");
+ABSL_FLAG(std::string, data_dir, "", "RocksDB directory (required)");
+ABSL_FLAG(std::string, gazetteer, "",
+          "gazetteer TSV replacing the built-in data/gazetteer.tsv");
+ABSL_FLAG(bool, sync, false,
+          "fsync every write before acknowledging it (survives power loss)");
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage("kouryu ingest server");
+  absl::ParseCommandLine(argc, argv);
+  kouryu::BlockTerminationSignals();
+
+  const std::string data_dir = absl::GetFlag(FLAGS_data_dir);
+  if (data_dir.empty()) {
+    std::fprintf(stderr, "kouryu-ingest: --data_dir is required\n");
+    return 2;
+  }
+  std::unique_ptr<kouryu::Gazetteer> loaded;
+  const kouryu::Gazetteer* gazetteer = &kouryu::Gazetteer::Builtin();
+  if (!absl::GetFlag(FLAGS_gazetteer).empty()) {
+    auto g = kouryu::Gazetteer::Load(absl::GetFlag(FLAGS_gazetteer));
+    if (!g.ok()) {
+      std::fprintf(stderr, "kouryu-ingest: %s\n", g.status().ToString().c_str());
+      return 1;
+    }
+    loaded = *std::move(g);
+    gazetteer = loaded.get();
+  }
+
+  auto store = kouryu::ingest::Store::Open(
+      data_dir, {.sync = absl::GetFlag(FLAGS_sync)});
+  if (!store.ok()) {
+    std::fprintf(stderr, "kouryu-ingest: %s\n", store.status().ToString().c_str());
+    return 1;
+  }
+  kouryu::ingest::Normalizer normalizer(*gazetteer);
+  kouryu::ingest::IngestServiceImpl ingest(normalizer, **store);
+  kouryu::ingest::ChangeFeedImpl feed(**store);
+
+  auto server = kouryu::Server::Start(
+      {.listen = absl::GetFlag(FLAGS_listen), .name = "kouryu-ingest"},
+      {&ingest, &feed});
+  if (!server.ok()) {
+    std::fprintf(stderr, "kouryu-ingest: %s\n", server.status().ToString().c_str());
+    return 1;
+  }
+  kouryu::WaitForTerminationSignal();
+  std::fprintf(stderr, "kouryu-ingest: shutting down\n");
+  (*server)->Shutdown([&] { (*store)->StopWaiting(); });
+  server->reset();
+  store->reset();  // Closes RocksDB after the last call has finished.
+  std::fprintf(stderr, "kouryu-ingest: stopped\n");
+  return 0;
+}

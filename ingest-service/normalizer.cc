@@ -1,0 +1,166 @@
+#include "ingest-service/normalizer.h"
+
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "common/hash.h"
+#include "common/keys.h"
+#include "common/status.h"
+#include "common/text.h"
+#include "ingest-service/results_html.h"
+
+namespace kouryu::ingest {
+namespace {
+
+void SetCity(const CityEntry& entry, v1::City* city) {
+  city->set_id(entry.id);
+  city->set_name_ja(entry.name_ja);
+  city->set_name_en(entry.name_en);
+  city->set_country_code(entry.country_code);
+  city->set_country_name_ja(entry.country_name_ja);
+}
+
+// A control character other than tab, line feed and carriage return.
+bool HasControlCharacter(absl::string_view text) {
+  for (unsigned char c : text) {
+    if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f) {
+      return true;
+    }
+  }
+  return false;
+}
+
+class Checker {
+ public:
+  explicit Checker(absl::string_view prefix) : prefix_(prefix) {}
+
+  void Add(absl::string_view field, std::string description) {
+    violations_.push_back(
+        {absl::StrCat(prefix_, field), std::move(description)});
+  }
+
+  // Checks a text field; true when it may be used.
+  bool CheckText(absl::string_view field, absl::string_view value,
+                 size_t max_bytes, bool required) {
+    if (!IsValidUtf8(value)) {
+      Add(field, "is not valid UTF-8");
+      return false;
+    }
+    if (HasControlCharacter(value)) {
+      Add(field, "contains a control character or NUL byte");
+      return false;
+    }
+    if (value.size() > max_bytes) {
+      Add(field, absl::StrCat("is ", value.size(), " bytes; at most ",
+                              max_bytes, " are accepted"));
+      return false;
+    }
+    if (required && NormalizeText(value).empty()) {
+      Add(field, "is required");
+      return false;
+    }
+    return true;
+  }
+
+  const std::vector<FieldViolation>& violations() const { return violations_; }
+
+ private:
+  absl::string_view prefix_;
+  std::vector<FieldViolation> violations_;
+};
+
+}  // namespace
+
+v1::Category CategoryFromLabel(absl::string_view label) {
+  std::string text = NormalizeText(label);
+  if (absl::StrContains(text, "姉妹港")) {
+    return v1::CATEGORY_SISTER_PORT_EXCHANGE;
+  }
+  if (absl::StrContains(text, "姉妹") || absl::StrContains(text, "友好") ||
+      absl::StrContains(text, "政策提携")) {
+    return v1::CATEGORY_SISTER_CITY_EXCHANGE;
+  }
+  return v1::CATEGORY_OTHER;
+}
+
+absl::StatusOr<v1::Record> Normalizer::Normalize(
+    const v1::RawRecord& raw, const v1::SourceRef& source,
+    absl::string_view field_prefix) const {
+  Checker check(field_prefix);
+  check.CheckText("category", raw.category(), kMaxCategoryBytes, true);
+  bool department_ok = check.CheckText("department", raw.department(),
+                                       kMaxDepartmentBytes, true);
+  check.CheckText("title", raw.title(), kMaxTitleBytes, true);
+  check.CheckText("results", raw.results(), kMaxResultsBytes, false);
+  if (raw.fiscal_year() < kMinFiscalYear ||
+      raw.fiscal_year() > kMaxFiscalYear) {
+    check.Add("fiscal_year",
+              raw.fiscal_year() == 0
+                  ? std::string("is required (from the table header or the "
+                                "request)")
+                  : absl::StrCat(raw.fiscal_year(), " is outside ",
+                                 kMinFiscalYear, "..", kMaxFiscalYear));
+  }
+
+  std::optional<Gazetteer::DepartmentSplit> split;
+  if (department_ok) {
+    split = gazetteer_.SplitDepartment(raw.department());
+    if (!split) {
+      check.Add("department",
+                absl::StrCat("\"", NormalizeText(raw.department()),
+                             "\" does not begin with a bureau the gazetteer "
+                             "knows"));
+    }
+  }
+  if (!check.violations().empty()) {
+    const FieldViolation& first = check.violations().front();
+    return InvalidArgumentError(
+        "INVALID_RECORD",
+        absl::StrCat(first.field, " ", first.description,
+                     check.violations().size() > 1
+                         ? absl::StrCat(" (and ", check.violations().size() - 1,
+                                        " more)")
+                         : ""),
+        check.violations());
+  }
+
+  v1::Record record;
+  record.set_fiscal_year(raw.fiscal_year());
+  record.set_category(CategoryFromLabel(raw.category()));
+  // The label as published (NFKC would turn ① into 1).
+  record.set_category_label(
+      std::string(absl::StripAsciiWhitespace(raw.category())));
+  record.set_title(NormalizeText(raw.title()));
+  record.set_results_text(ResultsText(raw.results()));
+  record.set_source_html(raw.results());
+  *record.mutable_source() = source;
+
+  const BureauEntry& bureau = *split->bureau;
+  record.mutable_bureau()->set_id(bureau.id);
+  record.mutable_bureau()->set_name_ja(bureau.name_ja);
+  record.mutable_bureau()->set_name_en(bureau.name_en);
+  record.set_department(split->department);
+
+  std::vector<const CityEntry*> in_title = gazetteer_.CitiesIn(record.title());
+  const CityEntry& city =
+      in_title.size() == 1 ? *in_title.front() : Gazetteer::Unassigned();
+  SetCity(city, record.mutable_city());
+  for (const CityEntry* mentioned : gazetteer_.CitiesIn(
+           absl::StrCat(record.title(), "\n", record.results_text()))) {
+    SetCity(*mentioned, record.add_mentioned_cities());
+  }
+
+  // The natural key: fiscal year, bureau (by ID, so a renamed bureau keeps
+  // its records), department and item.
+  std::string natural_key =
+      absl::StrCat(record.fiscal_year(), "\x1f", bureau.id, "\x1f",
+                   record.department(), "\x1f", record.title());
+  std::string record_id =
+      absl::StrCat("fy", record.fiscal_year(), "-", Hex64(Fnv1a64(natural_key)));
+  record.set_name(FormatRecordName({city.id, bureau.id, record_id}));
+  return record;
+}
+
+}  // namespace kouryu::ingest

@@ -1,0 +1,49 @@
+#ifndef KOURYU_INGEST_SERVICE_NORMALIZER_H_
+#define KOURYU_INGEST_SERVICE_NORMALIZER_H_
+
+// Validates a raw row and turns it into a normalized Record: category enum,
+// bureau and department split, partner city and mentioned cities through the
+// gazetteer, plain results text, and the record's name, whose record ID is
+// derived from the natural key (fiscal year, bureau, department, item) so the
+// same row always gets the same name.
+
+#include "absl/strings/string_view.h"
+
+#include "absl/status/statusor.h"
+#include "common/gazetteer.h"
+#include "kouryu/v1/record.pb.h"
+
+namespace kouryu::ingest {
+
+// Largest accepted field sizes, in bytes of UTF-8.
+inline constexpr size_t kMaxCategoryBytes = 256;
+inline constexpr size_t kMaxDepartmentBytes = 256;
+inline constexpr size_t kMaxTitleBytes = 1024;
+inline constexpr size_t kMaxResultsBytes = 64 * 1024;
+// Fiscal years accepted.
+inline constexpr int kMinFiscalYear = 1989;
+inline constexpr int kMaxFiscalYear = 2100;
+
+// Thread-safe; holds a reference to the gazetteer, which must outlive it.
+class Normalizer {
+ public:
+  explicit Normalizer(const Gazetteer& gazetteer) : gazetteer_(gazetteer) {}
+
+  // Returns the record with name, city, bureau, texts and source set (no
+  // timestamps or etag: the store sets those). On bad input, InvalidArgument
+  // whose BadRequest lists every violation, each field path prefixed with
+  // `field_prefix` ("rows[12]." or "record.").
+  absl::StatusOr<v1::Record> Normalize(const v1::RawRecord& raw,
+                                       const v1::SourceRef& source,
+                                       absl::string_view field_prefix) const;
+
+ private:
+  const Gazetteer& gazetteer_;
+};
+
+// The category enum for a published label ("①姉妹・友好都市...").
+v1::Category CategoryFromLabel(absl::string_view label);
+
+}  // namespace kouryu::ingest
+
+#endif  // KOURYU_INGEST_SERVICE_NORMALIZER_H_

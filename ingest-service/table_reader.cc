@@ -1,0 +1,186 @@
+#include "ingest-service/table_reader.h"
+
+#include <re2/re2.h>
+
+#include <algorithm>
+
+#include "absl/status/status.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "common/status.h"
+#include "common/text.h"
+
+namespace kouryu::ingest {
+namespace {
+
+constexpr absl::string_view kBom = "\xEF\xBB\xBF";
+// The published header names, matched after NFKC by these prefixes.
+constexpr absl::string_view kHeaderPrefixes[] = {"①分野", "②担当", "③項目",
+                                                "④実績"};
+
+absl::Status TableError(absl::string_view reason, int line, int column,
+                        absl::string_view description) {
+  std::string field = column > 0 ? absl::StrCat("rows[", line, "].column[",
+                                                column, "]")
+                                 : absl::StrCat("rows[", line, "]");
+  return InvalidArgumentError(
+      reason, absl::StrCat("line ", line, ": ", description),
+      {{std::move(field), std::string(description)}});
+}
+
+// Splits `content` into records of cells. Quoted cells follow RFC 4180.
+class Splitter {
+ public:
+  Splitter(absl::string_view content, char separator)
+      : content_(content), separator_(separator) {}
+
+  // Reads the next record into `row`; false at the end of input.
+  absl::StatusOr<bool> Next(TableRow& row) {
+    if (pos_ >= content_.size()) return false;
+    row.line = line_;
+    row.cells.assign(1, std::string());
+    bool quoted = false;
+    bool cell_started_quoted = false;
+    int quote_line = line_;
+    while (pos_ < content_.size()) {
+      char c = content_[pos_++];
+      if (quoted) {
+        if (c == '"') {
+          if (pos_ < content_.size() && content_[pos_] == '"') {
+            row.cells.back().push_back('"');
+            ++pos_;
+          } else {
+            quoted = false;
+          }
+        } else {
+          if (c == '\n') ++line_;
+          row.cells.back().push_back(c);
+        }
+        continue;
+      }
+      if (c == '"' && row.cells.back().empty() && !cell_started_quoted) {
+        quoted = cell_started_quoted = true;
+        quote_line = line_;
+      } else if (c == separator_) {
+        row.cells.emplace_back();
+        cell_started_quoted = false;
+      } else if (c == '\n') {
+        ++line_;
+        StripCr(row);
+        return true;
+      } else {
+        row.cells.back().push_back(c);
+      }
+    }
+    if (quoted) {
+      return TableError("UNTERMINATED_QUOTE", quote_line,
+                        static_cast<int>(row.cells.size()),
+                        "quoted cell is not closed before the end of the file");
+    }
+    StripCr(row);
+    return true;
+  }
+
+ private:
+  static void StripCr(TableRow& row) {
+    std::string& last = row.cells.back();
+    if (!last.empty() && last.back() == '\r') last.pop_back();
+  }
+
+  absl::string_view content_;
+  char separator_;
+  size_t pos_ = 0;
+  int line_ = 1;
+};
+
+bool IsBlank(const TableRow& row) {
+  for (const std::string& cell : row.cells) {
+    for (char c : cell) {
+      if (c != ' ' && c != '\t' && c != '\r') return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+int FiscalYearFromText(absl::string_view text) {
+  static const RE2 kEra(R"((R|令和|H|平成)(元|\d{1,2})年度)");
+  static const RE2 kWestern(R"((\d{4})年度)");
+  std::string normalized = NormalizeText(text);
+  std::string era, number;
+  if (RE2::PartialMatch(normalized, kEra, &era, &number)) {
+    int n = 1;
+    if (number != "元" && !absl::SimpleAtoi(number, &n)) return 0;
+    bool reiwa = era == "R" || era == "令和";
+    return (reiwa ? 2018 : 1988) + n;
+  }
+  int year = 0;
+  if (RE2::PartialMatch(normalized, kWestern, &year)) return year;
+  return 0;
+}
+
+absl::StatusOr<Table> ReadTable(absl::string_view content) {
+  if (absl::StartsWith(content, kBom)) content.remove_prefix(kBom.size());
+  Table table;
+
+  // The separator is whichever of tab and comma the header line holds more
+  // of; the header is the first line that is not blank.
+  size_t header_start = content.find_first_not_of("\r\n");
+  if (header_start == absl::string_view::npos) {
+    return TableError("EMPTY_TABLE", 1, 0, "the table has no header");
+  }
+  absl::string_view header_line =
+      content.substr(header_start, content.find('\n', header_start) -
+                                       header_start);
+  size_t tabs = std::count(header_line.begin(), header_line.end(), '\t');
+  size_t commas = std::count(header_line.begin(), header_line.end(), ',');
+  table.separator = tabs >= commas ? '\t' : ',';
+
+  Splitter splitter(content, table.separator);
+  TableRow row;
+  bool have_header = false;
+  while (true) {
+    absl::StatusOr<bool> more = splitter.Next(row);
+    if (!more.ok()) return more.status();
+    if (!*more) break;
+    if (IsBlank(row)) continue;
+    for (size_t i = 0; i < row.cells.size(); ++i) {
+      if (!IsValidUtf8(row.cells[i])) {
+        return TableError("INVALID_ENCODING", row.line, static_cast<int>(i + 1),
+                          "bytes that are not valid UTF-8");
+      }
+    }
+    if (have_header) {
+      table.rows.push_back(std::move(row));
+      continue;
+    }
+    have_header = true;
+    table.header_line = row.line;
+    table.header = std::move(row.cells);
+    if (table.header.size() < 4) {
+      return TableError("UNRECOGNIZED_HEADER", table.header_line, 0,
+                        absl::StrCat("the header has ", table.header.size(),
+                                     " columns; expected 4: ①分野, "
+                                     "②担当(関係)部所名, ③項目名, ④実績(…)"));
+    }
+    for (size_t i = 0; i < 4; ++i) {
+      if (!absl::StartsWith(NormalizeText(table.header[i]),
+                            NormalizeText(kHeaderPrefixes[i]))) {
+        return TableError(
+            "UNRECOGNIZED_HEADER", table.header_line, static_cast<int>(i + 1),
+            absl::StrCat("header column ", i + 1, " is \"", table.header[i],
+                         "\"; expected one starting with ",
+                         kHeaderPrefixes[i]));
+      }
+    }
+    table.fiscal_year = FiscalYearFromText(table.header[3]);
+  }
+  if (!have_header) {
+    return TableError("EMPTY_TABLE", 1, 0, "the table has no header");
+  }
+  return table;
+}
+
+}  // namespace kouryu::ingest

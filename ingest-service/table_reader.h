@@ -1,0 +1,44 @@
+#ifndef KOURYU_INGEST_SERVICE_TABLE_READER_H_
+#define KOURYU_INGEST_SERVICE_TABLE_READER_H_
+
+// Reads an exchange table as published: UTF-8 (with or without a BOM),
+// tab- or comma-separated (chosen from the header line), RFC 4180 quoting
+// (quoted cells may hold separators, doubled quotes and line breaks), CRLF
+// or LF, blank lines skipped. The first non-blank line is the header; its
+// fourth column names the fiscal year (④実績(R元年度) -> 2019).
+
+#include <string>
+#include "absl/strings/string_view.h"
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace kouryu::ingest {
+
+struct TableRow {
+  // 1-based line number in the file where the row starts.
+  int line = 0;
+  std::vector<std::string> cells;
+};
+
+struct Table {
+  char separator = '\t';
+  int header_line = 0;
+  std::vector<std::string> header;
+  // From the header; 0 when the header names no year.
+  int fiscal_year = 0;
+  std::vector<TableRow> rows;
+};
+
+// InvalidArgument, with a BadRequest violation naming the line and column,
+// for bytes that are not UTF-8, an unterminated quote, an empty table or a
+// header without the published columns.
+absl::StatusOr<Table> ReadTable(absl::string_view content);
+
+// The western fiscal year named in `text`: R元年度, R2年度, 令和2年度,
+// H30年度, 平成30年度, 2019年度 (full-width forms too). 0 when none.
+int FiscalYearFromText(absl::string_view text);
+
+}  // namespace kouryu::ingest
+
+#endif  // KOURYU_INGEST_SERVICE_TABLE_READER_H_

@@ -1,0 +1,65 @@
+// kouryu-query: a query replica (QueryService) following kouryu-ingest.
+
+#include <grpcpp/grpcpp.h>
+
+#include <cstdio>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "common/server.h"
+#include "query-service/follower.h"
+#include "query-service/query_service.h"
+#include "query-service/replica.h"
+
+ABSL_FLAG(std::string, listen, "127.0.0.1:50052",
+          "HOST:PORT to serve on; port 0 picks a free port");
+ABSL_FLAG(std::string, data_dir, "", "replica RocksDB directory (required)");
+ABSL_FLAG(std::string, ingest, "127.0.0.1:50051",
+          "HOST:PORT of kouryu-ingest, whose change feed this replica follows");
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage("kouryu query server");
+  absl::ParseCommandLine(argc, argv);
+  kouryu::BlockTerminationSignals();
+
+  const std::string data_dir = absl::GetFlag(FLAGS_data_dir);
+  if (data_dir.empty()) {
+    std::fprintf(stderr, "kouryu-query: --data_dir is required\n");
+    return 2;
+  }
+  auto replica = kouryu::query::Replica::Open(data_dir, {});
+  if (!replica.ok()) {
+    std::fprintf(stderr, "kouryu-query: %s\n",
+                 replica.status().ToString().c_str());
+    return 1;
+  }
+  std::fprintf(stderr, "kouryu-query: replica at sequence %llu\n",
+               static_cast<unsigned long long>((*replica)->applied_sequence()));
+
+  kouryu::query::Follower follower(
+      **replica,
+      grpc::CreateChannel(absl::GetFlag(FLAGS_ingest),
+                          grpc::InsecureChannelCredentials()),
+      {});
+  follower.Start();
+  kouryu::query::QueryServiceImpl query(**replica, {});
+
+  auto server = kouryu::Server::Start(
+      {.listen = absl::GetFlag(FLAGS_listen), .name = "kouryu-query"},
+      {&query});
+  if (!server.ok()) {
+    std::fprintf(stderr, "kouryu-query: %s\n",
+                 server.status().ToString().c_str());
+    follower.Stop();
+    return 1;
+  }
+  kouryu::WaitForTerminationSignal();
+  std::fprintf(stderr, "kouryu-query: shutting down\n");
+  (*server)->Shutdown([&] { (*replica)->StopWaiting(); });
+  follower.Stop();
+  server->reset();
+  replica->reset();  // Closes RocksDB after the last call has finished.
+  std::fprintf(stderr, "kouryu-query: stopped\n");
+  return 0;
+}

@@ -1,0 +1,43 @@
+#ifndef KOURYU_QUERY_SERVICE_QUERY_SERVICE_H_
+#define KOURYU_QUERY_SERVICE_QUERY_SERVICE_H_
+
+// kouryu.v1.QueryService over a Replica. Every method first waits for the
+// request's min_sequence (bounded by the call's deadline and by
+// max_sequence_wait), then reads.
+
+#include "absl/time/time.h"
+#include "kouryu/v1/query_service.grpc.pb.h"
+#include "query-service/replica.h"
+
+namespace kouryu::query {
+
+struct QueryServiceOptions {
+  // Longest a call without a deadline waits for min_sequence before
+  // failing with DEADLINE_EXCEEDED.
+  absl::Duration max_sequence_wait = absl::Seconds(30);
+};
+
+class QueryServiceImpl final : public v1::QueryService::Service {
+ public:
+  // `replica` must outlive the service.
+  QueryServiceImpl(const Replica& replica, const QueryServiceOptions& options)
+      : replica_(replica), options_(options) {}
+
+  grpc::Status GetRecord(grpc::ServerContext* context,
+                         const v1::GetRecordRequest* request,
+                         v1::Record* response) override;
+  grpc::Status ListRecords(grpc::ServerContext* context,
+                           const v1::ListRecordsRequest* request,
+                           v1::ListRecordsResponse* response) override;
+
+ private:
+  absl::Status AwaitSequence(grpc::ServerContext* context,
+                             uint64_t min_sequence) const;
+
+  const Replica& replica_;
+  QueryServiceOptions options_;
+};
+
+}  // namespace kouryu::query
+
+#endif  // KOURYU_QUERY_SERVICE_QUERY_SERVICE_H_
