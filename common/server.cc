@@ -38,6 +38,12 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
                            &port);
   builder.SetMaxReceiveMessageSize(options.max_message_bytes);
   builder.SetMaxSendMessageSize(options.max_message_bytes);
+  // Replicas hold a change-feed stream open and ping it (keepalive) to
+  // notice a dead peer; accept pings that often rather than answering them
+  // with GOAWAY "too_many_pings".
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
+                             10'000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   for (grpc::Service* service : services) builder.RegisterService(service);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
@@ -63,8 +69,7 @@ void Server::SetServing(bool serving) {
 }
 
 void Server::Shutdown(const std::function<void()>& before_drain) {
-  if (shut_down_) return;
-  shut_down_ = true;
+  if (shut_down_.exchange(true)) return;
   SetServing(false);
   if (before_drain) before_drain();
   server_->Shutdown(absl::ToChronoTime(absl::Now() + grace_));

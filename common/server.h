@@ -11,6 +11,7 @@
 //   kouryu::WaitForTerminationSignal();
 //   server->Shutdown();                        // NOT_SERVING, then drain
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
@@ -66,7 +67,7 @@ class Server {
   std::unique_ptr<grpc::Server> server_;
   std::string address_;
   absl::Duration grace_;
-  bool shut_down_ = false;
+  std::atomic<bool> shut_down_{false};
 };
 
 // Blocks SIGTERM and SIGINT in the calling thread and every thread it

@@ -1,5 +1,6 @@
 #include "ingest-service/ingest_service.h"
 
+#include <algorithm>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -219,10 +220,16 @@ grpc::Status ChangeFeedImpl::Subscribe(
         "SEQUENCE_AHEAD_OF_HEAD"));
   }
   while (!context->IsCancelled()) {
+    size_t limit = kChangesPerResponse;
+    if (request->until_head()) {
+      if (cursor >= head) return grpc::Status::OK;
+      limit = std::min<uint64_t>(limit, head - cursor);
+    }
     absl::StatusOr<std::vector<v1::Change>> changes =
-        store_.ReadChanges(cursor, kChangesPerResponse);
+        store_.ReadChanges(cursor, limit);
     if (!changes.ok()) return ToGrpcStatus(changes.status());
     if (changes->empty()) {
+      if (request->until_head()) return grpc::Status::OK;
       if (store_.stopping()) {
         return grpc::Status(grpc::StatusCode::UNAVAILABLE,
                             "the ingest server is shutting down");

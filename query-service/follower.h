@@ -7,6 +7,7 @@
 // with exponential backoff. Runs on its own thread between Start and Stop.
 
 #include <memory>
+#include <string>
 #include <thread>
 
 #include "absl/base/thread_annotations.h"
@@ -17,14 +18,20 @@
 #include "query-service/replica.h"
 
 namespace grpc {
+class Channel;
 class ClientContext;
-}
+}  // namespace grpc
 
 namespace kouryu::query {
 
+// A channel to the ingest server tuned for following: reconnects within
+// at most a second after ingest comes back (gRPC's default backoff grows to
+// two minutes) and notices a silent peer through keepalive pings.
+std::shared_ptr<grpc::Channel> ConnectToIngest(const std::string& address);
+
 struct FollowerOptions {
   absl::Duration initial_backoff = absl::Milliseconds(100);
-  absl::Duration max_backoff = absl::Seconds(5);
+  absl::Duration max_backoff = absl::Seconds(2);
 };
 
 class Follower {

@@ -1,0 +1,449 @@
+// The whole path, for real: kouryu-ingest and kouryu-query started as
+// processes on port 0 with temporary directories, the published table
+// imported through ImportTable, and the replica read with min_sequence
+// (never a sleep).
+
+#include <grpcpp/grpcpp.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "kouryu/v1/change_feed.grpc.pb.h"
+#include "kouryu/v1/ingest_service.grpc.pb.h"
+#include "kouryu/v1/query_service.grpc.pb.h"
+#include "tests/e2e/process.h"
+
+namespace kouryu {
+namespace {
+
+using ::kouryu::testing::CommandResult;
+using ::kouryu::testing::RunCommand;
+using ::kouryu::testing::ServerProcess;
+using ::testing::HasSubstr;
+
+// Counts made by reading data/tokyo-exchange-r1.tsv by hand (data lines 4-42;
+// lines 1, 2, 14, 24 and 37 are blank, line 3 is the header).
+constexpr int kPublishedRecords = 36;
+// 大韓民国ソウル特別市 (4), ソウル市 items on lines 15, 22, 32, 33.
+constexpr int kSeoulRecords = 5;
+// 北京市 on lines 5, 12, 13, 19, 21, 27, 31, 41.
+constexpr int kBeijingRecords = 8;
+// パリ市 on lines 6, 18, 20, 26, 29.
+constexpr int kParisRecords = 5;
+// Items naming no city: lines 10, 28, 35, 38, 39, 42.
+constexpr int kUnassignedRecords = 6;
+// オリンピック・パラリンピック準備局: lines 20-23 and 25-28.
+constexpr int kOlympicBureauRecords = 8;
+// 教育庁: lines 36, 38, 39, 40, 41.
+constexpr int kEducationBureauRecords = 5;
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::string PublishedTable() {
+  return ReadFile(KOURYU_SOURCE_DIR "/data/tokyo-exchange-r1.tsv");
+}
+
+std::unique_ptr<grpc::ClientContext> Deadline(int seconds = 60) {
+  auto context = std::make_unique<grpc::ClientContext>();
+  context->set_deadline(std::chrono::system_clock::now() +
+                        std::chrono::seconds(seconds));
+  return context;
+}
+
+class EndToEndTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = testing::MakeTempDir();
+    ASSERT_FALSE(root_.empty());
+    StartIngest("127.0.0.1:0");
+    StartQuery();
+  }
+
+  void TearDown() override {
+    query_.reset();
+    ingest_.reset();
+    std::filesystem::remove_all(root_);
+  }
+
+  void StartIngest(const std::string& listen) {
+    auto p = ServerProcess::Start({KOURYU_INGEST_BIN, "--listen=" + listen,
+                                   "--data_dir=" + root_ + "/ingest"});
+    ASSERT_TRUE(p.ok()) << p.status();
+    ingest_ = *std::move(p);
+    auto channel = grpc::CreateChannel(ingest_->address(),
+                                       grpc::InsecureChannelCredentials());
+    ingest_stub_ = v1::IngestService::NewStub(channel);
+    feed_stub_ = v1::ChangeFeed::NewStub(channel);
+  }
+
+  void StartQuery() {
+    auto p = ServerProcess::Start({KOURYU_QUERY_BIN, "--listen=127.0.0.1:0",
+                                   "--data_dir=" + root_ + "/query",
+                                   "--ingest=" + ingest_->address()});
+    ASSERT_TRUE(p.ok()) << p.status();
+    query_ = *std::move(p);
+    query_stub_ = v1::QueryService::NewStub(grpc::CreateChannel(
+        query_->address(), grpc::InsecureChannelCredentials()));
+  }
+
+  // SIGTERM to ingest; returns its exit code. The test's own channel is
+  // closed first: the server drains idle connections only when their client
+  // reads the GOAWAY, and a sync client with no call in flight does not.
+  int TerminateIngest() {
+    ingest_stub_.reset();
+    feed_stub_.reset();
+    return ingest_->Terminate();
+  }
+
+  v1::ImportTableResponse Import(const std::string& content) {
+    v1::ImportTableRequest request;
+    request.set_content(content);
+    request.set_file_name("tokyo-exchange-r1.tsv");
+    v1::ImportTableResponse response;
+    grpc::Status status =
+        ingest_stub_->ImportTable(Deadline().get(), request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response;
+  }
+
+  // All records under `parent`, paging with `page_size`, read at
+  // `min_sequence`.
+  std::vector<v1::Record> ListAll(const std::string& parent,
+                                  uint64_t min_sequence, int page_size = 7) {
+    std::vector<v1::Record> out;
+    v1::ListRecordsRequest request;
+    request.set_parent(parent);
+    request.set_page_size(page_size);
+    request.set_min_sequence(min_sequence);
+    request.set_view(v1::RECORD_VIEW_FULL);
+    do {
+      v1::ListRecordsResponse response;
+      grpc::Status status =
+          query_stub_->ListRecords(Deadline().get(), request, &response);
+      EXPECT_TRUE(status.ok()) << status.error_message();
+      if (!status.ok()) break;
+      for (const v1::Record& r : response.records()) out.push_back(r);
+      request.set_page_token(response.next_page_token());
+    } while (!request.page_token().empty());
+    return out;
+  }
+
+  int32_t TotalSize(const std::string& parent, uint64_t min_sequence) {
+    v1::ListRecordsRequest request;
+    request.set_parent(parent);
+    request.set_page_size(1);
+    request.set_min_sequence(min_sequence);
+    v1::ListRecordsResponse response;
+    grpc::Status status =
+        query_stub_->ListRecords(Deadline().get(), request, &response);
+    EXPECT_TRUE(status.ok()) << parent << ": " << status.error_message();
+    return response.total_size();
+  }
+
+  CommandResult Cli(const std::vector<std::string>& args,
+                    const std::string& input = "") {
+    std::vector<std::string> argv = {KOURYU_CLI_BIN};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return RunCommand(argv, input);
+  }
+
+  std::string root_;
+  std::unique_ptr<ServerProcess> ingest_;
+  std::unique_ptr<ServerProcess> query_;
+  std::unique_ptr<v1::IngestService::Stub> ingest_stub_;
+  std::unique_ptr<v1::ChangeFeed::Stub> feed_stub_;
+  std::unique_ptr<v1::QueryService::Stub> query_stub_;
+};
+
+TEST_F(EndToEndTest, ImportsThePublishedTableAndServesIt) {
+  v1::ImportTableResponse imported = Import(PublishedTable());
+  EXPECT_EQ(imported.created_count(), kPublishedRecords);
+  EXPECT_EQ(imported.rejected_count(), 0);
+  EXPECT_EQ(imported.fiscal_year(), 2019);
+  ASSERT_EQ(imported.sequence(), static_cast<uint64_t>(kPublishedRecords));
+  const uint64_t seq = imported.sequence();
+
+  std::vector<v1::Record> all = ListAll("cities/-", seq);
+  EXPECT_EQ(all.size(), static_cast<size_t>(kPublishedRecords));
+  std::set<std::string> names;
+  for (const v1::Record& r : all) names.insert(r.name());
+  EXPECT_EQ(names.size(), all.size()) << "paging returned a record twice";
+
+  EXPECT_EQ(TotalSize("cities/-", seq), kPublishedRecords);
+  EXPECT_EQ(TotalSize("cities/seoul", seq), kSeoulRecords);
+  EXPECT_EQ(TotalSize("cities/beijing", seq), kBeijingRecords);
+  EXPECT_EQ(TotalSize("cities/paris", seq), kParisRecords);
+  EXPECT_EQ(TotalSize("cities/unassigned", seq), kUnassignedRecords);
+  EXPECT_EQ(TotalSize("cities/-/bureaus/olympic-paralympic", seq),
+            kOlympicBureauRecords);
+  EXPECT_EQ(TotalSize("cities/-/bureaus/education", seq),
+            kEducationBureauRecords);
+  EXPECT_EQ(ListAll("cities/seoul", seq).size(),
+            static_cast<size_t>(kSeoulRecords));
+  EXPECT_EQ(ListAll("cities/-/bureaus/olympic-paralympic", seq, 3).size(),
+            static_cast<size_t>(kOlympicBureauRecords));
+  // 環境局 has one Beijing item (line 31).
+  EXPECT_EQ(TotalSize("cities/beijing/bureaus/environment", seq), 1);
+
+  // Line 4: 政策企画局外務部, 大韓民国ソウル特別市.
+  auto line4 = std::find_if(all.begin(), all.end(), [](const v1::Record& r) {
+    return r.source().row() == 4;
+  });
+  ASSERT_NE(line4, all.end());
+  EXPECT_EQ(line4->city().id(), "seoul");
+  EXPECT_EQ(line4->bureau().id(), "policy-planning");
+  EXPECT_EQ(line4->department(), "外務部");
+  EXPECT_EQ(line4->title(), "大韓民国ソウル特別市");
+  EXPECT_EQ(line4->category(), v1::CATEGORY_SISTER_CITY_EXCHANGE);
+
+  v1::GetRecordRequest get;
+  get.set_name(line4->name());
+  get.set_min_sequence(seq);
+  v1::Record fetched;
+  ASSERT_TRUE(query_stub_->GetRecord(Deadline().get(), get, &fetched).ok());
+  EXPECT_EQ(fetched.etag(), line4->etag());
+}
+
+TEST_F(EndToEndTest, ImportingTheSameTableAgainChangesNothing) {
+  const uint64_t first = Import(PublishedTable()).sequence();
+  v1::ImportTableResponse again = Import(PublishedTable());
+  EXPECT_EQ(again.unchanged_count(), kPublishedRecords);
+  EXPECT_EQ(again.created_count() + again.updated_count(), 0);
+  EXPECT_EQ(again.sequence(), first) << "an unchanged import wrote changes";
+  EXPECT_EQ(TotalSize("cities/-", again.sequence()), kPublishedRecords);
+}
+
+TEST_F(EndToEndTest, RestartedReplicaResumesWithoutLossOrDuplicates) {
+  const uint64_t imported = Import(PublishedTable()).sequence();
+  std::vector<v1::Record> before = ListAll("cities/-", imported);
+  ASSERT_EQ(before.size(), static_cast<size_t>(kPublishedRecords));
+
+  // Kill the replica without warning, then write while it is down.
+  query_->Kill();
+  v1::UpsertRecordRequest upsert;
+  upsert.mutable_record()->set_category("②姉妹港交流");
+  upsert.mutable_record()->set_department("港湾局港湾経営部");
+  upsert.mutable_record()->set_title("フランス共和国パリ市との港湾交流");
+  upsert.mutable_record()->set_results("<p>10月3日及び4日、視察団4名を受入</p>");
+  upsert.mutable_record()->set_fiscal_year(2019);
+  v1::UpsertRecordResponse upserted;
+  ASSERT_TRUE(
+      ingest_stub_->UpsertRecord(Deadline().get(), upsert, &upserted).ok());
+  EXPECT_EQ(upserted.outcome(), v1::OUTCOME_CREATED);
+  EXPECT_EQ(upserted.record().city().id(), "paris");
+  v1::DeleteRecordRequest del;
+  del.set_name(before.front().name());
+  del.set_etag(before.front().etag());
+  v1::DeleteRecordResponse deleted;
+  ASSERT_TRUE(ingest_stub_->DeleteRecord(Deadline().get(), del, &deleted).ok());
+  EXPECT_EQ(deleted.sequence(), imported + 2);
+
+  StartQuery();
+  std::vector<v1::Record> after = ListAll("cities/-", deleted.sequence());
+  std::map<std::string, std::string> etags;
+  for (const v1::Record& r : after) {
+    EXPECT_TRUE(etags.emplace(r.name(), r.etag()).second)
+        << "duplicate " << r.name();
+  }
+  EXPECT_EQ(after.size(), static_cast<size_t>(kPublishedRecords));
+  EXPECT_EQ(etags.count(before.front().name()), 0u);
+  EXPECT_EQ(etags[upserted.record().name()], upserted.record().etag());
+  for (size_t i = 1; i < before.size(); ++i) {
+    EXPECT_EQ(etags[before[i].name()], before[i].etag()) << before[i].name();
+  }
+  EXPECT_EQ(TotalSize("cities/paris", deleted.sequence()), kParisRecords + 1);
+}
+
+TEST_F(EndToEndTest, ReplicaReconnectsWhenIngestRestarts) {
+  const uint64_t imported = Import(PublishedTable()).sequence();
+  ASSERT_EQ(TotalSize("cities/-", imported), kPublishedRecords);
+  const std::string address = ingest_->address();
+  EXPECT_EQ(TerminateIngest(), 0);
+  // Reads go on while ingest is down.
+  EXPECT_EQ(TotalSize("cities/seoul", imported), kSeoulRecords);
+
+  StartIngest(address);
+  v1::UpsertRecordRequest upsert;
+  upsert.mutable_record()->set_category("①姉妹・友好都市及び政策提携都市との交流");
+  upsert.mutable_record()->set_department("政策企画局外務部");
+  upsert.mutable_record()->set_title("イタリア共和国ローマ市");
+  upsert.mutable_record()->set_fiscal_year(2020);
+  v1::UpsertRecordResponse upserted;
+  ASSERT_TRUE(
+      ingest_stub_->UpsertRecord(Deadline().get(), upsert, &upserted).ok());
+  EXPECT_EQ(upserted.sequence(), imported + 1);
+  EXPECT_EQ(TotalSize("cities/rome", upserted.sequence()), 1);
+}
+
+TEST_F(EndToEndTest, MinSequenceAheadOfTheReplicaTimesOut) {
+  v1::GetRecordRequest get;
+  get.set_name("cities/seoul/bureaus/policy-planning/records/fy2019-0");
+  get.set_min_sequence(1000);
+  v1::Record record;
+  grpc::Status status =
+      query_stub_->GetRecord(Deadline(1).get(), get, &record);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+}
+
+TEST_F(EndToEndTest, BadInputGetsFieldViolationsAndWritesNothing) {
+  std::string table = PublishedTable();
+  // Corrupt the department of the row on line 5 to a bureau nobody knows.
+  size_t at = table.find("政策企画局外務部\t中華人民共和国北京市");
+  ASSERT_NE(at, std::string::npos);
+  table.replace(at, std::string("政策企画局").size(), "架空局");
+  v1::ImportTableRequest request;
+  request.set_content(table);
+  request.set_atomic(true);
+  v1::ImportTableResponse response;
+  grpc::Status status =
+      ingest_stub_->ImportTable(Deadline().get(), request, &response);
+  ASSERT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("rows[5].department"));
+
+  // Non-atomic: the other 35 rows go in, line 5 is reported.
+  request.set_atomic(false);
+  status = ingest_stub_->ImportTable(Deadline().get(), request, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(response.created_count(), kPublishedRecords - 1);
+  EXPECT_EQ(response.rejected_count(), 1);
+  for (const v1::RowResult& row : response.results()) {
+    if (row.outcome() != v1::OUTCOME_REJECTED) continue;
+    EXPECT_EQ(row.row(), 5);
+    ASSERT_EQ(row.violations_size(), 1);
+    EXPECT_EQ(row.violations(0).field(), "rows[5].department");
+    EXPECT_THAT(row.violations(0).description(), HasSubstr("架空局外務部"));
+  }
+  EXPECT_EQ(TotalSize("cities/-", response.sequence()), kPublishedRecords - 1);
+}
+
+TEST_F(EndToEndTest, SubscribeUntilHeadStreamsTheChangelog) {
+  const uint64_t imported = Import(PublishedTable()).sequence();
+  v1::SubscribeRequest request;
+  request.set_after_sequence(30);
+  request.set_until_head(true);
+  auto context = Deadline();
+  auto reader = feed_stub_->Subscribe(context.get(), request);
+  v1::SubscribeResponse response;
+  std::vector<uint64_t> sequences;
+  while (reader->Read(&response)) {
+    for (const v1::Change& c : response.changes()) sequences.push_back(c.sequence());
+  }
+  ASSERT_TRUE(reader->Finish().ok());
+  EXPECT_EQ(sequences, (std::vector<uint64_t>{31, 32, 33, 34, 35, 36}));
+  EXPECT_EQ(imported, 36u);
+}
+
+// What a person debugging with a reflection client sees: the services, the
+// health check, and every RPC called from JSON.
+TEST_F(EndToEndTest, ReflectionClientCallsEveryMethodFromJson) {
+  for (const std::string& address : {ingest_->address(), query_->address()}) {
+    CommandResult listed = Cli({address, "list"});
+    ASSERT_EQ(listed.exit_code, 0);
+    EXPECT_THAT(listed.out, HasSubstr("grpc.health.v1.Health"));
+    EXPECT_THAT(listed.out, HasSubstr("grpc.reflection.v1alpha.ServerReflection"));
+    CommandResult health = Cli({address, "grpc.health.v1.Health/Check"});
+    EXPECT_EQ(health.exit_code, 0);
+    EXPECT_THAT(health.out, HasSubstr("\"SERVING\""));
+    CommandResult described = Cli({address, "describe", "grpc.health.v1.Health"});
+    EXPECT_THAT(described.out, HasSubstr("rpc Check"));
+  }
+  EXPECT_THAT(Cli({ingest_->address(), "list"}).out,
+              HasSubstr("kouryu.v1.IngestService\nkouryu.v1.ChangeFeed"));
+  EXPECT_THAT(Cli({query_->address(), "list"}).out,
+              HasSubstr("kouryu.v1.QueryService"));
+  EXPECT_THAT(Cli({query_->address(), "describe", "kouryu.v1.Record"}).out,
+              HasSubstr("repeated .kouryu.v1.City mentioned_cities"));
+
+  // ImportTable: bytes travel as base64 in JSON.
+  std::string import_json = absl::StrCat(
+      R"({"content":")", absl::Base64Escape(PublishedTable()),
+      R"(","fileName":"tokyo-exchange-r1.tsv"})");
+  CommandResult imported = Cli({"-d", "@", ingest_->address(),
+                                "kouryu.v1.IngestService/ImportTable"},
+                               import_json);
+  ASSERT_EQ(imported.exit_code, 0);
+  EXPECT_THAT(imported.out, HasSubstr("\"createdCount\": 36"));
+
+  CommandResult upserted = Cli(
+      {"-d",
+       R"({"record":{"category":"②姉妹港交流","department":"港湾局港湾経営部",)"
+       R"("title":"大韓民国ソウル特別市との港湾交流","fiscalYear":2020}})",
+       ingest_->address(), "kouryu.v1.IngestService/UpsertRecord"});
+  ASSERT_EQ(upserted.exit_code, 0);
+  EXPECT_THAT(upserted.out, HasSubstr("\"sequence\": \"37\""));
+  EXPECT_THAT(upserted.out, HasSubstr("OUTCOME_CREATED"));
+
+  // IngestRecords is client-streaming: several JSON objects in a row.
+  CommandResult streamed = Cli(
+      {"-d", "@", ingest_->address(), "kouryu.v1.IngestService/IngestRecords"},
+      R"({"record":{"category":"②姉妹港交流","department":"港湾局港湾経営部","title":"A港","fiscalYear":2020}})"
+      R"({"record":{"category":"②姉妹港交流","department":"未知局","title":"B港","fiscalYear":2020}})");
+  ASSERT_EQ(streamed.exit_code, 0);
+  EXPECT_THAT(streamed.out, HasSubstr("\"createdCount\": 1"));
+  EXPECT_THAT(streamed.out, HasSubstr("\"rejectedCount\": 1"));
+  EXPECT_THAT(streamed.out, HasSubstr("records[2].department"));
+
+  CommandResult listed = Cli(
+      {"-d", R"({"parent":"cities/seoul","minSequence":"38","pageSize":10})",
+       query_->address(), "kouryu.v1.QueryService/ListRecords"});
+  ASSERT_EQ(listed.exit_code, 0);
+  EXPECT_THAT(listed.out, HasSubstr("\"totalSize\": 6"));
+
+  CommandResult by_bureau = Cli(
+      {"-d", R"({"parent":"cities/-/bureaus/port-harbor","minSequence":"38"})",
+       query_->address(), "kouryu.v1.QueryService/ListRecords"});
+  EXPECT_THAT(by_bureau.out, HasSubstr("\"totalSize\": 3"));
+
+  std::string name = "cities/seoul/bureaus/port-harbor/records/";
+  size_t at = upserted.out.find(name);
+  ASSERT_NE(at, std::string::npos);
+  name = upserted.out.substr(at, upserted.out.find('"', at) - at);
+  CommandResult got = Cli({"-d",
+                           absl::StrCat(R"({"name":")", name,
+                                        R"(","minSequence":"38"})"),
+                           query_->address(), "kouryu.v1.QueryService/GetRecord"});
+  ASSERT_EQ(got.exit_code, 0);
+  EXPECT_THAT(got.out, HasSubstr("CATEGORY_SISTER_PORT_EXCHANGE"));
+
+  CommandResult subscribed =
+      Cli({"-d", R"({"afterSequence":"36","untilHead":true})",
+           ingest_->address(), "kouryu.v1.ChangeFeed/Subscribe"});
+  ASSERT_EQ(subscribed.exit_code, 0);
+  EXPECT_THAT(subscribed.out, HasSubstr("\"sequence\": \"38\""));
+
+  CommandResult deleted = Cli(
+      {"-d", absl::StrCat(R"({"name":")", name, R"("})"), ingest_->address(),
+       "kouryu.v1.IngestService/DeleteRecord"});
+  ASSERT_EQ(deleted.exit_code, 0);
+  EXPECT_THAT(deleted.out, HasSubstr("\"sequence\": \"39\""));
+
+  // Errors come back with their details.
+  CommandResult missing = Cli({"-d",
+                               absl::StrCat(R"({"name":")", name,
+                                            R"(","minSequence":"39"})"),
+                               query_->address(),
+                               "kouryu.v1.QueryService/GetRecord"});
+  EXPECT_NE(missing.exit_code, 0);
+}
+
+TEST_F(EndToEndTest, GracefulShutdownExitsCleanly) {
+  Import(PublishedTable());
+  query_stub_.reset();
+  EXPECT_EQ(query_->Terminate(), 0);
+  EXPECT_EQ(TerminateIngest(), 0);
+}
+
+}  // namespace
+}  // namespace kouryu

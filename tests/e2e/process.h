@@ -1,0 +1,55 @@
+#ifndef KOURYU_TESTS_E2E_PROCESS_H_
+#define KOURYU_TESTS_E2E_PROCESS_H_
+
+// Test helpers that run the real binaries as child processes.
+
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace kouryu::testing {
+
+// A server child process. Start() returns once the server has printed
+// "... listening on HOST:PORT", so the address is known and it is serving.
+class ServerProcess {
+ public:
+  static absl::StatusOr<std::unique_ptr<ServerProcess>> Start(
+      const std::vector<std::string>& argv);
+  ~ServerProcess();  // Kills the process if it still runs.
+
+  const std::string& address() const { return address_; }
+
+  // SIGTERM, then waits; returns the exit code (or 128 + signal).
+  int Terminate();
+  // SIGKILL, then waits.
+  void Kill();
+
+ private:
+  ServerProcess(pid_t pid, int stdout_fd, std::string address)
+      : pid_(pid), stdout_fd_(stdout_fd), address_(std::move(address)) {}
+  int Wait();
+
+  pid_t pid_;
+  int stdout_fd_;
+  std::string address_;
+};
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;  // Standard output; standard error goes to the test log.
+};
+
+// Runs `argv` to completion with `input` on its standard input.
+CommandResult RunCommand(const std::vector<std::string>& argv,
+                         const std::string& input = "");
+
+// A fresh directory under the test's temporary directory.
+std::string MakeTempDir();
+
+}  // namespace kouryu::testing
+
+#endif  // KOURYU_TESTS_E2E_PROCESS_H_
