@@ -28,6 +28,10 @@ ABSL_FLAG(absl::Duration, timeout, absl::Seconds(30), "deadline of a call");
 ABSL_FLAG(int32_t, fiscal_year, 0, "import: fiscal year, overriding the header");
 ABSL_FLAG(bool, validate_only, false, "import: check every row, write nothing");
 ABSL_FLAG(bool, atomic, false, "import: write every row or none");
+ABSL_FLAG(std::string, encoding, "",
+          "import: UTF-8 or CP932 (Shift_JIS); empty detects it");
+ABSL_FLAG(bool, strict, false,
+          "import: reject rows naming places the gazetteer does not know");
 
 namespace {
 
@@ -76,6 +80,8 @@ int Import(const std::shared_ptr<grpc::Channel>& channel,
   request.set_fiscal_year(absl::GetFlag(FLAGS_fiscal_year));
   request.set_validate_only(absl::GetFlag(FLAGS_validate_only));
   request.set_atomic(absl::GetFlag(FLAGS_atomic));
+  request.set_encoding(absl::GetFlag(FLAGS_encoding));
+  request.set_strict(absl::GetFlag(FLAGS_strict));
   auto stub = kouryu::v1::IngestService::NewStub(channel);
   grpc::ClientContext context;
   context.set_deadline(absl::ToChronoTime(absl::Now() + absl::GetFlag(FLAGS_timeout)));
@@ -86,15 +92,20 @@ int Import(const std::shared_ptr<grpc::Channel>& channel,
     return 1;
   }
   std::printf(
-      "imported %s (fiscal year %d): %d created, %d updated, %d unchanged, "
+      "imported %s (%s, fiscal year %d): %d created, %d updated, %d unchanged, "
       "%d rejected; sequence %llu\n",
-      request.file_name().c_str(), response.fiscal_year(),
+      request.file_name().c_str(), response.encoding().c_str(),
+      response.fiscal_year(),
       response.created_count(), response.updated_count(),
       response.unchanged_count(), response.rejected_count(),
       static_cast<unsigned long long>(response.sequence()));
   for (const auto& row : response.results()) {
     for (const auto& v : row.violations()) {
-      std::printf("  line %d: %s %s\n", row.row(), v.field().c_str(),
+      std::printf("  line %d: rejected: %s %s\n", row.row(), v.field().c_str(),
+                  v.description().c_str());
+    }
+    for (const auto& v : row.warnings()) {
+      std::printf("  line %d: warning: %s %s\n", row.row(), v.field().c_str(),
                   v.description().c_str());
     }
   }

@@ -6,6 +6,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
+#include "ingest-service/encoding.h"
 #include "ingest-service/table_reader.h"
 
 namespace kouryu::ingest {
@@ -48,36 +49,56 @@ void Reject(v1::RowResult* result, const absl::Status& status) {
   }
 }
 
-// Normalizes rows, then writes the valid ones in one batch and fills
-// `results` (one per row, in order) and the counts. With `atomic`, any
-// rejected row fails the whole call with every violation.
+struct WriteOptions {
+  // "rows" or "records": field paths read rows[N].title.
+  absl::string_view path_root;
+  bool validate_only = false;
+  bool atomic = false;
+  bool strict = false;
+};
+
+void AddViolations(const std::vector<FieldViolation>& violations,
+                   google::protobuf::RepeatedPtrField<
+                       google::rpc::BadRequest::FieldViolation>* out) {
+  for (const FieldViolation& v : violations) {
+    auto* added = out->Add();
+    added->set_field(v.field);
+    added->set_description(v.description);
+  }
+}
+
+// Normalizes `rows`, then writes the valid ones in one batch, appending one
+// RowResult per row (in order) to the response. With `atomic`, any rejected
+// row fails the whole call with every violation and writes nothing.
 template <typename Response>
 absl::Status NormalizeAndWrite(
     const Normalizer& normalizer, Store& store,
     const std::vector<std::pair<int, v1::RawRecord>>& rows,
-    const std::vector<v1::SourceRef>& sources, absl::string_view path_root,
-    bool validate_only, bool atomic, Response* response) {
+    const std::vector<v1::SourceRef>& sources, const WriteOptions& options,
+    Response* response) {
   std::vector<v1::Record> valid;
-  std::vector<size_t> valid_index;
+  std::vector<v1::RowResult*> valid_results;
   std::vector<FieldViolation> all_violations;
   for (size_t i = 0; i < rows.size(); ++i) {
     const auto& [row_number, raw] = rows[i];
     v1::RowResult* result = response->add_results();
     result->set_row(row_number);
-    absl::StatusOr<v1::Record> record = normalizer.Normalize(
-        raw, sources[i], absl::StrCat(path_root, "[", row_number, "]."));
-    if (!record.ok()) {
-      Reject(result, record.status());
-      for (FieldViolation& v : ViolationsOf(record.status())) {
+    std::string prefix = absl::StrCat(options.path_root, "[", row_number, "].");
+    absl::StatusOr<NormalizedRecord> normalized = normalizer.Normalize(
+        raw, sources[i], {.field_prefix = prefix, .strict = options.strict});
+    if (!normalized.ok()) {
+      Reject(result, normalized.status());
+      for (FieldViolation& v : ViolationsOf(normalized.status())) {
         all_violations.push_back(std::move(v));
       }
       continue;
     }
-    result->set_name(record->name());
-    valid.push_back(*std::move(record));
-    valid_index.push_back(i);
+    result->set_name(normalized->record.name());
+    AddViolations(normalized->warnings, result->mutable_warnings());
+    valid.push_back(std::move(normalized->record));
+    valid_results.push_back(result);
   }
-  if (atomic && !all_violations.empty()) {
+  if (options.atomic && !all_violations.empty()) {
     return InvalidArgumentError(
         "INVALID_ROWS",
         absl::StrCat(all_violations.size(),
@@ -88,16 +109,52 @@ absl::Status NormalizeAndWrite(
   }
   uint64_t sequence = 0;
   absl::StatusOr<std::vector<UpsertResult>> written =
-      store.Upsert(std::move(valid), validate_only, &sequence);
+      store.Upsert(std::move(valid), options.validate_only, &sequence);
   if (!written.ok()) return written.status();
   for (size_t j = 0; j < written->size(); ++j) {
-    response->mutable_results(valid_index[j])->set_outcome((*written)[j].outcome);
+    valid_results[j]->set_outcome((*written)[j].outcome);
   }
+  response->set_sequence(sequence);
+  return absl::OkStatus();
+}
+
+template <typename Response>
+void SetCounts(Response* response) {
   Counts counts;
   for (const v1::RowResult& r : response->results()) counts.Add(r.outcome());
   counts.CopyTo(response);
-  response->set_sequence(sequence);
-  return absl::OkStatus();
+}
+
+// For each column of the table, the RawRecord field it fills (0 category,
+// 1 department, 2 title, 3 results) or -1 to ignore it.
+absl::StatusOr<std::vector<int>> ColumnLayout(
+    const v1::ImportTableRequest& request) {
+  if (request.columns().empty()) return std::vector<int>{0, 1, 2, 3};
+  static constexpr absl::string_view kFields[] = {"category", "department",
+                                                  "title", "results"};
+  std::vector<int> layout;
+  std::vector<bool> seen(4, false);
+  for (int i = 0; i < request.columns_size(); ++i) {
+    const std::string& name = request.columns(i);
+    int index = -1;
+    for (int f = 0; f < 4; ++f) {
+      if (name == kFields[f]) index = f;
+    }
+    if (index < 0 && !name.empty()) {
+      return InvalidArgumentError(
+          "INVALID_COLUMNS", absl::StrCat("unknown column \"", name, "\""),
+          {{absl::StrCat("columns[", i, "]"),
+            "expected category, department, title, results or \"\""}});
+    }
+    if (index >= 0 && seen[index]) {
+      return InvalidArgumentError(
+          "INVALID_COLUMNS", absl::StrCat("column \"", name, "\" named twice"),
+          {{absl::StrCat("columns[", i, "]"), "named twice"}});
+    }
+    if (index >= 0) seen[index] = true;
+    layout.push_back(index);
+  }
+  return layout;
 }
 
 }  // namespace
@@ -105,18 +162,20 @@ absl::Status NormalizeAndWrite(
 grpc::Status IngestServiceImpl::UpsertRecord(
     grpc::ServerContext* context, const v1::UpsertRecordRequest* request,
     v1::UpsertRecordResponse* response) {
-  absl::StatusOr<v1::Record> record =
-      normalizer_.Normalize(request->record(), v1::SourceRef(), "record.");
-  if (!record.ok()) return ToGrpcStatus(record.status());
+  absl::StatusOr<NormalizedRecord> normalized = normalizer_.Normalize(
+      request->record(), v1::SourceRef(),
+      {.field_prefix = "record.", .strict = request->strict()});
+  if (!normalized.ok()) return ToGrpcStatus(normalized.status());
   uint64_t sequence = 0;
   std::vector<v1::Record> records;
-  records.push_back(*std::move(record));
+  records.push_back(std::move(normalized->record));
   absl::StatusOr<std::vector<UpsertResult>> written =
       store_.Upsert(std::move(records), request->validate_only(), &sequence);
   if (!written.ok()) return ToGrpcStatus(written.status());
   *response->mutable_record() = std::move(written->front().record);
   response->set_outcome(written->front().outcome);
   response->set_sequence(sequence);
+  AddViolations(normalized->warnings, response->mutable_warnings());
   return grpc::Status::OK;
 }
 
@@ -124,45 +183,68 @@ grpc::Status IngestServiceImpl::IngestRecords(
     grpc::ServerContext* context,
     grpc::ServerReader<v1::IngestRecordsRequest>* reader,
     v1::IngestRecordsResponse* response) {
+  // Rows are written in batches as they arrive, so a long stream holds at
+  // most one batch in memory; each batch is atomic on its own.
+  constexpr size_t kBatchRows = 512;
   std::vector<std::pair<int, v1::RawRecord>> rows;
   std::vector<v1::SourceRef> sources;
+  WriteOptions options{.path_root = "records"};
+  uint64_t last_sequence = 0;
+  int count = 0;
+  auto flush = [&]() -> absl::Status {
+    if (rows.empty()) return absl::OkStatus();
+    absl::Status written = NormalizeAndWrite(normalizer_, store_, rows,
+                                             sources, options, response);
+    last_sequence = response->sequence();
+    rows.clear();
+    sources.clear();
+    return written;
+  };
   v1::IngestRecordsRequest request;
-  bool validate_only = false;
   while (reader->Read(&request)) {
-    if (rows.empty()) validate_only = request.validate_only();
-    rows.emplace_back(static_cast<int>(rows.size() + 1),
-                      std::move(*request.mutable_record()));
+    if (count++ == 0) {
+      options.validate_only = request.validate_only();
+      options.strict = request.strict();
+    }
+    rows.emplace_back(count, std::move(*request.mutable_record()));
     sources.emplace_back();
+    if (rows.size() == kBatchRows) {
+      absl::Status status = flush();
+      if (!status.ok()) return ToGrpcStatus(status);
+    }
   }
   if (context->IsCancelled()) {
     return grpc::Status(grpc::StatusCode::CANCELLED, "stream cancelled");
   }
-  return ToGrpcStatus(NormalizeAndWrite(normalizer_, store_, rows, sources,
-                                        "records", validate_only,
-                                        /*atomic=*/false, response));
+  absl::Status status = flush();
+  if (!status.ok()) return ToGrpcStatus(status);
+  SetCounts(response);
+  response->set_sequence(count == 0 ? store_.HeadSequence() : last_sequence);
+  return grpc::Status::OK;
 }
 
 grpc::Status IngestServiceImpl::ImportTable(
     grpc::ServerContext* context, const v1::ImportTableRequest* request,
     v1::ImportTableResponse* response) {
-  if (!request->encoding().empty() && request->encoding() != "UTF-8" &&
-      request->encoding() != "utf-8") {
-    return ToGrpcStatus(InvalidArgumentError(
-        "UNSUPPORTED_ENCODING",
-        absl::StrCat("encoding \"", request->encoding(),
-                     "\" is not supported; use UTF-8"),
-        {{"encoding", "only UTF-8 is supported"}}));
-  }
-  absl::StatusOr<Table> table = ReadTable(request->content());
+  absl::StatusOr<std::vector<int>> layout = ColumnLayout(*request);
+  if (!layout.ok()) return ToGrpcStatus(layout.status());
+  absl::StatusOr<DecodedText> decoded =
+      DecodeTable(request->content(), request->encoding());
+  if (!decoded.ok()) return ToGrpcStatus(decoded.status());
+  response->set_encoding(decoded->encoding);
+  absl::StatusOr<Table> table = ReadTable(
+      decoded->utf8, {.has_header = !request->no_header(),
+                      .check_header = request->columns().empty()});
   if (!table.ok()) return ToGrpcStatus(table.status());
   int fiscal_year =
       request->fiscal_year() != 0 ? request->fiscal_year() : table->fiscal_year;
   if (fiscal_year == 0) {
     return ToGrpcStatus(InvalidArgumentError(
         "FISCAL_YEAR_UNKNOWN",
-        absl::StrCat("the header (line ", table->header_line,
-                     ") names no fiscal year and the request gives none"),
-        {{"fiscal_year", "set it, or name the year in the header (R元年度)"}}));
+        "the header names no fiscal year and the request gives none",
+        {{"fiscal_year",
+          "set fiscal_year, or name the year in the header (R元年度, "
+          "令和2年度, 2019年度)"}}));
   }
   response->set_fiscal_year(fiscal_year);
 
@@ -170,16 +252,20 @@ grpc::Status IngestServiceImpl::ImportTable(
   std::vector<v1::SourceRef> sources;
   std::vector<FieldViolation> shape_problems;
   for (const TableRow& row : table->rows) {
-    v1::RawRecord raw;
-    raw.set_fiscal_year(fiscal_year);
-    if (row.cells.size() != 4) {
+    if (row.cells.size() != layout->size()) {
       shape_problems.push_back(
           {absl::StrCat("rows[", row.line, "]"),
-           absl::StrCat("has ", row.cells.size(), " columns; expected 4")});
+           absl::StrCat("has ", row.cells.size(), " columns; expected ",
+                        layout->size())});
+      continue;
     }
+    v1::RawRecord raw;
+    raw.set_fiscal_year(fiscal_year);
     std::string* fields[] = {raw.mutable_category(), raw.mutable_department(),
                              raw.mutable_title(), raw.mutable_results()};
-    for (size_t i = 0; i < 4 && i < row.cells.size(); ++i) *fields[i] = row.cells[i];
+    for (size_t i = 0; i < layout->size(); ++i) {
+      if ((*layout)[i] >= 0) *fields[(*layout)[i]] = row.cells[i];
+    }
     v1::SourceRef source;
     source.set_file_name(request->file_name());
     source.set_row(row.line);
@@ -190,12 +276,20 @@ grpc::Status IngestServiceImpl::ImportTable(
     return ToGrpcStatus(InvalidArgumentError(
         "WRONG_COLUMN_COUNT",
         absl::StrCat(shape_problems.front().field, " ",
-                     shape_problems.front().description),
+                     shape_problems.front().description,
+                     "; nothing was written"),
         shape_problems));
   }
-  return ToGrpcStatus(NormalizeAndWrite(normalizer_, store_, rows, sources,
-                                        "rows", request->validate_only(),
-                                        request->atomic(), response));
+  absl::Status written = NormalizeAndWrite(
+      normalizer_, store_, rows, sources,
+      {.path_root = "rows",
+       .validate_only = request->validate_only(),
+       .atomic = request->atomic(),
+       .strict = request->strict()},
+      response);
+  if (!written.ok()) return ToGrpcStatus(written);
+  SetCounts(response);
+  return grpc::Status::OK;
 }
 
 grpc::Status IngestServiceImpl::DeleteRecord(

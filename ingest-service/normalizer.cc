@@ -1,5 +1,8 @@
 #include "ingest-service/normalizer.h"
 
+#include <re2/re2.h>
+
+#include <optional>
 #include <vector>
 
 #include "absl/strings/ascii.h"
@@ -9,7 +12,8 @@
 #include "common/keys.h"
 #include "common/status.h"
 #include "common/text.h"
-#include "ingest-service/results_html.h"
+#include "ingest-service/events.h"
+#include "ingest-service/results.h"
 
 namespace kouryu::ingest {
 namespace {
@@ -66,10 +70,36 @@ class Checker {
 
   const std::vector<FieldViolation>& violations() const { return violations_; }
 
+  absl::Status Error() const {
+    const FieldViolation& first = violations_.front();
+    return InvalidArgumentError(
+        "INVALID_RECORD",
+        absl::StrCat(first.field, " ", first.description,
+                     violations_.size() > 1
+                         ? absl::StrCat(" (and ", violations_.size() - 1,
+                                        " more)")
+                         : ""),
+        violations_);
+  }
+
  private:
   absl::string_view prefix_;
   std::vector<FieldViolation> violations_;
 };
+
+// A place an item names in the published form "country + place", such as
+// イタリア共和国ミラノ市; nullopt when the text names none.
+std::optional<std::string> UnknownPlace(absl::string_view title) {
+  static const RE2 kPlace(
+      "(?:共和国|連邦|王国|合衆国|民国|首長国|国)"
+      "([^\\s、。,()「」・]{1,20}?(?:特別市|特別州|特別区|市|州|県|省))");
+  std::string place;
+  if (RE2::PartialMatch(re2::StringPiece(title.data(), title.size()), kPlace,
+                        &place)) {
+    return place;
+  }
+  return std::nullopt;
+}
 
 }  // namespace
 
@@ -85,10 +115,10 @@ v1::Category CategoryFromLabel(absl::string_view label) {
   return v1::CATEGORY_OTHER;
 }
 
-absl::StatusOr<v1::Record> Normalizer::Normalize(
+absl::StatusOr<NormalizedRecord> Normalizer::Normalize(
     const v1::RawRecord& raw, const v1::SourceRef& source,
-    absl::string_view field_prefix) const {
-  Checker check(field_prefix);
+    const NormalizeOptions& options) const {
+  Checker check(options.field_prefix);
   check.CheckText("category", raw.category(), kMaxCategoryBytes, true);
   bool department_ok = check.CheckText("department", raw.department(),
                                        kMaxDepartmentBytes, true);
@@ -114,17 +144,7 @@ absl::StatusOr<v1::Record> Normalizer::Normalize(
                              "knows"));
     }
   }
-  if (!check.violations().empty()) {
-    const FieldViolation& first = check.violations().front();
-    return InvalidArgumentError(
-        "INVALID_RECORD",
-        absl::StrCat(first.field, " ", first.description,
-                     check.violations().size() > 1
-                         ? absl::StrCat(" (and ", check.violations().size() - 1,
-                                        " more)")
-                         : ""),
-        check.violations());
-  }
+  if (!check.violations().empty()) return check.Error();
 
   v1::Record record;
   record.set_fiscal_year(raw.fiscal_year());
@@ -133,7 +153,16 @@ absl::StatusOr<v1::Record> Normalizer::Normalize(
   record.set_category_label(
       std::string(absl::StripAsciiWhitespace(raw.category())));
   record.set_title(NormalizeText(raw.title()));
-  record.set_results_text(ResultsText(raw.results()));
+  ParsedResults results = ParseResults(raw.results());
+  record.set_results_text(std::move(results.text));
+  for (v1::Section& section : results.sections) {
+    for (const std::string& item : section.items()) {
+      for (v1::Event& event : ExtractEvents(item, raw.fiscal_year())) {
+        *record.add_events() = std::move(event);
+      }
+    }
+    *record.add_sections() = std::move(section);
+  }
   record.set_source_html(raw.results());
   *record.mutable_source() = source;
 
@@ -143,9 +172,25 @@ absl::StatusOr<v1::Record> Normalizer::Normalize(
   record.mutable_bureau()->set_name_en(bureau.name_en);
   record.set_department(split->department);
 
+  NormalizedRecord out;
   std::vector<const CityEntry*> in_title = gazetteer_.CitiesIn(record.title());
   const CityEntry& city =
       in_title.size() == 1 ? *in_title.front() : Gazetteer::Unassigned();
+  if (in_title.empty()) {
+    if (std::optional<std::string> place = UnknownPlace(record.title())) {
+      if (options.strict) {
+        check.Add("title", absl::StrCat("names ", *place,
+                                        ", which the gazetteer does not know "
+                                        "(strict validation)"));
+        return check.Error();
+      }
+      std::string description = absl::StrCat(
+          "names ", *place, ", which the gazetteer does not know; the record "
+          "is filed under \"unassigned\" (add the place to the gazetteer)");
+      out.warnings.push_back({absl::StrCat(options.field_prefix, "title"),
+                              std::move(description)});
+    }
+  }
   SetCity(city, record.mutable_city());
   for (const CityEntry* mentioned : gazetteer_.CitiesIn(
            absl::StrCat(record.title(), "\n", record.results_text()))) {
@@ -160,7 +205,8 @@ absl::StatusOr<v1::Record> Normalizer::Normalize(
   std::string record_id =
       absl::StrCat("fy", record.fiscal_year(), "-", Hex64(Fnv1a64(natural_key)));
   record.set_name(FormatRecordName({city.id, bureau.id, record_id}));
-  return record;
+  out.record = std::move(record);
+  return out;
 }
 
 }  // namespace kouryu::ingest

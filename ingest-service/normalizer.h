@@ -9,8 +9,11 @@
 
 #include "absl/strings/string_view.h"
 
+#include <vector>
+
 #include "absl/status/statusor.h"
 #include "common/gazetteer.h"
+#include "common/status.h"
 #include "kouryu/v1/record.pb.h"
 
 namespace kouryu::ingest {
@@ -24,18 +27,32 @@ inline constexpr size_t kMaxResultsBytes = 64 * 1024;
 inline constexpr int kMinFiscalYear = 1989;
 inline constexpr int kMaxFiscalYear = 2100;
 
+struct NormalizeOptions {
+  // Prefix of every field path in violations and warnings ("rows[12]." or
+  // "record.").
+  absl::string_view field_prefix;
+  // Warnings become violations.
+  bool strict = false;
+};
+
+struct NormalizedRecord {
+  v1::Record record;
+  // Accepted but worth a look: an item that names a place (国…市/州/県/省)
+  // the gazetteer does not know, so the record went to "unassigned".
+  std::vector<FieldViolation> warnings;
+};
+
 // Thread-safe; holds a reference to the gazetteer, which must outlive it.
 class Normalizer {
  public:
   explicit Normalizer(const Gazetteer& gazetteer) : gazetteer_(gazetteer) {}
 
-  // Returns the record with name, city, bureau, texts and source set (no
-  // timestamps or etag: the store sets those). On bad input, InvalidArgument
-  // whose BadRequest lists every violation, each field path prefixed with
-  // `field_prefix` ("rows[12]." or "record.").
-  absl::StatusOr<v1::Record> Normalize(const v1::RawRecord& raw,
-                                       const v1::SourceRef& source,
-                                       absl::string_view field_prefix) const;
+  // Returns the record with name, city, bureau, texts, sections, events and
+  // source set (no timestamps or etag: the store sets those). On bad input,
+  // InvalidArgument whose BadRequest lists every violation.
+  absl::StatusOr<NormalizedRecord> Normalize(
+      const v1::RawRecord& raw, const v1::SourceRef& source,
+      const NormalizeOptions& options) const;
 
  private:
   const Gazetteer& gazetteer_;

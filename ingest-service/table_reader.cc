@@ -121,7 +121,8 @@ int FiscalYearFromText(absl::string_view text) {
   return 0;
 }
 
-absl::StatusOr<Table> ReadTable(absl::string_view content) {
+absl::StatusOr<Table> ReadTable(absl::string_view content,
+                                const TableOptions& options) {
   if (absl::StartsWith(content, kBom)) content.remove_prefix(kBom.size());
   Table table;
 
@@ -140,7 +141,7 @@ absl::StatusOr<Table> ReadTable(absl::string_view content) {
 
   Splitter splitter(content, table.separator);
   TableRow row;
-  bool have_header = false;
+  bool have_header = !options.has_header;
   while (true) {
     absl::StatusOr<bool> more = splitter.Next(row);
     if (!more.ok()) return more.status();
@@ -159,6 +160,10 @@ absl::StatusOr<Table> ReadTable(absl::string_view content) {
     have_header = true;
     table.header_line = row.line;
     table.header = std::move(row.cells);
+    for (const std::string& cell : table.header) {
+      if (table.fiscal_year == 0) table.fiscal_year = FiscalYearFromText(cell);
+    }
+    if (!options.check_header) continue;
     if (table.header.size() < 4) {
       return TableError("UNRECOGNIZED_HEADER", table.header_line, 0,
                         absl::StrCat("the header has ", table.header.size(),
@@ -175,9 +180,8 @@ absl::StatusOr<Table> ReadTable(absl::string_view content) {
                          kHeaderPrefixes[i]));
       }
     }
-    table.fiscal_year = FiscalYearFromText(table.header[3]);
   }
-  if (!have_header) {
+  if (!have_header || (!options.has_header && table.rows.empty())) {
     return TableError("EMPTY_TABLE", 1, 0, "the table has no header");
   }
   return table;

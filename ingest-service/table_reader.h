@@ -1,8 +1,8 @@
 #ifndef KOURYU_INGEST_SERVICE_TABLE_READER_H_
 #define KOURYU_INGEST_SERVICE_TABLE_READER_H_
 
-// Reads an exchange table as published: UTF-8 (with or without a BOM),
-// tab- or comma-separated (chosen from the header line), RFC 4180 quoting
+// Reads an exchange table as published, already decoded to UTF-8 (see
+// encoding.h; a leading BOM is skipped): tab- or comma-separated (chosen from the header line), RFC 4180 quoting
 // (quoted cells may hold separators, doubled quotes and line breaks), CRLF
 // or LF, blank lines skipped. The first non-blank line is the header; its
 // fourth column names the fiscal year (④実績(R元年度) -> 2019).
@@ -30,10 +30,20 @@ struct Table {
   std::vector<TableRow> rows;
 };
 
+struct TableOptions {
+  // The first non-blank line is a header. Without one, every non-blank line
+  // is a row and the separator is chosen from the first line.
+  bool has_header = true;
+  // The header must name the four published columns (①分野, ②担当…,
+  // ③項目…, ④実績…).
+  bool check_header = true;
+};
+
 // InvalidArgument, with a BadRequest violation naming the line and column,
-// for bytes that are not UTF-8, an unterminated quote, an empty table or a
-// header without the published columns.
-absl::StatusOr<Table> ReadTable(absl::string_view content);
+// for bytes that are not UTF-8, an unterminated quote, an empty table or
+// (with check_header) a header without the published columns.
+absl::StatusOr<Table> ReadTable(absl::string_view content,
+                                const TableOptions& options = {});
 
 // The western fiscal year named in `text`: R元年度, R2年度, 令和2年度,
 // H30年度, 平成30年度, 2019年度 (full-width forms too). 0 when none.

@@ -1,0 +1,249 @@
+#include "ingest-service/events.h"
+
+#include <optional>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+
+namespace kouryu::ingest {
+namespace {
+
+// A calendar point as written: year 0 when not written, day 0 for a month.
+struct Point {
+  int year = 0;
+  int month = 0;
+  int day = 0;
+};
+
+// One date expression and the bytes it spans in the item.
+struct DateExpr {
+  Point start;
+  Point end;
+  size_t begin = 0;
+  size_t finish = 0;
+};
+
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+
+class Cursor {
+ public:
+  Cursor(absl::string_view text, size_t pos) : text_(text), pos_(pos) {}
+
+  size_t pos() const { return pos_; }
+
+  // Reads 1..max_digits ASCII digits not followed by another digit.
+  std::optional<int> Number(int max_digits) {
+    size_t end = pos_;
+    while (end < text_.size() && IsDigit(text_[end])) ++end;
+    if (end == pos_ || end - pos_ > static_cast<size_t>(max_digits)) {
+      return std::nullopt;
+    }
+    int value = 0;
+    for (size_t i = pos_; i < end; ++i) value = value * 10 + (text_[i] - '0');
+    pos_ = end;
+    return value;
+  }
+
+  bool Literal(absl::string_view s) {
+    if (!absl::StartsWith(text_.substr(pos_), s)) return false;
+    pos_ += s.size();
+    return true;
+  }
+
+  void SkipSpaces() {
+    while (pos_ < text_.size() && text_[pos_] == ' ') ++pos_;
+  }
+
+  // Skips a short parenthesized note such as "(火・祝)".
+  void SkipWeekday() {
+    if (pos_ >= text_.size() || text_[pos_] != '(') return;
+    size_t close = text_.find(')', pos_);
+    if (close != absl::string_view::npos && close - pos_ <= 16) {
+      pos_ = close + 1;
+    }
+  }
+
+ private:
+  absl::string_view text_;
+  size_t pos_;
+};
+
+// "[YYYY年]M月[D日]" at the cursor; on failure the cursor does not move.
+std::optional<Point> ReadPoint(Cursor& c) {
+  const Cursor start = c;
+  auto fail = [&c, &start]() -> std::optional<Point> {
+    c = start;
+    return std::nullopt;
+  };
+  Point p;
+  std::optional<int> number = c.Number(4);
+  if (!number) return fail();
+  if (c.Literal("年")) {
+    if (*number < 1000) return fail();
+    p.year = *number;
+    number = c.Number(2);
+    if (!number) return fail();
+  }
+  if (*number < 1 || *number > 12 || !c.Literal("月")) return fail();
+  p.month = *number;
+  const Cursor before_day = c;
+  std::optional<int> day = c.Number(2);
+  if (day && *day >= 1 && *day <= 31 && c.Literal("日")) {
+    p.day = *day;
+    c.SkipWeekday();
+  } else {
+    c = before_day;
+  }
+  return p;
+}
+
+// "D日" at the cursor: a day of an already named month.
+std::optional<int> ReadDay(Cursor& c) {
+  Cursor start = c;
+  std::optional<int> day = c.Number(2);
+  if (!day || *day < 1 || *day > 31 || !c.Literal("日")) {
+    c = start;
+    return std::nullopt;
+  }
+  c.SkipWeekday();
+  return day;
+}
+
+std::optional<DateExpr> ReadDateExpr(absl::string_view text, size_t pos) {
+  Cursor c(text, pos);
+  std::optional<Point> start = ReadPoint(c);
+  if (!start) return std::nullopt;
+  DateExpr expr{*start, *start, pos, c.pos()};
+  Cursor after = c;
+  after.SkipSpaces();
+  if (after.Literal("から") || after.Literal("~") || after.Literal("〜")) {
+    after.SkipSpaces();
+    if (std::optional<Point> end = ReadPoint(after)) {
+      expr.end = *end;
+    } else if (std::optional<int> day = ReadDay(after)) {
+      expr.end.day = *day;
+    } else {
+      return expr;
+    }
+    after.SkipSpaces();
+    after.Literal("まで");
+    expr.finish = after.pos();
+  } else if (start->day != 0 && (after.Literal("及び") || after.Literal("、"))) {
+    if (std::optional<int> day = ReadDay(after)) {
+      expr.end.day = *day;
+      expr.finish = after.pos();
+    }
+  }
+  return expr;
+}
+
+// Every date expression in `text`, in order.
+std::vector<DateExpr> FindDates(absl::string_view text) {
+  std::vector<DateExpr> out;
+  for (size_t i = 0; i < text.size();) {
+    if (IsDigit(text[i]) && (i == 0 || !IsDigit(text[i - 1]))) {
+      if (std::optional<DateExpr> expr = ReadDateExpr(text, i)) {
+        out.push_back(*expr);
+        i = expr->finish;
+        continue;
+      }
+    }
+    ++i;
+  }
+  return out;
+}
+
+// True when `between` only joins two dates into one group.
+bool JoinsDates(absl::string_view between) {
+  std::string s(absl::StripAsciiWhitespace(between));
+  return s.empty() || s == "、" || s == "及び" || s == "並びに" ||
+         s == "ならびに" || s == "と";
+}
+
+int Participants(absl::string_view text) {
+  int total = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (!IsDigit(text[i]) || (i > 0 && IsDigit(text[i - 1]))) continue;
+    Cursor c(text, i);
+    std::optional<int> n = c.Number(6);
+    if (n && (c.Literal("名") || c.Literal("人"))) total += *n;
+  }
+  return total;
+}
+
+v1::EventKind KindOf(absl::string_view text) {
+  struct Rule {
+    v1::EventKind kind;
+    std::vector<absl::string_view> words;
+  };
+  static const auto* kRules = new std::vector<Rule>{
+      {v1::EVENT_KIND_AGREEMENT, {"締結", "調印", "署名"}},
+      {v1::EVENT_KIND_DISPATCHED, {"派遣", "渡航", "訪中", "出張"}},
+      {v1::EVENT_KIND_RECEIVED,
+       {"受入", "受け入れ", "招聘", "来日", "来訪", "来都", "視察対応",
+        "都政説明", "施設案内"}},
+      {v1::EVENT_KIND_MEETING,
+       {"会談", "面会", "意見交換", "交換会", "会議", "懇談", "協議",
+        "シンポジウム", "フォーラム"}},
+  };
+  for (const Rule& rule : *kRules) {
+    for (absl::string_view word : rule.words) {
+      if (absl::StrContains(text, word)) return rule.kind;
+    }
+  }
+  return v1::EVENT_KIND_OTHER;
+}
+
+void SetDate(const Point& p, int year, google::type::Date* date) {
+  date->set_year(year);
+  date->set_month(p.month);
+  date->set_day(p.day);
+}
+
+}  // namespace
+
+std::vector<v1::Event> ExtractEvents(absl::string_view item, int fiscal_year) {
+  std::vector<DateExpr> dates = FindDates(item);
+  // Group starts: indexes into `dates` where a new group begins.
+  std::vector<size_t> group_starts;
+  for (size_t i = 0; i < dates.size(); ++i) {
+    if (i == 0 || !JoinsDates(item.substr(dates[i - 1].finish,
+                                          dates[i].begin - dates[i - 1].finish))) {
+      group_starts.push_back(i);
+    }
+  }
+  auto calendar_year = [fiscal_year](int month) {
+    return month >= 4 ? fiscal_year : fiscal_year + 1;
+  };
+  std::vector<v1::Event> events;
+  for (size_t g = 0; g < group_starts.size(); ++g) {
+    size_t first = group_starts[g];
+    size_t last = g + 1 < group_starts.size() ? group_starts[g + 1] : dates.size();
+    size_t text_begin = g == 0 ? 0 : dates[first].begin;
+    size_t text_end = last < dates.size() ? dates[last].begin : item.size();
+    absl::string_view piece = absl::StripAsciiWhitespace(
+        item.substr(text_begin, text_end - text_begin));
+    int participants = Participants(piece);
+    v1::EventKind kind = KindOf(piece);
+    for (size_t i = first; i < last; ++i) {
+      const DateExpr& d = dates[i];
+      int start_year = d.start.year != 0 ? d.start.year
+                                         : calendar_year(d.start.month);
+      int end_year = d.end.year;
+      if (end_year == 0) {
+        end_year = d.start.year != 0
+                       ? start_year + (d.end.month < d.start.month ? 1 : 0)
+                       : calendar_year(d.end.month);
+      }
+      v1::Event& event = events.emplace_back();
+      SetDate(d.start, start_year, event.mutable_start_date());
+      SetDate(d.end, end_year, event.mutable_end_date());
+      event.set_participants(participants);
+      event.set_kind(kind);
+      event.set_text(std::string(piece));
+    }
+  }
+  return events;
+}
+
+}  // namespace kouryu::ingest

@@ -1,0 +1,191 @@
+#include "ingest-service/results.h"
+
+#include <gumbo.h>
+#include <unicode/uchar.h>
+#include <unicode/utf8.h>
+
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "common/text.h"
+
+namespace kouryu::ingest {
+namespace {
+
+bool IsSkipped(GumboTag tag) {
+  return tag == GUMBO_TAG_SCRIPT || tag == GUMBO_TAG_STYLE ||
+         tag == GUMBO_TAG_TEMPLATE || tag == GUMBO_TAG_HEAD ||
+         tag == GUMBO_TAG_NOSCRIPT || tag == GUMBO_TAG_IFRAME;
+}
+
+bool IsBlock(GumboTag tag) {
+  switch (tag) {
+    case GUMBO_TAG_P: case GUMBO_TAG_DIV: case GUMBO_TAG_LI:
+    case GUMBO_TAG_UL: case GUMBO_TAG_OL: case GUMBO_TAG_BR:
+    case GUMBO_TAG_TR: case GUMBO_TAG_TABLE: case GUMBO_TAG_DL:
+    case GUMBO_TAG_DT: case GUMBO_TAG_DD: case GUMBO_TAG_H1:
+    case GUMBO_TAG_H2: case GUMBO_TAG_H3: case GUMBO_TAG_H4:
+    case GUMBO_TAG_H5: case GUMBO_TAG_H6: case GUMBO_TAG_BLOCKQUOTE:
+    case GUMBO_TAG_HR: case GUMBO_TAG_SECTION: case GUMBO_TAG_ARTICLE:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// The text of the HTML, with a line break around every block element and
+// without script, style or template content. Iterative: a null entry on the
+// stack marks the end of a block element.
+std::string HtmlToRawText(absl::string_view html) {
+  GumboOutput* output = gumbo_parse_with_options(&kGumboDefaultOptions,
+                                                 html.data(), html.size());
+  std::string raw;
+  std::vector<const GumboNode*> stack = {output->root};
+  while (!stack.empty()) {
+    const GumboNode* node = stack.back();
+    stack.pop_back();
+    if (node == nullptr) {
+      raw.push_back('\n');
+      continue;
+    }
+    switch (node->type) {
+      case GUMBO_NODE_TEXT:
+      case GUMBO_NODE_WHITESPACE:
+      case GUMBO_NODE_CDATA:
+        raw.append(node->v.text.text);
+        break;
+      case GUMBO_NODE_ELEMENT:
+      case GUMBO_NODE_TEMPLATE: {
+        GumboTag tag = node->v.element.tag;
+        if (IsSkipped(tag)) break;
+        if (IsBlock(tag)) {
+          raw.push_back('\n');
+          stack.push_back(nullptr);
+        }
+        const GumboVector& children = node->v.element.children;
+        for (unsigned i = children.length; i > 0; --i) {
+          stack.push_back(static_cast<const GumboNode*>(children.data[i - 1]));
+        }
+        break;
+      }
+      case GUMBO_NODE_DOCUMENT: {
+        const GumboVector& children = node->v.document.children;
+        for (unsigned i = children.length; i > 0; --i) {
+          stack.push_back(static_cast<const GumboNode*>(children.data[i - 1]));
+        }
+        break;
+      }
+      case GUMBO_NODE_COMMENT:
+        break;
+    }
+  }
+  gumbo_destroy_output(&kGumboDefaultOptions, output);
+  return raw;
+}
+
+bool IsHeadingMark(UChar32 c) {
+  switch (c) {
+    case U'○': case U'◯': case U'◎': case U'●':
+    case U'■': case U'□': case U'◆': case U'◇':
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool IsBullet(UChar32 c) { return c == U'・' || c == U'･'; }
+bool IsCircledNumber(UChar32 c) { return c >= 0x2460 && c <= 0x2473; }
+
+// Reads the raw lines into sections, following the rules in results.h.
+class SectionBuilder {
+ public:
+  void AddLine(absl::string_view line) {
+    const int32_t length = static_cast<int32_t>(line.size());
+    bool after_space = true;  // Line start counts as after whitespace.
+    for (int32_t i = 0; i < length;) {
+      const int32_t start = i;
+      UChar32 c;
+      U8_NEXT(line.data(), i, length, c);
+      if (c < 0) c = 0xFFFD;
+      absl::string_view bytes = line.substr(start, i - start);
+      const bool space = u_isUWhiteSpace(c);
+      if (after_space && !space) {
+        if (c == U'【') {
+          size_t close = line.find("】", i);
+          if (close != absl::string_view::npos) {
+            Flush();
+            sections_.emplace_back().set_heading(
+                NormalizeText(line.substr(i, close - i)));
+            i = static_cast<int32_t>(close + sizeof("】") - 1);
+            after_space = true;
+            continue;
+          }
+        } else if (IsHeadingMark(c)) {
+          Flush();
+          unit_ = Unit::kHeading;
+          after_space = false;
+          continue;
+        } else if (IsBullet(c) || IsCircledNumber(c)) {
+          Flush();
+          unit_ = Unit::kItem;
+          if (IsCircledNumber(c) && i < length) {
+            int32_t next = i;
+            UChar32 following;
+            U8_NEXT(line.data(), next, length, following);
+            if (IsBullet(following)) i = next;
+          }
+          after_space = false;
+          continue;
+        }
+      }
+      if (unit_ == Unit::kNone && !space) unit_ = Unit::kItem;
+      text_.append(bytes.data(), bytes.size());
+      after_space = space;
+    }
+    Flush();
+  }
+
+  std::vector<v1::Section> Finish() {
+    Flush();
+    return std::move(sections_);
+  }
+
+ private:
+  enum class Unit { kNone, kHeading, kItem };
+
+  void Flush() {
+    std::string text = NormalizeText(text_);
+    text_.clear();
+    Unit unit = unit_;
+    unit_ = Unit::kNone;
+    if (unit == Unit::kHeading) {
+      sections_.emplace_back().set_heading(std::move(text));
+    } else if (unit == Unit::kItem && !text.empty()) {
+      if (sections_.empty()) sections_.emplace_back();
+      sections_.back().add_items(std::move(text));
+    }
+  }
+
+  std::vector<v1::Section> sections_;
+  std::string text_;
+  Unit unit_ = Unit::kNone;
+};
+
+}  // namespace
+
+ParsedResults ParseResults(absl::string_view html) {
+  std::string raw = HtmlToRawText(html);
+  ParsedResults out;
+  std::vector<std::string> lines;
+  SectionBuilder sections;
+  for (absl::string_view line : absl::StrSplit(raw, '\n')) {
+    std::string normalized = NormalizeText(line);
+    if (normalized.empty()) continue;
+    lines.push_back(std::move(normalized));
+    sections.AddLine(line);
+  }
+  out.text = absl::StrJoin(lines, "\n");
+  out.sections = sections.Finish();
+  return out;
+}
+
+}  // namespace kouryu::ingest

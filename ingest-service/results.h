@@ -1,0 +1,50 @@
+#ifndef KOURYU_INGEST_SERVICE_RESULTS_H_
+#define KOURYU_INGEST_SERVICE_RESULTS_H_
+
+// Understanding the results column (④実績): free text with HTML fragments
+// (<p>【文化交流】</p>, unclosed <ul>, ・ bullets written inline, ○ headings,
+// circled numbers), as published.
+//
+// ParseResults turns it into
+//   * text: plain text. The HTML is parsed with an HTML5 parser (gumbo);
+//     script, style and template content and comments are dropped; each
+//     block element (p, div, li, ul, ol, br, tr, h1-h6, ...) ends a line;
+//     each line is NFKC-normalized with whitespace collapsed; empty lines
+//     are dropped; lines are joined with "\n".
+//   * sections: the text read as headings and items. Markers count only at
+//     the start of a line or after whitespace (so 児童・生徒 is one word):
+//       【…】            starts a section; heading is the text inside 【】
+//       ○ ◯ ◎ ● ■ □ ◆ ◇  starts a section; heading is the text after the
+//                        marker up to the next marker or line end
+//       ・ (or ･)         starts an item (the bullet is dropped)
+//       ①…⑳              starts an item (the number and a following ・ are
+//                        dropped)
+//     A line break ends the current item or heading; text that follows no
+//     marker (at the start, or on a new line) is an item of its own. Text
+//     before the first heading goes into a section with an empty heading.
+//     Headings and items are NFKC-normalized with whitespace collapsed;
+//     empty items are dropped. Sections keep their order; a section may
+//     have no items.
+//
+// Markers are recognized before NFKC (which would turn ① into "1").
+// Works on any nesting depth without recursion.
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+#include "kouryu/v1/record.pb.h"
+
+namespace kouryu::ingest {
+
+struct ParsedResults {
+  std::string text;
+  std::vector<v1::Section> sections;
+};
+
+// `html` must be valid UTF-8.
+ParsedResults ParseResults(absl::string_view html);
+
+}  // namespace kouryu::ingest
+
+#endif  // KOURYU_INGEST_SERVICE_RESULTS_H_
