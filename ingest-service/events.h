@@ -10,7 +10,8 @@
 //   M月D日からD日[まで]           a range within the month (6月17日から19日)
 //   M月D日からM月D日[まで]        a range across months (10月22日から12月1日まで)
 //   M月D日及びD日, M月D日、D日    two days of one month: start and end
-//   M月                          a month (no day, or "M月、"); day is 0
+//   M月                          a month without a day ("6月、", "11月北京市
+//                                ..."); day is 0
 // "～" and "〜" count as から. A western year written before the month
 // (2019年4月1日) is used as given; otherwise the calendar year follows from
 // the fiscal year: April–December are in the fiscal year, January–March in

@@ -8,7 +8,8 @@
 // ParseResults turns it into
 //   * text: plain text. The HTML is parsed with an HTML5 parser (gumbo);
 //     script, style and template content and comments are dropped; each
-//     block element (p, div, li, ul, ol, br, tr, h1-h6, ...) ends a line;
+//     block element (p, div, li, ul, ol, br, tr, h1-h6, ...) starts and
+//     ends a line (as a browser shows it);
 //     each line is NFKC-normalized with whitespace collapsed; empty lines
 //     are dropped; lines are joined with "\n".
 //   * sections: the text read as headings and items. Markers count only at
