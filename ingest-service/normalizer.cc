@@ -87,6 +87,20 @@ class Checker {
   std::vector<FieldViolation> violations_;
 };
 
+// "<" followed by a letter, "/" or "!": what an HTML parser reads as a tag.
+size_t CountTags(absl::string_view html) {
+  size_t tags = 0;
+  for (size_t i = 0; i + 1 < html.size(); ++i) {
+    if (html[i] != '<') continue;
+    char next = html[i + 1];
+    if (absl::ascii_isalpha(static_cast<unsigned char>(next)) || next == '/' ||
+        next == '!') {
+      ++tags;
+    }
+  }
+  return tags;
+}
+
 // A place an item names in the published form "country + place", such as
 // イタリア共和国ミラノ市; nullopt when the text names none.
 std::optional<std::string> UnknownPlace(absl::string_view title) {
@@ -123,7 +137,13 @@ absl::StatusOr<NormalizedRecord> Normalizer::Normalize(
   bool department_ok = check.CheckText("department", raw.department(),
                                        kMaxDepartmentBytes, true);
   check.CheckText("title", raw.title(), kMaxTitleBytes, true);
-  check.CheckText("results", raw.results(), kMaxResultsBytes, false);
+  if (check.CheckText("results", raw.results(), kMaxResultsBytes, false)) {
+    size_t tags = CountTags(raw.results());
+    if (tags > kMaxResultsTags) {
+      check.Add("results", absl::StrCat("holds ", tags, " HTML tags; at most ",
+                                        kMaxResultsTags, " are accepted"));
+    }
+  }
   if (raw.fiscal_year() < kMinFiscalYear ||
       raw.fiscal_year() > kMaxFiscalYear) {
     check.Add("fiscal_year",
