@@ -158,7 +158,11 @@ std::vector<const CityEntry*> Gazetteer::CitiesIn(absl::string_view text) const 
     if (name.text.empty()) continue;
     for (size_t pos = normalized.find(name.text); pos != std::string::npos;
          pos = normalized.find(name.text, pos + 1)) {
-      if (claimed[pos]) continue;
+      if (std::any_of(claimed.begin() + pos,
+                      claimed.begin() + pos + name.text.size(),
+                      [](bool c) { return c; })) {
+        continue;
+      }
       std::fill(claimed.begin() + pos,
                 claimed.begin() + pos + name.text.size(), true);
       found.emplace_back(pos, name.index);

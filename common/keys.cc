@@ -129,16 +129,22 @@ std::string CityBureauPrefix(absl::string_view city, absl::string_view bureau) {
   return key;
 }
 
-std::optional<RecordName> DecodeRecordKey(absl::string_view key) {
+std::optional<std::vector<std::string>> DecodeKeyComponents(
+    absl::string_view key) {
+  std::vector<std::string> parts;
   size_t pos = 0;
-  RecordName name;
-  for (std::string* field : {&name.city, &name.bureau, &name.record}) {
+  while (pos < key.size()) {
     std::optional<std::string> part = ReadComponent(key, pos);
     if (!part) return std::nullopt;
-    *field = std::move(*part);
+    parts.push_back(*std::move(part));
   }
-  if (pos != key.size()) return std::nullopt;
-  return name;
+  return parts;
+}
+
+std::optional<RecordName> DecodeRecordKey(absl::string_view key) {
+  std::optional<std::vector<std::string>> parts = DecodeKeyComponents(key);
+  if (!parts || parts->size() != 3) return std::nullopt;
+  return RecordName{(*parts)[0], (*parts)[1], (*parts)[2]};
 }
 
 std::string BureauIndexKey(const RecordName& name) {

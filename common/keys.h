@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 #include "absl/strings/string_view.h"
 
 #include "absl/status/statusor.h"
@@ -58,6 +59,11 @@ std::string CityPrefix(absl::string_view city);
 std::string CityBureauPrefix(absl::string_view city, absl::string_view bureau);
 // Inverse of RecordKey; nullopt when `key` is not a record key.
 std::optional<RecordName> DecodeRecordKey(absl::string_view key);
+
+// The components of a key made of AppendKeyComponent calls; nullopt when
+// `key` is not such a key.
+std::optional<std::vector<std::string>> DecodeKeyComponents(
+    absl::string_view key);
 
 // Key of a record in the by-bureau index: bureau, city, record.
 std::string BureauIndexKey(const RecordName& name);

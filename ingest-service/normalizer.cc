@@ -87,20 +87,6 @@ class Checker {
   std::vector<FieldViolation> violations_;
 };
 
-// "<" followed by a letter, "/" or "!": what an HTML parser reads as a tag.
-size_t CountTags(absl::string_view html) {
-  size_t tags = 0;
-  for (size_t i = 0; i + 1 < html.size(); ++i) {
-    if (html[i] != '<') continue;
-    char next = html[i + 1];
-    if (absl::ascii_isalpha(static_cast<unsigned char>(next)) || next == '/' ||
-        next == '!') {
-      ++tags;
-    }
-  }
-  return tags;
-}
-
 // A place an item names in the published form "country + place", such as
 // イタリア共和国ミラノ市; nullopt when the text names none.
 std::optional<std::string> UnknownPlace(absl::string_view title) {

@@ -23,9 +23,6 @@ inline constexpr size_t kMaxCategoryBytes = 256;
 inline constexpr size_t kMaxDepartmentBytes = 256;
 inline constexpr size_t kMaxTitleBytes = 1024;
 inline constexpr size_t kMaxResultsBytes = 64 * 1024;
-// HTML tags in the results. The HTML5 parser's work grows with the square
-// of the nesting depth; the published rows hold a few dozen tags at most.
-inline constexpr size_t kMaxResultsTags = 1000;
 // Fiscal years accepted.
 inline constexpr int kMinFiscalYear = 1989;
 inline constexpr int kMaxFiscalYear = 2100;

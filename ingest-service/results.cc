@@ -4,6 +4,9 @@
 #include <unicode/uchar.h>
 #include <unicode/utf8.h>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "common/text.h"
@@ -80,6 +83,38 @@ std::string HtmlToRawText(absl::string_view html) {
   }
   gumbo_destroy_output(&kGumboDefaultOptions, output);
   return raw;
+}
+
+bool StartsTag(absl::string_view html, size_t i) {
+  if (html[i] != '<' || i + 1 >= html.size()) return false;
+  char next = html[i + 1];
+  return absl::ascii_isalpha(static_cast<unsigned char>(next)) || next == '/' ||
+         next == '!';
+}
+
+// Linear fallback for input too large for the parser: drops tags, and the
+// content of script and style elements; no line structure.
+std::string StripTags(absl::string_view html) {
+  std::string out;
+  for (size_t i = 0; i < html.size();) {
+    if (!StartsTag(html, i)) {
+      out.push_back(html[i++]);
+      continue;
+    }
+    size_t close = html.find('>', i);
+    if (close == absl::string_view::npos) break;
+    std::string tag = absl::AsciiStrToLower(html.substr(i + 1, close - i - 1));
+    i = close + 1;
+    for (absl::string_view skipped : {"script", "style"}) {
+      if (absl::StartsWith(tag, skipped)) {
+        size_t end = absl::AsciiStrToLower(html.substr(i)).find(
+            absl::StrCat("</", skipped));
+        i = end == std::string::npos ? html.size() : i + end;
+      }
+    }
+    out.push_back(' ');
+  }
+  return out;
 }
 
 bool IsHeadingMark(UChar32 c) {
@@ -172,8 +207,15 @@ class SectionBuilder {
 
 }  // namespace
 
+size_t CountTags(absl::string_view html) {
+  size_t tags = 0;
+  for (size_t i = 0; i < html.size(); ++i) tags += StartsTag(html, i) ? 1 : 0;
+  return tags;
+}
+
 ParsedResults ParseResults(absl::string_view html) {
-  std::string raw = HtmlToRawText(html);
+  std::string raw = CountTags(html) > kMaxResultsTags ? StripTags(html)
+                                                      : HtmlToRawText(html);
   ParsedResults out;
   std::vector<std::string> lines;
   SectionBuilder sections;

@@ -9,7 +9,8 @@
 //   * text: plain text. The HTML is parsed with an HTML5 parser (gumbo);
 //     script, style and template content and comments are dropped; each
 //     block element (p, div, li, ul, ol, br, tr, h1-h6, ...) starts and
-//     ends a line (as a browser shows it);
+//     ends a line (as a browser shows it), and so does a line break in the
+//     text itself (cells from Excel keep theirs);
 //     each line is NFKC-normalized with whitespace collapsed; empty lines
 //     are dropped; lines are joined with "\n".
 //   * sections: the text read as headings and items. Markers count only at
@@ -28,7 +29,12 @@
 //     have no items.
 //
 // Markers are recognized before NFKC (which would turn ① into "1").
-// Works on any nesting depth without recursion.
+//
+// The HTML5 parser's work grows with the square of the nesting depth, so
+// input with more than kMaxResultsTags tags is not given to it: its tags
+// are removed by a linear scan instead (script and style content dropped,
+// no block structure). The normalizer refuses such input outright; this
+// keeps ParseResults safe for any caller. No recursion at any depth.
 
 #include <string>
 #include <vector>
@@ -37,6 +43,12 @@
 #include "kouryu/v1/record.pb.h"
 
 namespace kouryu::ingest {
+
+// Tags ("<" followed by a letter, "/" or "!") accepted in results.
+inline constexpr size_t kMaxResultsTags = 1000;
+
+// The number of tags in `html`.
+size_t CountTags(absl::string_view html);
 
 struct ParsedResults {
   std::string text;

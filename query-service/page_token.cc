@@ -35,7 +35,7 @@ absl::StatusOr<std::string> DecodePageToken(absl::string_view token,
                                             uint64_t fingerprint) {
   if (token.empty()) return std::string();
   std::string raw;
-  if (!absl::WebSafeBase64Unescape(token, &raw) || raw.size() < 10 ||
+  if (!absl::WebSafeBase64Unescape(token, &raw) || raw.size() < 9 ||
       raw[0] != kVersion) {
     return BadToken("not a token this service issued");
   }

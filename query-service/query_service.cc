@@ -3,22 +3,32 @@
 #include <grpcpp/server_context.h>
 
 #include <algorithm>
+#include <map>
+#include <optional>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "common/keys.h"
 #include "common/status.h"
+#include "common/text.h"
+#include "query-service/filter.h"
 #include "query-service/page_token.h"
+#include "query-service/search_text.h"
 
 namespace kouryu::query {
 namespace {
 
 constexpr int kDefaultPageSize = 50;
+constexpr int kDefaultSearchPageSize = 20;
+constexpr int kDefaultNamesPageSize = 100;
 constexpr int kMaxPageSize = 1000;
+constexpr size_t kMaxQueryBytes = 1000;
 
 absl::Status BadField(absl::string_view reason, absl::string_view field,
-                      const absl::Status& cause) {
-  return InvalidArgumentError(reason, cause.message(),
-                              {{std::string(field), std::string(cause.message())}});
+                      absl::string_view description) {
+  return InvalidArgumentError(reason, description,
+                              {{std::string(field), std::string(description)}});
 }
 
 // Clears what the BASIC view leaves out.
@@ -27,6 +37,92 @@ void ApplyView(v1::RecordView view, v1::Record& record) {
   record.clear_sections();
   record.clear_events();
   record.clear_source_html();
+}
+
+absl::StatusOr<int> PageSize(int requested, int default_size) {
+  if (requested < 0) {
+    return BadField("INVALID_PAGE_SIZE", "page_size",
+                    absl::StrCat("page_size ", requested, " is negative"));
+  }
+  return requested == 0 ? default_size : std::min(requested, kMaxPageSize);
+}
+
+absl::StatusOr<Parent> ParseParentField(const std::string& parent) {
+  absl::StatusOr<Parent> parsed = ParseParent(parent.empty() ? "cities/-" : parent);
+  if (!parsed.ok()) {
+    return BadField("INVALID_PARENT", "parent", parsed.status().message());
+  }
+  return parsed;
+}
+
+bool InParent(const Parent& parent, const v1::Record& record) {
+  return (parent.city == kWildcardId || record.city().id() == parent.city) &&
+         (parent.bureau.empty() || record.bureau().id() == parent.bureau);
+}
+
+// order_by: one field, optionally "asc" or "desc".
+struct Order {
+  enum class Field { kName, kFiscalYear, kUpdateTime, kTitle } field;
+  bool descending = false;
+};
+
+absl::StatusOr<Order> ParseOrder(absl::string_view text) {
+  std::vector<absl::string_view> words =
+      absl::StrSplit(text, ' ', absl::SkipWhitespace());
+  Order order{Order::Field::kName};
+  if (words.empty()) return order;
+  auto bad = [&](absl::string_view why) {
+    return BadField("INVALID_ORDER_BY", "order_by",
+                    absl::StrCat("\"", text, "\": ", why));
+  };
+  if (words.size() > 2) return bad("one field, then asc or desc");
+  if (words[0] == "fiscal_year") {
+    order.field = Order::Field::kFiscalYear;
+  } else if (words[0] == "update_time") {
+    order.field = Order::Field::kUpdateTime;
+  } else if (words[0] == "title") {
+    order.field = Order::Field::kTitle;
+  } else if (words[0] != "name") {
+    return bad("fields are fiscal_year, update_time, title and name");
+  }
+  if (words.size() == 2) {
+    if (words[1] == "desc") {
+      order.descending = true;
+    } else if (words[1] != "asc") {
+      return bad("the direction is asc or desc");
+    }
+  }
+  return order;
+}
+
+// A string that sorts as the record sorts under `order` (ascending).
+std::string SortKey(const Order& order, const v1::Record& record) {
+  switch (order.field) {
+    case Order::Field::kFiscalYear:
+      return SequenceKey(static_cast<uint64_t>(record.fiscal_year()) + (1ULL << 32));
+    case Order::Field::kUpdateTime:
+      return SequenceKey(static_cast<uint64_t>(record.update_time().seconds()) +
+                         (1ULL << 62)) +
+             SequenceKey(static_cast<uint64_t>(record.update_time().nanos()));
+    case Order::Field::kTitle:
+      return record.title();
+    case Order::Field::kName:
+      return "";
+  }
+  return "";
+}
+
+// The position after which a page starts: a sort key and a scan key.
+std::string Position(absl::string_view sort_key, absl::string_view key) {
+  std::string out;
+  AppendKeyComponent(out, sort_key);
+  out.append(key.data(), key.size());
+  return out;
+}
+
+absl::Status Cancelled(grpc::ServerContext* context) {
+  return absl::Status(absl::StatusCode::kDeadlineExceeded,
+                      "the call was cancelled or its deadline passed");
 }
 
 }  // namespace
@@ -45,7 +141,8 @@ grpc::Status QueryServiceImpl::GetRecord(grpc::ServerContext* context,
                                          v1::Record* response) {
   absl::StatusOr<RecordName> name = ParseRecordName(request->name());
   if (!name.ok()) {
-    return ToGrpcStatus(BadField("INVALID_NAME", "name", name.status()));
+    return ToGrpcStatus(
+        BadField("INVALID_NAME", "name", name.status().message()));
   }
   absl::Status waited = AwaitSequence(context, request->min_sequence());
   if (!waited.ok()) return ToGrpcStatus(waited);
@@ -58,51 +155,331 @@ grpc::Status QueryServiceImpl::GetRecord(grpc::ServerContext* context,
 grpc::Status QueryServiceImpl::ListRecords(
     grpc::ServerContext* context, const v1::ListRecordsRequest* request,
     v1::ListRecordsResponse* response) {
-  absl::StatusOr<Parent> parent = ParseParent(request->parent());
-  if (!parent.ok()) {
-    return ToGrpcStatus(BadField("INVALID_PARENT", "parent", parent.status()));
-  }
-  if (!request->filter().empty()) {
-    return ToGrpcStatus(InvalidArgumentError(
-        "UNSUPPORTED_FILTER", "filter is not supported yet",
-        {{"filter", "filters are not supported yet; leave it empty"}}));
-  }
-  if (!request->order_by().empty()) {
-    return ToGrpcStatus(InvalidArgumentError(
-        "UNSUPPORTED_ORDER_BY", "order_by is not supported yet",
-        {{"order_by", "only the default order (by name) is supported"}}));
-  }
-  if (request->page_size() < 0) {
-    return ToGrpcStatus(InvalidArgumentError(
-        "INVALID_PAGE_SIZE", "page_size must not be negative",
-        {{"page_size", absl::StrCat(request->page_size(), " is negative")}}));
-  }
-  int page_size = request->page_size() == 0
-                      ? kDefaultPageSize
-                      : std::min(request->page_size(), kMaxPageSize);
-  uint64_t fingerprint = RequestFingerprint(
+  absl::StatusOr<Parent> parent = ParseParentField(request->parent());
+  if (!parent.ok()) return ToGrpcStatus(parent.status());
+  absl::StatusOr<Filter> filter = Filter::Parse(request->filter());
+  if (!filter.ok()) return ToGrpcStatus(filter.status());
+  absl::StatusOr<Order> order = ParseOrder(request->order_by());
+  if (!order.ok()) return ToGrpcStatus(order.status());
+  absl::StatusOr<int> page_size = PageSize(request->page_size(), kDefaultPageSize);
+  if (!page_size.ok()) return ToGrpcStatus(page_size.status());
+  const uint64_t fingerprint = RequestFingerprint(
       request->parent(), request->filter(), request->order_by());
   absl::StatusOr<std::string> after =
       DecodePageToken(request->page_token(), fingerprint);
   if (!after.ok()) return ToGrpcStatus(after.status());
-
   absl::Status waited = AwaitSequence(context, request->min_sequence());
   if (!waited.ok()) return ToGrpcStatus(waited);
 
-  absl::StatusOr<ScanPage> page = replica_.Scan(*parent, *after, page_size);
-  if (!page.ok()) return ToGrpcStatus(page.status());
-  absl::StatusOr<int64_t> total = replica_.Count(*parent);
-  if (!total.ok()) return ToGrpcStatus(total.status());
+  int64_t total = 0;
+  std::string last_key;
+  bool more = false;
+  absl::Status status;
+  if (order->field == Order::Field::kName) {
+    // Scan order: the page starts after the token's key. Without a filter
+    // the count is maintained, so the scan stops one past the page.
+    const bool count_by_scan = !filter->empty();
+    status = replica_.ForEach(
+        *parent, *after, [&](const std::string& key, v1::Record& record) {
+          if ((total & 1023) == 0 && context->IsCancelled()) return false;
+          if (!filter->Matches(record)) return true;
+          if (response->records_size() == *page_size) {
+            more = true;
+            if (!count_by_scan) return false;
+            ++total;
+            return true;
+          }
+          ++total;
+          ApplyView(request->view(), record);
+          *response->add_records() = std::move(record);
+          last_key = key;
+          return true;
+        });
+    if (status.ok() && context->IsCancelled()) status = Cancelled(context);
+    if (!status.ok()) return ToGrpcStatus(status);
+    if (count_by_scan) {
+      // Matches before the page start count too.
+      if (!after->empty()) {
+        int64_t before = 0;
+        status = replica_.ForEach(*parent, "", [&](const std::string& key,
+                                                  v1::Record& record) {
+          if (key >= *after) return false;
+          if (filter->Matches(record)) ++before;
+          return true;
+        });
+        if (!status.ok()) return ToGrpcStatus(status);
+        total += before;
+      }
+    } else {
+      absl::StatusOr<int64_t> count = replica_.Count(*parent);
+      if (!count.ok()) return ToGrpcStatus(count.status());
+      total = *count;
+    }
+    if (more) {
+      response->set_next_page_token(EncodePageToken(fingerprint, last_key));
+    }
+  } else {
+    // Sorted order: collect the positions of every match, sort, and page
+    // after the token's position.
+    std::vector<std::pair<std::string, std::string>> matches;  // position, key
+    status = replica_.ForEach(
+        *parent, "", [&](const std::string& key, v1::Record& record) {
+          if ((matches.size() & 1023) == 0 && context->IsCancelled()) return false;
+          if (filter->Matches(record)) {
+            matches.emplace_back(Position(SortKey(*order, record), key), key);
+          }
+          return true;
+        });
+    if (status.ok() && context->IsCancelled()) status = Cancelled(context);
+    if (!status.ok()) return ToGrpcStatus(status);
+    auto before = [&](const std::string& a, const std::string& b) {
+      return order->descending ? a > b : a < b;
+    };
+    std::sort(matches.begin(), matches.end(),
+              [&](const auto& a, const auto& b) { return before(a.first, b.first); });
+    total = static_cast<int64_t>(matches.size());
+    size_t start = 0;
+    if (!after->empty()) {
+      start = std::upper_bound(matches.begin(), matches.end(), *after,
+                               [&](const std::string& value, const auto& m) {
+                                 return before(value, m.first);
+                               }) -
+              matches.begin();
+    }
+    size_t end = std::min(matches.size(), start + *page_size);
+    for (size_t i = start; i < end; ++i) {
+      absl::StatusOr<v1::Record> record = replica_.GetByKey(matches[i].second);
+      if (!record.ok()) return ToGrpcStatus(record.status());
+      ApplyView(request->view(), *record);
+      *response->add_records() = *std::move(record);
+    }
+    if (end < matches.size()) {
+      response->set_next_page_token(
+          EncodePageToken(fingerprint, matches[end - 1].first));
+    }
+  }
+  response->set_total_size(static_cast<int32_t>(total));
+  return grpc::Status::OK;
+}
 
-  for (v1::Record& record : page->records) {
-    ApplyView(request->view(), record);
-    *response->add_records() = std::move(record);
+grpc::Status QueryServiceImpl::SearchRecords(
+    grpc::ServerContext* context, const v1::SearchRecordsRequest* request,
+    v1::SearchRecordsResponse* response) {
+  if (request->query().size() > kMaxQueryBytes) {
+    return ToGrpcStatus(BadField(
+        "INVALID_QUERY", "query",
+        absl::StrCat("the query is ", request->query().size(),
+                     " bytes; at most ", kMaxQueryBytes, " are accepted")));
   }
-  if (!page->next_after_key.empty()) {
+  const std::string query = FoldForSearch(request->query());
+  if (query.empty()) {
+    return ToGrpcStatus(BadField("INVALID_QUERY", "query", "query is required"));
+  }
+  absl::StatusOr<Parent> parent = ParseParentField(request->parent());
+  if (!parent.ok()) return ToGrpcStatus(parent.status());
+  absl::StatusOr<Filter> filter = Filter::Parse(request->filter());
+  if (!filter.ok()) return ToGrpcStatus(filter.status());
+  absl::StatusOr<int> page_size =
+      PageSize(request->page_size(), kDefaultSearchPageSize);
+  if (!page_size.ok()) return ToGrpcStatus(page_size.status());
+  const uint64_t fingerprint = RequestFingerprint(
+      absl::StrCat(request->parent(), "\x1f", query), request->filter(), "");
+  absl::StatusOr<std::string> after =
+      DecodePageToken(request->page_token(), fingerprint);
+  if (!after.ok()) return ToGrpcStatus(after.status());
+  absl::Status waited = AwaitSequence(context, request->min_sequence());
+  if (!waited.ok()) return ToGrpcStatus(waited);
+
+  // Every match, as (position, key); position sorts by score (descending),
+  // then key.
+  std::vector<std::pair<std::string, std::string>> matches;
+  auto consider = [&](const std::string& key, const v1::Record& record) {
+    if (!InParent(*parent, record) || !filter->Matches(record)) return;
+    int score = Score(FoldedFields(record), query);
+    if (score == 0) return;
+    std::string position =
+        Position(SequenceKey(~static_cast<uint64_t>(score)), key);
+    matches.emplace_back(std::move(position), key);
+  };
+  absl::Status status;
+  if (Bigrams(query).empty()) {
+    // One character: no bigram narrows it down; scan the scope.
+    status = replica_.ForEach(
+        *parent, "", [&](const std::string& key, v1::Record& record) {
+          if ((matches.size() & 1023) == 0 && context->IsCancelled()) return false;
+          consider(key, record);
+          return true;
+        });
+  } else {
+    absl::StatusOr<std::vector<std::string>> candidates =
+        replica_.SearchCandidates(query, [context] { return context->IsCancelled(); });
+    if (!candidates.ok()) return ToGrpcStatus(candidates.status());
+    size_t seen = 0;
+    for (const std::string& key : *candidates) {
+      if ((++seen & 1023) == 0 && context->IsCancelled()) break;
+      absl::StatusOr<v1::Record> record = replica_.GetByKey(key);
+      if (absl::IsNotFound(record.status())) continue;
+      if (!record.ok()) return ToGrpcStatus(record.status());
+      consider(key, *record);
+    }
+  }
+  if (status.ok() && context->IsCancelled()) status = Cancelled(context);
+  if (!status.ok()) return ToGrpcStatus(status);
+
+  std::sort(matches.begin(), matches.end());
+  size_t start = 0;
+  if (!after->empty()) {
+    start = std::upper_bound(matches.begin(), matches.end(),
+                             std::make_pair(*after, std::string("\xff"))) -
+            matches.begin();
+    while (start < matches.size() && matches[start].first <= *after) ++start;
+  }
+  size_t end = std::min(matches.size(), start + *page_size);
+  v1::RecordView view = request->view() == v1::RECORD_VIEW_UNSPECIFIED
+                            ? v1::RECORD_VIEW_BASIC
+                            : request->view();
+  for (size_t i = start; i < end; ++i) {
+    absl::StatusOr<v1::Record> record = replica_.GetByKey(matches[i].second);
+    if (!record.ok()) return ToGrpcStatus(record.status());
+    v1::SearchResult* result = response->add_results();
+    SearchFields fields = FoldedFields(*record);
+    result->set_score(Score(fields, query));
+    result->set_snippet(Snippet(fields, query));
+    ApplyView(view, *record);
+    *result->mutable_record() = *std::move(record);
+  }
+  if (end < matches.size()) {
     response->set_next_page_token(
-        EncodePageToken(fingerprint, page->next_after_key));
+        EncodePageToken(fingerprint, matches[end - 1].first));
   }
-  response->set_total_size(static_cast<int32_t>(*total));
+  response->set_total_size(static_cast<int32_t>(matches.size()));
+  return grpc::Status::OK;
+}
+
+grpc::Status QueryServiceImpl::ListCities(grpc::ServerContext* context,
+                                          const v1::ListCitiesRequest* request,
+                                          v1::ListCitiesResponse* response) {
+  absl::StatusOr<int> page_size =
+      PageSize(request->page_size(), kDefaultNamesPageSize);
+  if (!page_size.ok()) return ToGrpcStatus(page_size.status());
+  const uint64_t fingerprint = RequestFingerprint("cities", "", "");
+  absl::StatusOr<std::string> after =
+      DecodePageToken(request->page_token(), fingerprint);
+  if (!after.ok()) return ToGrpcStatus(after.status());
+  absl::Status waited = AwaitSequence(context, request->min_sequence());
+  if (!waited.ok()) return ToGrpcStatus(waited);
+  std::vector<CityCount> cities = replica_.Cities();
+  for (const CityCount& c : cities) {
+    if (c.city.id() <= *after) continue;
+    if (response->cities_size() == *page_size) {
+      response->set_next_page_token(EncodePageToken(
+          fingerprint, response->cities(*page_size - 1).city().id()));
+      break;
+    }
+    v1::CityCount* out = response->add_cities();
+    *out->mutable_city() = c.city;
+    out->set_record_count(static_cast<int32_t>(c.records));
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status QueryServiceImpl::ListBureaus(grpc::ServerContext* context,
+                                           const v1::ListBureausRequest* request,
+                                           v1::ListBureausResponse* response) {
+  absl::StatusOr<int> page_size =
+      PageSize(request->page_size(), kDefaultNamesPageSize);
+  if (!page_size.ok()) return ToGrpcStatus(page_size.status());
+  const uint64_t fingerprint = RequestFingerprint("bureaus", "", "");
+  absl::StatusOr<std::string> after =
+      DecodePageToken(request->page_token(), fingerprint);
+  if (!after.ok()) return ToGrpcStatus(after.status());
+  absl::Status waited = AwaitSequence(context, request->min_sequence());
+  if (!waited.ok()) return ToGrpcStatus(waited);
+  std::vector<BureauCount> bureaus = replica_.Bureaus();
+  for (const BureauCount& b : bureaus) {
+    if (b.bureau.id() <= *after) continue;
+    if (response->bureaus_size() == *page_size) {
+      response->set_next_page_token(EncodePageToken(
+          fingerprint, response->bureaus(*page_size - 1).bureau().id()));
+      break;
+    }
+    v1::BureauCount* out = response->add_bureaus();
+    *out->mutable_bureau() = b.bureau;
+    out->set_record_count(static_cast<int32_t>(b.records));
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status QueryServiceImpl::SummarizeRecords(
+    grpc::ServerContext* context, const v1::SummarizeRecordsRequest* request,
+    v1::SummarizeRecordsResponse* response) {
+  absl::StatusOr<Parent> parent = ParseParentField(request->parent());
+  if (!parent.ok()) return ToGrpcStatus(parent.status());
+  absl::StatusOr<Filter> filter = Filter::Parse(request->filter());
+  if (!filter.ok()) return ToGrpcStatus(filter.status());
+  enum class Key { kCity, kBureau, kFiscalYear, kCategory };
+  std::vector<Key> keys;
+  for (int i = 0; i < request->group_by_size(); ++i) {
+    const std::string& field = request->group_by(i);
+    std::optional<Key> key;
+    if (field == "city") key = Key::kCity;
+    if (field == "bureau") key = Key::kBureau;
+    if (field == "fiscal_year") key = Key::kFiscalYear;
+    if (field == "category") key = Key::kCategory;
+    std::string path = absl::StrCat("group_by[", i, "]");
+    if (!key) {
+      return ToGrpcStatus(BadField(
+          "INVALID_GROUP_BY", path,
+          absl::StrCat("\"", field,
+                       "\" is not one of city, bureau, fiscal_year, category")));
+    }
+    if (std::find(keys.begin(), keys.end(), *key) != keys.end()) {
+      return ToGrpcStatus(BadField("INVALID_GROUP_BY", path,
+                                   absl::StrCat("\"", field, "\" appears twice")));
+    }
+    keys.push_back(*key);
+  }
+  absl::Status waited = AwaitSequence(context, request->min_sequence());
+  if (!waited.ok()) return ToGrpcStatus(waited);
+
+  struct Totals {
+    int64_t records = 0;
+    int64_t participants = 0;
+  };
+  std::map<std::vector<std::string>, Totals> groups;
+  int64_t total = 0;
+  absl::Status status = replica_.ForEach(
+      *parent, "", [&](const std::string& key, v1::Record& record) {
+        if ((total & 1023) == 0 && context->IsCancelled()) return false;
+        if (!filter->Matches(record)) return true;
+        ++total;
+        std::vector<std::string> group;
+        for (Key k : keys) {
+          switch (k) {
+            case Key::kCity: group.push_back(record.city().id()); break;
+            case Key::kBureau: group.push_back(record.bureau().id()); break;
+            case Key::kFiscalYear:
+              group.push_back(absl::StrCat(record.fiscal_year()));
+              break;
+            case Key::kCategory:
+              group.push_back(v1::Category_Name(record.category()));
+              break;
+          }
+        }
+        Totals& t = groups[group];
+        ++t.records;
+        for (const v1::Event& e : record.events()) t.participants += e.participants();
+        return true;
+      });
+  if (status.ok() && context->IsCancelled()) status = Cancelled(context);
+  if (!status.ok()) return ToGrpcStatus(status);
+  for (const auto& [group, totals] : groups) {
+    v1::SummaryGroup* out = response->add_groups();
+    for (const std::string& k : group) out->add_keys(k);
+    out->set_record_count(static_cast<int32_t>(totals.records));
+    out->set_participant_count(static_cast<int32_t>(totals.participants));
+  }
+  response->set_total_size(static_cast<int32_t>(total));
   return grpc::Status::OK;
 }
 

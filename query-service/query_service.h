@@ -3,7 +3,8 @@
 
 // kouryu.v1.QueryService over a Replica. Every method first waits for the
 // request's min_sequence (bounded by the call's deadline and by
-// max_sequence_wait), then reads.
+// max_sequence_wait), then reads. Scans stop when the call is cancelled or
+// its deadline passes.
 
 #include "absl/time/time.h"
 #include "kouryu/v1/query_service.grpc.pb.h"
@@ -29,6 +30,18 @@ class QueryServiceImpl final : public v1::QueryService::Service {
   grpc::Status ListRecords(grpc::ServerContext* context,
                            const v1::ListRecordsRequest* request,
                            v1::ListRecordsResponse* response) override;
+  grpc::Status SearchRecords(grpc::ServerContext* context,
+                             const v1::SearchRecordsRequest* request,
+                             v1::SearchRecordsResponse* response) override;
+  grpc::Status ListCities(grpc::ServerContext* context,
+                          const v1::ListCitiesRequest* request,
+                          v1::ListCitiesResponse* response) override;
+  grpc::Status ListBureaus(grpc::ServerContext* context,
+                           const v1::ListBureausRequest* request,
+                           v1::ListBureausResponse* response) override;
+  grpc::Status SummarizeRecords(
+      grpc::ServerContext* context, const v1::SummarizeRecordsRequest* request,
+      v1::SummarizeRecordsResponse* response) override;
 
  private:
   absl::Status AwaitSequence(grpc::ServerContext* context,

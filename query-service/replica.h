@@ -11,15 +11,22 @@
 //   default    "applied_sequence" -> 8 big-endian bytes
 //   records    RecordKey(name)        -> v1::Record
 //   by_bureau  BureauIndexKey(name)   -> RecordKey(name)
+//   grams      escaped bigram + RecordKey(name) -> 1 byte: 1 if the bigram
+//              is in the title (search_text.h)
+//   counts     "all", "c" city, "b" bureau, "cb" city bureau (escaped
+//              components) -> 8-byte count; "cn" city / "bn" bureau ->
+//              the latest v1::City / v1::Bureau seen, for their names
 //
 // Thread-safe: one thread applies, any number read.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -37,6 +44,16 @@ namespace kouryu::query {
 struct ReplicaOptions {
   // Size of the RocksDB block cache shared by all column families.
   size_t block_cache_bytes = 64 << 20;
+};
+
+// A city or bureau with its record count.
+struct CityCount {
+  v1::City city;
+  int64_t records = 0;
+};
+struct BureauCount {
+  v1::Bureau bureau;
+  int64_t records = 0;
 };
 
 // One page of a scan in key order.
@@ -76,22 +93,55 @@ class Replica {
   absl::StatusOr<ScanPage> Scan(const Parent& parent,
                                 const std::string& after_key,
                                 size_t limit) const;
-  // Number of records under `parent`.
+  // Visits the records under `parent` in scan order after `after_key`
+  // (the scan key: RecordKey, or BureauIndexKey for cities/-/bureaus/{b}),
+  // until `visit` returns false. One consistent snapshot.
+  absl::Status ForEach(
+      const Parent& parent, const std::string& after_key,
+      const std::function<bool(const std::string& key, v1::Record& record)>&
+          visit) const;
+
+  // Number of records under `parent`, from the maintained counts.
   absl::StatusOr<int64_t> Count(const Parent& parent) const;
+
+  // Every city / bureau with at least one record, by ID.
+  std::vector<CityCount> Cities() const;
+  std::vector<BureauCount> Bureaus() const;
+
+  // Keys (RecordKey) of the records whose title or results hold every
+  // bigram of `folded_query` (at least two code points), in key order.
+  // Candidates only: the caller checks the substring. `cancelled` is
+  // polled; when it returns true the search stops with CANCELLED.
+  absl::StatusOr<std::vector<std::string>> SearchCandidates(
+      absl::string_view folded_query,
+      const std::function<bool()>& cancelled) const;
+
+  // The record stored under a RecordKey; NotFound when absent.
+  absl::StatusOr<v1::Record> GetByKey(const std::string& key) const;
 
  private:
   Replica(std::unique_ptr<rocksdb::DB> db,
           std::vector<rocksdb::ColumnFamilyHandle*> handles, uint64_t applied);
+
+  // Reads the counts column family into counts_ and names_.
+  absl::Status LoadCounts();
 
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   rocksdb::ColumnFamilyHandle* meta_;
   rocksdb::ColumnFamilyHandle* records_;
   rocksdb::ColumnFamilyHandle* by_bureau_;
+  rocksdb::ColumnFamilyHandle* grams_;
+  rocksdb::ColumnFamilyHandle* counts_cf_;
 
   mutable absl::Mutex mutex_;
   uint64_t applied_ ABSL_GUARDED_BY(mutex_);
   bool stopped_ ABSL_GUARDED_BY(mutex_) = false;
+  // Mirrors of the counts column family, updated after each applied batch.
+  absl::flat_hash_map<std::string, int64_t> counts_ ABSL_GUARDED_BY(mutex_);
+  absl::flat_hash_map<std::string, v1::City> city_names_ ABSL_GUARDED_BY(mutex_);
+  absl::flat_hash_map<std::string, v1::Bureau> bureau_names_
+      ABSL_GUARDED_BY(mutex_);
 };
 
 }  // namespace kouryu::query

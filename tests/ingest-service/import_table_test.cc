@@ -24,6 +24,7 @@
 #include "gtest/gtest.h"
 #include "ingest-service/ingest_service.h"
 #include "ingest-service/normalizer.h"
+#include "ingest-service/results.h"
 #include "ingest-service/store.h"
 
 namespace kouryu::ingest {

@@ -1,0 +1,189 @@
+#include "common/status.h"
+
+#include <grpcpp/support/status.h>
+#include <rocksdb/status.h>
+
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/match.h"
+#include "gmock/gmock.h"
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
+#include "gtest/gtest.h"
+
+namespace kouryu {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::UnorderedElementsAre;
+
+constexpr char kErrorInfoUrl[] = "type.googleapis.com/google.rpc.ErrorInfo";
+constexpr char kBadRequestUrl[] = "type.googleapis.com/google.rpc.BadRequest";
+
+TEST(InvalidArgumentErrorTest, CarriesReasonAndViolations) {
+  const std::vector<FieldViolation> violations = {
+      {"rows[12].title", "is required"},
+      {"rows[12].department", "does not begin with a bureau"},
+  };
+  absl::Status status =
+      InvalidArgumentError("INVALID_RECORD", "rows[12].title is required",
+                           violations);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(status.message(), "rows[12].title is required");
+  EXPECT_EQ(ReasonOf(status), "INVALID_RECORD");
+  EXPECT_EQ(ViolationsOf(status), violations);
+}
+
+TEST(InvalidArgumentErrorTest, WithoutViolations) {
+  absl::Status status = InvalidArgumentError("BAD", "bad", {});
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ReasonOf(status), "BAD");
+  EXPECT_THAT(ViolationsOf(status), IsEmpty());
+}
+
+TEST(WithReasonTest, AttachesAndReplacesTheReason) {
+  absl::Status status = absl::NotFoundError("no record");
+  EXPECT_EQ(ReasonOf(status), "");
+  EXPECT_THAT(ViolationsOf(status), IsEmpty());
+
+  status = WithReason(status, "RECORD_NOT_FOUND");
+  EXPECT_EQ(status.code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(status.message(), "no record");
+  EXPECT_EQ(ReasonOf(status), "RECORD_NOT_FOUND");
+
+  status = WithReason(status, "OTHER");
+  EXPECT_EQ(ReasonOf(status), "OTHER");
+}
+
+TEST(WithReasonTest, LeavesOkAlone) {
+  absl::Status status = WithReason(absl::OkStatus(), "IGNORED");
+  EXPECT_TRUE(status.ok());
+  EXPECT_EQ(ReasonOf(status), "");
+}
+
+TEST(ToGrpcStatusTest, OkIsOk) {
+  grpc::Status status = ToGrpcStatus(absl::OkStatus());
+  EXPECT_TRUE(status.ok());
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::OK);
+}
+
+TEST(ToGrpcStatusTest, KeepsCodeAndMessage) {
+  struct Case {
+    absl::Status status;
+    grpc::StatusCode code;
+  };
+  const std::vector<Case> cases = {
+      {absl::InvalidArgumentError("m1"), grpc::StatusCode::INVALID_ARGUMENT},
+      {absl::NotFoundError("m2"), grpc::StatusCode::NOT_FOUND},
+      {absl::AbortedError("m3"), grpc::StatusCode::ABORTED},
+      {absl::DeadlineExceededError("m4"), grpc::StatusCode::DEADLINE_EXCEEDED},
+      {absl::UnavailableError("m5"), grpc::StatusCode::UNAVAILABLE},
+      {absl::ResourceExhaustedError("m6"),
+       grpc::StatusCode::RESOURCE_EXHAUSTED},
+      {absl::InternalError("m7"), grpc::StatusCode::INTERNAL},
+      {absl::FailedPreconditionError("m8"),
+       grpc::StatusCode::FAILED_PRECONDITION},
+      {absl::DataLossError("m9"), grpc::StatusCode::DATA_LOSS},
+  };
+  for (const Case& c : cases) {
+    grpc::Status status = ToGrpcStatus(c.status);
+    EXPECT_EQ(status.error_code(), c.code) << c.status;
+    EXPECT_EQ(status.error_message(), std::string(c.status.message()));
+    google::rpc::Status details;
+    ASSERT_TRUE(details.ParseFromString(status.error_details())) << c.status;
+    EXPECT_EQ(details.code(), static_cast<int>(c.code));
+    EXPECT_EQ(details.message(), std::string(c.status.message()));
+    EXPECT_EQ(details.details_size(), 0);
+  }
+}
+
+TEST(ToGrpcStatusTest, PacksErrorInfoAndBadRequest) {
+  absl::Status status = InvalidArgumentError(
+      "INVALID_ENCODING", "line 3: bytes that are not valid UTF-8",
+      {{"rows[3].column[2]", "bytes that are not valid UTF-8"}});
+  grpc::Status grpc_status = ToGrpcStatus(status);
+  EXPECT_EQ(grpc_status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(grpc_status.error_message(),
+            "line 3: bytes that are not valid UTF-8");
+
+  google::rpc::Status details;
+  ASSERT_TRUE(details.ParseFromString(grpc_status.error_details()));
+  EXPECT_EQ(details.code(), static_cast<int>(grpc::StatusCode::INVALID_ARGUMENT));
+  EXPECT_EQ(details.message(), "line 3: bytes that are not valid UTF-8");
+
+  std::vector<std::string> type_urls;
+  google::rpc::ErrorInfo info;
+  google::rpc::BadRequest bad_request;
+  for (const google::protobuf::Any& any : details.details()) {
+    type_urls.push_back(any.type_url());
+    if (any.type_url() == kErrorInfoUrl) {
+      ASSERT_TRUE(any.UnpackTo(&info));
+    } else if (any.type_url() == kBadRequestUrl) {
+      ASSERT_TRUE(any.UnpackTo(&bad_request));
+    }
+  }
+  EXPECT_THAT(type_urls, UnorderedElementsAre(kErrorInfoUrl, kBadRequestUrl));
+  EXPECT_EQ(info.reason(), "INVALID_ENCODING");
+  EXPECT_EQ(info.domain(), std::string(kErrorDomain));
+  ASSERT_EQ(bad_request.field_violations_size(), 1);
+  EXPECT_EQ(bad_request.field_violations(0).field(), "rows[3].column[2]");
+  EXPECT_EQ(bad_request.field_violations(0).description(),
+            "bytes that are not valid UTF-8");
+}
+
+TEST(ToGrpcStatusTest, ReasonOnlyPacksErrorInfo) {
+  grpc::Status grpc_status =
+      ToGrpcStatus(WithReason(absl::AbortedError("stale"), "ETAG_MISMATCH"));
+  EXPECT_EQ(grpc_status.error_code(), grpc::StatusCode::ABORTED);
+  google::rpc::Status details;
+  ASSERT_TRUE(details.ParseFromString(grpc_status.error_details()));
+  ASSERT_EQ(details.details_size(), 1);
+  EXPECT_EQ(details.details(0).type_url(), kErrorInfoUrl);
+  google::rpc::ErrorInfo info;
+  ASSERT_TRUE(details.details(0).UnpackTo(&info));
+  EXPECT_EQ(info.reason(), "ETAG_MISMATCH");
+}
+
+TEST(FromRocksDbTest, MapsCodes) {
+  struct Case {
+    std::string description;
+    rocksdb::Status status;
+    absl::StatusCode code;
+  };
+  const std::vector<Case> cases = {
+      {"ok", rocksdb::Status::OK(), absl::StatusCode::kOk},
+      {"no space", rocksdb::Status::NoSpace("disk full"),
+       absl::StatusCode::kResourceExhausted},
+      {"space limit", rocksdb::Status::IOError(rocksdb::Status::kSpaceLimit),
+       absl::StatusCode::kResourceExhausted},
+      {"corruption", rocksdb::Status::Corruption("bad block"),
+       absl::StatusCode::kInternal},
+      {"io error", rocksdb::Status::IOError("read failed"),
+       absl::StatusCode::kUnavailable},
+      {"busy", rocksdb::Status::Busy("busy"), absl::StatusCode::kUnavailable},
+      {"not found", rocksdb::Status::NotFound("x"),
+       absl::StatusCode::kNotFound},
+      {"invalid argument", rocksdb::Status::InvalidArgument("x"),
+       absl::StatusCode::kInvalidArgument},
+  };
+  for (const Case& c : cases) {
+    absl::Status status = FromRocksDb(c.status, "writing records");
+    EXPECT_EQ(status.code(), c.code) << c.description << ": " << status;
+    if (!c.status.ok()) {
+      EXPECT_THAT(std::string(status.message()), HasSubstr("writing records"))
+          << c.description;
+    }
+  }
+}
+
+TEST(FromRocksDbTest, StorageErrorsCarryAReason) {
+  EXPECT_NE(ReasonOf(FromRocksDb(rocksdb::Status::NoSpace(), "x")), "");
+  EXPECT_NE(ReasonOf(FromRocksDb(rocksdb::Status::Corruption("c"), "x")), "");
+  EXPECT_NE(ReasonOf(FromRocksDb(rocksdb::Status::IOError("i"), "x")), "");
+}
+
+}  // namespace
+}  // namespace kouryu

@@ -1,0 +1,6 @@
+# Unit tests of the code both services share (common/).
+
+kouryu_test(keys_test SOURCES common/keys_test.cc LIBS kouryu_common)
+kouryu_test(text_test SOURCES common/text_test.cc LIBS kouryu_common)
+kouryu_test(gazetteer_test SOURCES common/gazetteer_test.cc LIBS kouryu_common)
+kouryu_test(status_test SOURCES common/status_test.cc LIBS kouryu_common gRPC::grpc++)

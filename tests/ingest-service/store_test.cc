@@ -1,0 +1,484 @@
+#include "ingest-service/store.h"
+
+#include <stdlib.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "common/keys.h"
+#include "gmock/gmock.h"
+#include "google/protobuf/util/message_differencer.h"
+#include "gtest/gtest.h"
+
+namespace kouryu::ingest {
+namespace {
+
+using ::google::protobuf::util::MessageDifferencer;
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+
+// A fresh directory under the test's temporary directory, removed with all
+// its content when the object goes away.
+class ScopedTempDir {
+ public:
+  ScopedTempDir() {
+    std::string tmpl =
+        (std::filesystem::path(::testing::TempDir()) / "kouryu_store_XXXXXX")
+            .string();
+    char* made = mkdtemp(tmpl.data());
+    if (made == nullptr) {
+      ADD_FAILURE() << "mkdtemp failed for " << tmpl;
+      return;
+    }
+    path_ = made;
+  }
+  ~ScopedTempDir() {
+    std::error_code ignored;
+    if (!path_.empty()) std::filesystem::remove_all(path_, ignored);
+  }
+  ScopedTempDir(const ScopedTempDir&) = delete;
+  ScopedTempDir& operator=(const ScopedTempDir&) = delete;
+
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+v1::Record MakeRecord(const std::string& city, const std::string& bureau,
+                      const std::string& id, const std::string& title) {
+  v1::Record record;
+  record.set_name(FormatRecordName({city, bureau, id}));
+  record.set_fiscal_year(2019);
+  record.set_category(v1::CATEGORY_SISTER_CITY_EXCHANGE);
+  record.set_category_label("①姉妹・友好都市及び政策提携都市との交流");
+  record.mutable_city()->set_id(city);
+  record.mutable_bureau()->set_id(bureau);
+  record.set_department("外務部");
+  record.set_title(title);
+  record.set_results_text("実績");
+  record.mutable_source()->set_file_name("tokyo-exchange-r1.tsv");
+  record.mutable_source()->set_row(4);
+  return record;
+}
+
+std::vector<uint64_t> Sequences(const std::vector<v1::Change>& changes) {
+  std::vector<uint64_t> out;
+  for (const v1::Change& c : changes) out.push_back(c.sequence());
+  return out;
+}
+
+std::vector<v1::Outcome> Outcomes(const std::vector<UpsertResult>& results) {
+  std::vector<v1::Outcome> out;
+  for (const UpsertResult& r : results) out.push_back(r.outcome);
+  return out;
+}
+
+class StoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_FALSE(dir_.path().empty());
+    Reopen();
+  }
+
+  void Reopen() {
+    store_.reset();
+    absl::StatusOr<std::unique_ptr<Store>> store =
+        Store::Open(dir_.path(), StoreOptions());
+    ASSERT_TRUE(store.ok()) << store.status();
+    store_ = *std::move(store);
+  }
+
+  // Upserts and returns the results; `*sequence` receives the sequence.
+  std::vector<UpsertResult> MustUpsert(std::vector<v1::Record> records,
+                                       uint64_t* sequence,
+                                       bool dry_run = false) {
+    absl::StatusOr<std::vector<UpsertResult>> results =
+        store_->Upsert(std::move(records), dry_run, sequence);
+    EXPECT_TRUE(results.ok()) << results.status();
+    return results.ok() ? *std::move(results) : std::vector<UpsertResult>();
+  }
+
+  std::vector<v1::Change> MustReadChanges(uint64_t after,
+                                          size_t max_count = 100) {
+    absl::StatusOr<std::vector<v1::Change>> changes =
+        store_->ReadChanges(after, max_count);
+    EXPECT_TRUE(changes.ok()) << changes.status();
+    return changes.ok() ? *std::move(changes) : std::vector<v1::Change>();
+  }
+
+  ScopedTempDir dir_;
+  std::unique_ptr<Store> store_;
+};
+
+v1::Record Seoul() {
+  return MakeRecord("seoul", "policy-planning", "r1", "大韓民国ソウル特別市");
+}
+v1::Record Beijing() {
+  return MakeRecord("beijing", "policy-planning", "r2", "中華人民共和国北京市");
+}
+v1::Record Paris() {
+  return MakeRecord("paris", "environment", "r3", "フランス共和国パリ市");
+}
+
+TEST_F(StoreTest, EmptyStore) {
+  EXPECT_EQ(store_->HeadSequence(), 0u);
+  EXPECT_THAT(MustReadChanges(0), IsEmpty());
+  EXPECT_EQ(store_->Get(Seoul().name()).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_FALSE(store_->stopping());
+}
+
+TEST_F(StoreTest, UpsertCreates) {
+  uint64_t sequence = 0;
+  std::vector<UpsertResult> results =
+      MustUpsert({Seoul(), Beijing(), Paris()}, &sequence);
+  EXPECT_THAT(Outcomes(results),
+              ElementsAre(v1::OUTCOME_CREATED, v1::OUTCOME_CREATED,
+                          v1::OUTCOME_CREATED));
+  EXPECT_EQ(sequence, 3u);
+  EXPECT_EQ(store_->HeadSequence(), 3u);
+
+  for (const v1::Record& input : {Seoul(), Beijing(), Paris()}) {
+    absl::StatusOr<v1::Record> stored = store_->Get(input.name());
+    ASSERT_TRUE(stored.ok()) << input.name() << ": " << stored.status();
+    EXPECT_EQ(stored->title(), input.title());
+    EXPECT_FALSE(stored->etag().empty());
+    EXPECT_EQ(stored->etag(), ContentEtag(input));
+    EXPECT_TRUE(stored->has_create_time());
+    EXPECT_TRUE(stored->has_update_time());
+  }
+  EXPECT_EQ(results[0].record.name(), Seoul().name());
+  EXPECT_EQ(results[0].record.etag(), ContentEtag(Seoul()));
+
+  std::vector<v1::Change> changes = MustReadChanges(0);
+  EXPECT_THAT(Sequences(changes), ElementsAre(1, 2, 3));
+  ASSERT_EQ(changes.size(), 3u);
+  EXPECT_EQ(changes[0].kind(), v1::CHANGE_KIND_UPSERT);
+  EXPECT_EQ(changes[0].name(), Seoul().name());
+  EXPECT_EQ(changes[0].record().title(), Seoul().title());
+  EXPECT_EQ(changes[1].name(), Beijing().name());
+  EXPECT_EQ(changes[2].name(), Paris().name());
+}
+
+TEST_F(StoreTest, IdenticalUpsertIsUnchanged) {
+  uint64_t sequence = 0;
+  MustUpsert({Seoul(), Beijing()}, &sequence);
+  ASSERT_EQ(sequence, 2u);
+  absl::StatusOr<v1::Record> before = store_->Get(Seoul().name());
+  ASSERT_TRUE(before.ok());
+
+  // The source row is not content: a re-import from another file changes
+  // nothing.
+  v1::Record moved_row = Seoul();
+  moved_row.mutable_source()->set_row(99);
+  std::vector<UpsertResult> results =
+      MustUpsert({moved_row, Beijing()}, &sequence);
+  EXPECT_THAT(Outcomes(results),
+              ElementsAre(v1::OUTCOME_UNCHANGED, v1::OUTCOME_UNCHANGED));
+  EXPECT_EQ(sequence, 2u);
+  EXPECT_EQ(store_->HeadSequence(), 2u);
+  EXPECT_THAT(MustReadChanges(2), IsEmpty());
+
+  absl::StatusOr<v1::Record> after = store_->Get(Seoul().name());
+  ASSERT_TRUE(after.ok());
+  EXPECT_TRUE(MessageDifferencer::Equals(*before, *after));
+  EXPECT_EQ(results[0].record.etag(), before->etag());
+}
+
+TEST_F(StoreTest, ContentChangeIsUpdated) {
+  uint64_t sequence = 0;
+  MustUpsert({Seoul()}, &sequence);
+  absl::StatusOr<v1::Record> before = store_->Get(Seoul().name());
+  ASSERT_TRUE(before.ok());
+
+  v1::Record changed = Seoul();
+  changed.set_results_text("新しい実績");
+  std::vector<UpsertResult> results = MustUpsert({changed}, &sequence);
+  EXPECT_THAT(Outcomes(results), ElementsAre(v1::OUTCOME_UPDATED));
+  EXPECT_EQ(sequence, 2u);
+
+  absl::StatusOr<v1::Record> after = store_->Get(Seoul().name());
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->results_text(), "新しい実績");
+  EXPECT_NE(after->etag(), before->etag());
+  EXPECT_EQ(after->etag(), ContentEtag(changed));
+  EXPECT_TRUE(MessageDifferencer::Equals(after->create_time(),
+                                         before->create_time()));
+  EXPECT_GE(after->update_time().seconds(), before->update_time().seconds());
+
+  std::vector<v1::Change> changes = MustReadChanges(1);
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(changes[0].sequence(), 2u);
+  EXPECT_EQ(changes[0].kind(), v1::CHANGE_KIND_UPSERT);
+  EXPECT_EQ(changes[0].record().results_text(), "新しい実績");
+}
+
+TEST_F(StoreTest, SameRecordTwiceInOneBatch) {
+  uint64_t sequence = 0;
+  v1::Record changed = Seoul();
+  changed.set_title("二度目");
+  std::vector<UpsertResult> results =
+      MustUpsert({Seoul(), Seoul(), changed}, &sequence);
+  EXPECT_THAT(Outcomes(results),
+              ElementsAre(v1::OUTCOME_CREATED, v1::OUTCOME_UNCHANGED,
+                          v1::OUTCOME_UPDATED));
+  EXPECT_EQ(sequence, 2u);
+  absl::StatusOr<v1::Record> stored = store_->Get(Seoul().name());
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(stored->title(), "二度目");
+}
+
+TEST_F(StoreTest, DryRunWritesNothing) {
+  uint64_t sequence = 0;
+  MustUpsert({Seoul()}, &sequence);
+  ASSERT_EQ(sequence, 1u);
+
+  v1::Record changed = Seoul();
+  changed.set_title("変更");
+  uint64_t dry_sequence = 12345;
+  std::vector<UpsertResult> results =
+      MustUpsert({Beijing(), changed, Seoul()}, &dry_sequence, /*dry_run=*/true);
+  EXPECT_THAT(Outcomes(results),
+              ElementsAre(v1::OUTCOME_CREATED, v1::OUTCOME_UPDATED,
+                          v1::OUTCOME_UPDATED));
+  EXPECT_EQ(dry_sequence, 1u);
+  EXPECT_EQ(store_->HeadSequence(), 1u);
+  EXPECT_THAT(MustReadChanges(0), ElementsAre(::testing::_));
+  EXPECT_EQ(store_->Get(Beijing().name()).status().code(),
+            absl::StatusCode::kNotFound);
+  absl::StatusOr<v1::Record> stored = store_->Get(Seoul().name());
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(stored->title(), Seoul().title());
+
+  // Nothing leaked into the next real write either.
+  MustUpsert({Paris()}, &sequence);
+  EXPECT_EQ(sequence, 2u);
+  EXPECT_EQ(store_->Get(Beijing().name()).status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+TEST_F(StoreTest, InvalidNameWritesNothing) {
+  v1::Record bad = Paris();
+  bad.set_name("cities/Paris/bureaus/environment/records/r3");
+  uint64_t sequence = 0;
+  absl::StatusOr<std::vector<UpsertResult>> results =
+      store_->Upsert({Seoul(), bad}, false, &sequence);
+  EXPECT_EQ(results.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_->HeadSequence(), 0u);
+  EXPECT_EQ(store_->Get(Seoul().name()).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_THAT(MustReadChanges(0), IsEmpty());
+}
+
+TEST_F(StoreTest, ReadChangesAfterASequence) {
+  uint64_t sequence = 0;
+  MustUpsert({Seoul()}, &sequence);
+  MustUpsert({Beijing(), Paris()}, &sequence);
+  v1::Record changed = Seoul();
+  changed.set_title("更新");
+  MustUpsert({changed}, &sequence);
+  ASSERT_EQ(sequence, 4u);
+
+  struct Case {
+    uint64_t after;
+    size_t max_count;
+    std::vector<uint64_t> sequences;
+  };
+  const std::vector<Case> cases = {
+      {0, 100, {1, 2, 3, 4}}, {1, 100, {2, 3, 4}}, {2, 2, {3, 4}},
+      {0, 2, {1, 2}},         {3, 100, {4}},       {4, 100, {}},
+      {10, 100, {}},          {0, 0, {}},
+  };
+  for (const Case& c : cases) {
+    std::vector<v1::Change> changes = MustReadChanges(c.after, c.max_count);
+    EXPECT_EQ(Sequences(changes), c.sequences)
+        << "after " << c.after << " max " << c.max_count;
+    for (const v1::Change& change : changes) {
+      EXPECT_EQ(change.kind(), v1::CHANGE_KIND_UPSERT);
+      EXPECT_EQ(change.record().name(), change.name());
+      EXPECT_TRUE(change.has_commit_time());
+    }
+  }
+  std::vector<v1::Change> last = MustReadChanges(3);
+  ASSERT_EQ(last.size(), 1u);
+  EXPECT_EQ(last[0].record().title(), "更新");
+}
+
+TEST_F(StoreTest, DeleteChecksTheEtag) {
+  uint64_t sequence = 0;
+  MustUpsert({Seoul(), Beijing()}, &sequence);
+  absl::StatusOr<v1::Record> stored = store_->Get(Seoul().name());
+  ASSERT_TRUE(stored.ok());
+
+  absl::StatusOr<uint64_t> stale = store_->Delete(Seoul().name(), "0123");
+  EXPECT_EQ(stale.status().code(), absl::StatusCode::kAborted);
+  EXPECT_TRUE(store_->Get(Seoul().name()).ok());
+  EXPECT_EQ(store_->HeadSequence(), 2u);
+
+  absl::StatusOr<uint64_t> deleted =
+      store_->Delete(Seoul().name(), stored->etag());
+  ASSERT_TRUE(deleted.ok()) << deleted.status();
+  EXPECT_EQ(*deleted, 3u);
+  EXPECT_EQ(store_->HeadSequence(), 3u);
+  EXPECT_EQ(store_->Get(Seoul().name()).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_TRUE(store_->Get(Beijing().name()).ok());
+
+  std::vector<v1::Change> changes = MustReadChanges(2);
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(changes[0].sequence(), 3u);
+  EXPECT_EQ(changes[0].kind(), v1::CHANGE_KIND_DELETE);
+  EXPECT_EQ(changes[0].name(), Seoul().name());
+
+  EXPECT_EQ(store_->Delete(Seoul().name(), "").status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(store_->HeadSequence(), 3u);
+}
+
+TEST_F(StoreTest, DeleteWithoutEtag) {
+  uint64_t sequence = 0;
+  MustUpsert({Seoul()}, &sequence);
+  absl::StatusOr<uint64_t> deleted = store_->Delete(Seoul().name(), "");
+  ASSERT_TRUE(deleted.ok()) << deleted.status();
+  EXPECT_EQ(*deleted, 2u);
+  EXPECT_EQ(store_->Get(Seoul().name()).status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+TEST_F(StoreTest, DeleteRejectsBadNames) {
+  EXPECT_EQ(store_->Delete("cities/seoul", "").status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_->Get("not a name").status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(StoreTest, RecreateAfterDelete) {
+  uint64_t sequence = 0;
+  MustUpsert({Seoul()}, &sequence);
+  ASSERT_TRUE(store_->Delete(Seoul().name(), "").ok());
+  std::vector<UpsertResult> results = MustUpsert({Seoul()}, &sequence);
+  EXPECT_THAT(Outcomes(results), ElementsAre(v1::OUTCOME_CREATED));
+  EXPECT_EQ(sequence, 3u);
+  EXPECT_TRUE(store_->Get(Seoul().name()).ok());
+}
+
+TEST_F(StoreTest, RecordWhoseCityChangesIsMoved) {
+  const v1::Record before =
+      MakeRecord("unassigned", "education", "fy2019-abc", "交流");
+  uint64_t sequence = 0;
+  MustUpsert({before, Paris()}, &sequence);
+  ASSERT_EQ(sequence, 2u);
+  absl::StatusOr<v1::Record> stored_before = store_->Get(before.name());
+  ASSERT_TRUE(stored_before.ok());
+
+  // Same record ID, another city: the gazetteer learned the city.
+  const v1::Record after =
+      MakeRecord("new-south-wales", "education", "fy2019-abc", "交流");
+  std::vector<UpsertResult> results = MustUpsert({after}, &sequence);
+  EXPECT_THAT(Outcomes(results), ElementsAre(v1::OUTCOME_UPDATED));
+  EXPECT_EQ(sequence, 4u);
+
+  EXPECT_EQ(store_->Get(before.name()).status().code(),
+            absl::StatusCode::kNotFound);
+  absl::StatusOr<v1::Record> stored_after = store_->Get(after.name());
+  ASSERT_TRUE(stored_after.ok()) << stored_after.status();
+  EXPECT_EQ(stored_after->city().id(), "new-south-wales");
+  EXPECT_TRUE(MessageDifferencer::Equals(stored_after->create_time(),
+                                         stored_before->create_time()));
+
+  std::vector<v1::Change> changes = MustReadChanges(2);
+  ASSERT_EQ(changes.size(), 2u);
+  EXPECT_EQ(changes[0].sequence(), 3u);
+  EXPECT_EQ(changes[0].kind(), v1::CHANGE_KIND_DELETE);
+  EXPECT_EQ(changes[0].name(), before.name());
+  EXPECT_EQ(changes[1].sequence(), 4u);
+  EXPECT_EQ(changes[1].kind(), v1::CHANGE_KIND_UPSERT);
+  EXPECT_EQ(changes[1].name(), after.name());
+
+  // Upserting the moved record again changes nothing.
+  results = MustUpsert({after}, &sequence);
+  EXPECT_THAT(Outcomes(results), ElementsAre(v1::OUTCOME_UNCHANGED));
+  EXPECT_EQ(sequence, 4u);
+
+  // Deleting it by its new name frees the record ID.
+  ASSERT_TRUE(store_->Delete(after.name(), "").ok());
+  results = MustUpsert({before}, &sequence);
+  EXPECT_THAT(Outcomes(results), ElementsAre(v1::OUTCOME_CREATED));
+}
+
+TEST_F(StoreTest, HeadSequencePersistsAcrossReopen) {
+  uint64_t sequence = 0;
+  MustUpsert({Seoul(), Beijing()}, &sequence);
+  ASSERT_TRUE(store_->Delete(Beijing().name(), "").ok());
+  ASSERT_EQ(store_->HeadSequence(), 3u);
+
+  Reopen();
+  ASSERT_NE(store_, nullptr);
+  EXPECT_EQ(store_->HeadSequence(), 3u);
+  EXPECT_TRUE(store_->Get(Seoul().name()).ok());
+  EXPECT_EQ(store_->Get(Beijing().name()).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_THAT(Sequences(MustReadChanges(0)), ElementsAre(1, 2, 3));
+
+  std::vector<UpsertResult> results = MustUpsert({Seoul(), Paris()}, &sequence);
+  EXPECT_THAT(Outcomes(results),
+              ElementsAre(v1::OUTCOME_UNCHANGED, v1::OUTCOME_CREATED));
+  EXPECT_EQ(sequence, 4u);
+}
+
+TEST_F(StoreTest, WaitReturnsAtOnceWhenThereAreChanges) {
+  uint64_t sequence = 0;
+  MustUpsert({Seoul()}, &sequence);
+  EXPECT_TRUE(store_->WaitForChangesAfter(0, absl::InfiniteFuture()));
+  EXPECT_FALSE(store_->WaitForChangesAfter(1, absl::InfinitePast()));
+}
+
+TEST_F(StoreTest, WaitReturnsAfterStopWaitingCalledBefore) {
+  store_->StopWaiting();
+  EXPECT_TRUE(store_->stopping());
+  EXPECT_FALSE(store_->WaitForChangesAfter(0, absl::InfiniteFuture()));
+}
+
+TEST_F(StoreTest, WaitReturnsAfterStopWaitingFromAnotherThread) {
+  std::thread stopper([this] { store_->StopWaiting(); });
+  EXPECT_FALSE(store_->WaitForChangesAfter(0, absl::InfiniteFuture()));
+  stopper.join();
+  EXPECT_TRUE(store_->stopping());
+}
+
+TEST_F(StoreTest, WaitWakesOnAWrite) {
+  std::thread writer([this] {
+    uint64_t sequence = 0;
+    absl::StatusOr<std::vector<UpsertResult>> results =
+        store_->Upsert({Seoul()}, false, &sequence);
+    EXPECT_TRUE(results.ok()) << results.status();
+  });
+  EXPECT_TRUE(store_->WaitForChangesAfter(0, absl::InfiniteFuture()));
+  writer.join();
+  EXPECT_EQ(store_->HeadSequence(), 1u);
+}
+
+TEST(ContentEtagTest, IgnoresMetadataOnly) {
+  v1::Record a = Seoul();
+  v1::Record b = Seoul();
+  b.mutable_source()->set_row(77);
+  b.set_etag("whatever");
+  b.mutable_create_time()->set_seconds(1);
+  b.mutable_update_time()->set_seconds(2);
+  EXPECT_EQ(ContentEtag(a), ContentEtag(b));
+  EXPECT_EQ(ContentEtag(a).size(), 16u);
+
+  v1::Record c = Seoul();
+  c.set_title("別");
+  EXPECT_NE(ContentEtag(a), ContentEtag(c));
+}
+
+}  // namespace
+}  // namespace kouryu::ingest

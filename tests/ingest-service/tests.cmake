@@ -1,0 +1,7 @@
+# Unit tests of ingest-service: reading tables, normalizing, the results
+# HTML, and the store on a real RocksDB in a temporary directory.
+
+kouryu_test(table_reader_test SOURCES ingest-service/table_reader_test.cc LIBS kouryu_ingest)
+kouryu_test(normalizer_test SOURCES ingest-service/normalizer_test.cc LIBS kouryu_ingest)
+kouryu_test(results_html_test SOURCES ingest-service/results_html_test.cc LIBS kouryu_ingest)
+kouryu_test(store_test SOURCES ingest-service/store_test.cc LIBS kouryu_ingest)

@@ -1,0 +1,407 @@
+#include "query-service/replica.h"
+
+#include <stdlib.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "common/keys.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace kouryu::query {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::ElementsAreArray;
+using ::testing::IsEmpty;
+
+// A fresh directory under the test's temporary directory, removed with all
+// its content when the object goes away.
+class ScopedTempDir {
+ public:
+  ScopedTempDir() {
+    std::string tmpl =
+        (std::filesystem::path(::testing::TempDir()) / "kouryu_replica_XXXXXX")
+            .string();
+    char* made = mkdtemp(tmpl.data());
+    if (made == nullptr) {
+      ADD_FAILURE() << "mkdtemp failed for " << tmpl;
+      return;
+    }
+    path_ = made;
+  }
+  ~ScopedTempDir() {
+    std::error_code ignored;
+    if (!path_.empty()) std::filesystem::remove_all(path_, ignored);
+  }
+  ScopedTempDir(const ScopedTempDir&) = delete;
+  ScopedTempDir& operator=(const ScopedTempDir&) = delete;
+
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+v1::Change Upsert(uint64_t sequence, const RecordName& name,
+                  const std::string& title = "交流") {
+  v1::Change change;
+  change.set_sequence(sequence);
+  change.set_kind(v1::CHANGE_KIND_UPSERT);
+  change.set_name(FormatRecordName(name));
+  v1::Record* record = change.mutable_record();
+  record->set_name(change.name());
+  record->mutable_city()->set_id(name.city);
+  record->mutable_bureau()->set_id(name.bureau);
+  record->set_title(title);
+  record->set_fiscal_year(2019);
+  return change;
+}
+
+v1::Change Delete(uint64_t sequence, const RecordName& name) {
+  v1::Change change;
+  change.set_sequence(sequence);
+  change.set_kind(v1::CHANGE_KIND_DELETE);
+  change.set_name(FormatRecordName(name));
+  return change;
+}
+
+std::vector<std::string> Names(const std::vector<v1::Record>& records) {
+  std::vector<std::string> names;
+  for (const v1::Record& r : records) names.push_back(r.name());
+  return names;
+}
+
+// Records spread over cities whose IDs are prefixes of each other and over
+// two bureaus.
+std::vector<RecordName> Dataset() {
+  std::vector<RecordName> names;
+  for (const char* city : {"a", "a-b", "ab", "b", "seoul"}) {
+    for (const char* bureau : {"education", "environment"}) {
+      for (const char* record : {"r1", "r2", "r10"}) {
+        names.push_back({city, bureau, record});
+      }
+    }
+  }
+  return names;
+}
+
+class ReplicaTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_FALSE(dir_.path().empty());
+    Reopen();
+  }
+
+  void Reopen() {
+    replica_.reset();
+    absl::StatusOr<std::unique_ptr<Replica>> replica =
+        Replica::Open(dir_.path(), ReplicaOptions());
+    ASSERT_TRUE(replica.ok()) << replica.status();
+    replica_ = *std::move(replica);
+  }
+
+  // Applies the dataset as changes 1..n, in an order other than key order.
+  void ApplyDataset() {
+    std::vector<RecordName> names = Dataset();
+    std::reverse(names.begin(), names.end());
+    std::vector<v1::Change> changes;
+    for (const RecordName& name : names) {
+      changes.push_back(Upsert(changes.size() + 1, name));
+    }
+    ASSERT_TRUE(replica_->Apply(changes).ok());
+  }
+
+  // Every record under `parent`, page by page.
+  std::vector<std::string> ScanAll(const std::string& parent, size_t limit) {
+    absl::StatusOr<Parent> parsed = ParseParent(parent);
+    EXPECT_TRUE(parsed.ok()) << parsed.status();
+    if (!parsed.ok()) return {};
+    std::vector<std::string> names;
+    std::string after;
+    for (int pages = 0; pages < 1000; ++pages) {
+      absl::StatusOr<ScanPage> page = replica_->Scan(*parsed, after, limit);
+      EXPECT_TRUE(page.ok()) << page.status();
+      if (!page.ok()) break;
+      EXPECT_LE(page->records.size(), limit);
+      for (const v1::Record& r : page->records) names.push_back(r.name());
+      if (page->next_after_key.empty()) return names;
+      EXPECT_EQ(page->records.size(), limit) << "a short page that is not last";
+      after = page->next_after_key;
+    }
+    ADD_FAILURE() << "the scan of " << parent << " does not end";
+    return names;
+  }
+
+  int64_t MustCount(const std::string& parent) {
+    absl::StatusOr<Parent> parsed = ParseParent(parent);
+    EXPECT_TRUE(parsed.ok()) << parsed.status();
+    if (!parsed.ok()) return -1;
+    absl::StatusOr<int64_t> count = replica_->Count(*parsed);
+    EXPECT_TRUE(count.ok()) << count.status();
+    return count.ok() ? *count : -1;
+  }
+
+  ScopedTempDir dir_;
+  std::unique_ptr<Replica> replica_;
+};
+
+const RecordName kSeoul{"seoul", "policy-planning", "r1"};
+const RecordName kBeijing{"beijing", "policy-planning", "r2"};
+
+TEST_F(ReplicaTest, EmptyReplica) {
+  EXPECT_EQ(replica_->applied_sequence(), 0u);
+  EXPECT_EQ(replica_->Get(kSeoul).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(MustCount("cities/-"), 0);
+  EXPECT_THAT(ScanAll("cities/-", 10), IsEmpty());
+}
+
+TEST_F(ReplicaTest, ApplyUpsertsAndDeletes) {
+  ASSERT_TRUE(replica_->Apply({Upsert(1, kSeoul, "ソウル"), Upsert(2, kBeijing)})
+                  .ok());
+  EXPECT_EQ(replica_->applied_sequence(), 2u);
+  absl::StatusOr<v1::Record> seoul = replica_->Get(kSeoul);
+  ASSERT_TRUE(seoul.ok()) << seoul.status();
+  EXPECT_EQ(seoul->title(), "ソウル");
+  EXPECT_EQ(seoul->name(), FormatRecordName(kSeoul));
+
+  ASSERT_TRUE(
+      replica_->Apply({Upsert(3, kSeoul, "ソウル特別市"), Delete(4, kBeijing)})
+          .ok());
+  EXPECT_EQ(replica_->applied_sequence(), 4u);
+  seoul = replica_->Get(kSeoul);
+  ASSERT_TRUE(seoul.ok());
+  EXPECT_EQ(seoul->title(), "ソウル特別市");
+  EXPECT_EQ(replica_->Get(kBeijing).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(MustCount("cities/-"), 1);
+  EXPECT_EQ(MustCount("cities/-/bureaus/policy-planning"), 1);
+  EXPECT_THAT(ScanAll("cities/-/bureaus/policy-planning", 10),
+              ElementsAre(FormatRecordName(kSeoul)));
+}
+
+TEST_F(ReplicaTest, SkipsChangesAlreadyApplied) {
+  const std::vector<v1::Change> batch = {Upsert(1, kSeoul, "一"),
+                                         Upsert(2, kBeijing, "二")};
+  ASSERT_TRUE(replica_->Apply(batch).ok());
+  ASSERT_TRUE(replica_->Apply(batch).ok());
+  EXPECT_EQ(replica_->applied_sequence(), 2u);
+  EXPECT_EQ(MustCount("cities/-"), 2);
+  EXPECT_EQ(ScanAll("cities/-", 10).size(), 2u);
+
+  // A change at or below the applied sequence is skipped even when its
+  // content differs.
+  ASSERT_TRUE(replica_->Apply({Upsert(2, kSeoul, "古い"), Delete(1, kBeijing),
+                               Upsert(3, kSeoul, "三")})
+                  .ok());
+  EXPECT_EQ(replica_->applied_sequence(), 3u);
+  absl::StatusOr<v1::Record> seoul = replica_->Get(kSeoul);
+  ASSERT_TRUE(seoul.ok());
+  EXPECT_EQ(seoul->title(), "三");
+  EXPECT_TRUE(replica_->Get(kBeijing).ok());
+}
+
+TEST_F(ReplicaTest, EmptyBatchChangesNothing) {
+  ASSERT_TRUE(replica_->Apply({}).ok());
+  EXPECT_EQ(replica_->applied_sequence(), 0u);
+}
+
+TEST_F(ReplicaTest, BadChangeAppliesNothing) {
+  v1::Change bad_name = Upsert(2, kBeijing);
+  bad_name.set_name("cities/Beijing");
+  v1::Change no_kind = Upsert(2, kBeijing);
+  no_kind.set_kind(v1::CHANGE_KIND_UNSPECIFIED);
+  for (const v1::Change& bad : {bad_name, no_kind}) {
+    absl::Status status = replica_->Apply({Upsert(1, kSeoul), bad});
+    EXPECT_FALSE(status.ok()) << bad.DebugString();
+    EXPECT_EQ(replica_->applied_sequence(), 0u);
+    EXPECT_EQ(replica_->Get(kSeoul).status().code(),
+              absl::StatusCode::kNotFound);
+  }
+}
+
+TEST_F(ReplicaTest, AppliedSequencePersistsAcrossReopen) {
+  ASSERT_TRUE(replica_->Apply({Upsert(1, kSeoul), Upsert(2, kBeijing),
+                               Delete(3, kBeijing)})
+                  .ok());
+  Reopen();
+  ASSERT_NE(replica_, nullptr);
+  EXPECT_EQ(replica_->applied_sequence(), 3u);
+  EXPECT_TRUE(replica_->Get(kSeoul).ok());
+  EXPECT_EQ(replica_->Get(kBeijing).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(MustCount("cities/-"), 1);
+
+  // Resuming after a restart skips what was applied before it.
+  ASSERT_TRUE(replica_->Apply({Upsert(3, kBeijing), Upsert(4, kBeijing)}).ok());
+  EXPECT_EQ(replica_->applied_sequence(), 4u);
+  EXPECT_EQ(MustCount("cities/-"), 2);
+}
+
+TEST_F(ReplicaTest, ScanAllCitiesPageByPage) {
+  ApplyDataset();
+  std::vector<RecordName> names = Dataset();
+  std::sort(names.begin(), names.end(),
+            [](const RecordName& a, const RecordName& b) {
+              return RecordKey(a) < RecordKey(b);
+            });
+  std::vector<std::string> expected;
+  for (const RecordName& n : names) expected.push_back(FormatRecordName(n));
+  // Key order puts city "a" before "a-b" before "ab", and record "r1" before
+  // "r10" before "r2".
+  ASSERT_EQ(expected.front(), "cities/a/bureaus/education/records/r1");
+  ASSERT_EQ(expected[1], "cities/a/bureaus/education/records/r10");
+  ASSERT_EQ(expected[6], "cities/a-b/bureaus/education/records/r1");
+
+  for (size_t limit : {1, 2, 3, 7, 29, 30, 31, 100}) {
+    EXPECT_THAT(ScanAll("cities/-", limit), ElementsAreArray(expected))
+        << "limit " << limit;
+  }
+  EXPECT_EQ(MustCount("cities/-"), static_cast<int64_t>(expected.size()));
+}
+
+TEST_F(ReplicaTest, ScanByParent) {
+  ApplyDataset();
+  struct Case {
+    std::string parent;
+    std::vector<std::string> names;
+  };
+  const std::vector<Case> cases = {
+      {"cities/a",
+       {"cities/a/bureaus/education/records/r1",
+        "cities/a/bureaus/education/records/r10",
+        "cities/a/bureaus/education/records/r2",
+        "cities/a/bureaus/environment/records/r1",
+        "cities/a/bureaus/environment/records/r10",
+        "cities/a/bureaus/environment/records/r2"}},
+      {"cities/a-b/bureaus/environment",
+       {"cities/a-b/bureaus/environment/records/r1",
+        "cities/a-b/bureaus/environment/records/r10",
+        "cities/a-b/bureaus/environment/records/r2"}},
+      {"cities/seoul/bureaus/education",
+       {"cities/seoul/bureaus/education/records/r1",
+        "cities/seoul/bureaus/education/records/r10",
+        "cities/seoul/bureaus/education/records/r2"}},
+      {"cities/-/bureaus/environment",
+       {"cities/a/bureaus/environment/records/r1",
+        "cities/a/bureaus/environment/records/r10",
+        "cities/a/bureaus/environment/records/r2",
+        "cities/a-b/bureaus/environment/records/r1",
+        "cities/a-b/bureaus/environment/records/r10",
+        "cities/a-b/bureaus/environment/records/r2",
+        "cities/ab/bureaus/environment/records/r1",
+        "cities/ab/bureaus/environment/records/r10",
+        "cities/ab/bureaus/environment/records/r2",
+        "cities/b/bureaus/environment/records/r1",
+        "cities/b/bureaus/environment/records/r10",
+        "cities/b/bureaus/environment/records/r2",
+        "cities/seoul/bureaus/environment/records/r1",
+        "cities/seoul/bureaus/environment/records/r10",
+        "cities/seoul/bureaus/environment/records/r2"}},
+      {"cities/tokyo", {}},
+      {"cities/a/bureaus/police", {}},
+      {"cities/-/bureaus/police", {}},
+      {"cities/-/bureaus/educatio", {}},
+  };
+  for (const Case& c : cases) {
+    for (size_t limit : {1, 2, 4, 100}) {
+      EXPECT_THAT(ScanAll(c.parent, limit), ElementsAreArray(c.names))
+          << c.parent << " limit " << limit;
+    }
+    EXPECT_EQ(MustCount(c.parent), static_cast<int64_t>(c.names.size()))
+        << c.parent;
+  }
+}
+
+TEST_F(ReplicaTest, ScanSeesDeletesAndMoves) {
+  ApplyDataset();
+  const uint64_t next = replica_->applied_sequence() + 1;
+  const RecordName old_name{"a", "education", "r1"};
+  const RecordName moved_old{"ab", "environment", "r2"};
+  const RecordName moved_new{"zz", "environment", "r2"};
+  ASSERT_TRUE(replica_->Apply({Delete(next, old_name),
+                               Delete(next + 1, moved_old),
+                               Upsert(next + 2, moved_new)})
+                  .ok());
+  std::vector<std::string> env = ScanAll("cities/-/bureaus/environment", 4);
+  EXPECT_EQ(env.size(), 15u);
+  EXPECT_EQ(env.back(), FormatRecordName(moved_new));
+  EXPECT_EQ(std::count(env.begin(), env.end(), FormatRecordName(moved_old)),
+            0);
+  std::vector<std::string> edu = ScanAll("cities/-/bureaus/education", 4);
+  EXPECT_EQ(edu.size(), 14u);
+  EXPECT_EQ(std::count(edu.begin(), edu.end(), FormatRecordName(old_name)), 0);
+  EXPECT_EQ(MustCount("cities/-/bureaus/education"), 14);
+  EXPECT_EQ(MustCount("cities/-"), 29);
+  EXPECT_EQ(MustCount("cities/zz"), 1);
+}
+
+TEST_F(ReplicaTest, ScanPageRecordsCarryContent) {
+  ASSERT_TRUE(replica_->Apply({Upsert(1, kSeoul, "ソウル")}).ok());
+  absl::StatusOr<ScanPage> page =
+      replica_->Scan(Parent{"seoul", ""}, "", 10);
+  ASSERT_TRUE(page.ok()) << page.status();
+  ASSERT_EQ(page->records.size(), 1u);
+  EXPECT_EQ(page->records[0].title(), "ソウル");
+  EXPECT_EQ(page->next_after_key, "");
+}
+
+TEST_F(ReplicaTest, GetMissingIsNotFound) {
+  ASSERT_TRUE(replica_->Apply({Upsert(1, kSeoul)}).ok());
+  for (const RecordName& missing :
+       {RecordName{"seoul", "policy-planning", "r2"},
+        RecordName{"seoul", "education", "r1"},
+        RecordName{"seoul-x", "policy-planning", "r1"}}) {
+    EXPECT_EQ(replica_->Get(missing).status().code(),
+              absl::StatusCode::kNotFound)
+        << FormatRecordName(missing);
+  }
+}
+
+TEST_F(ReplicaTest, WaitForSequenceReached) {
+  ASSERT_TRUE(replica_->Apply({Upsert(1, kSeoul), Upsert(2, kBeijing)}).ok());
+  EXPECT_TRUE(replica_->WaitForSequence(0, absl::Now()).ok());
+  EXPECT_TRUE(replica_->WaitForSequence(2, absl::Now()).ok());
+  EXPECT_TRUE(replica_->WaitForSequence(1, absl::InfiniteFuture()).ok());
+}
+
+TEST_F(ReplicaTest, WaitForSequenceDeadlinePassed) {
+  ASSERT_TRUE(replica_->Apply({Upsert(1, kSeoul)}).ok());
+  EXPECT_EQ(replica_->WaitForSequence(2, absl::Now()).code(),
+            absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(replica_->WaitForSequence(2, absl::InfinitePast()).code(),
+            absl::StatusCode::kDeadlineExceeded);
+}
+
+TEST_F(ReplicaTest, WaitForSequenceAfterStopWaiting) {
+  replica_->StopWaiting();
+  EXPECT_EQ(replica_->WaitForSequence(1, absl::InfiniteFuture()).code(),
+            absl::StatusCode::kUnavailable);
+}
+
+TEST_F(ReplicaTest, StopWaitingFromAnotherThread) {
+  std::thread stopper([this] { replica_->StopWaiting(); });
+  EXPECT_EQ(replica_->WaitForSequence(1, absl::InfiniteFuture()).code(),
+            absl::StatusCode::kUnavailable);
+  stopper.join();
+}
+
+TEST_F(ReplicaTest, WaitWakesWhenApplied) {
+  std::thread applier([this] {
+    EXPECT_TRUE(replica_->Apply({Upsert(1, kSeoul), Upsert(2, kBeijing)}).ok());
+  });
+  EXPECT_TRUE(replica_->WaitForSequence(2, absl::InfiniteFuture()).ok());
+  applier.join();
+}
+
+}  // namespace
+}  // namespace kouryu::query
