@@ -375,30 +375,15 @@ class Parser {
     return chain;
   }
 
-  // expression := and_chain { "OR" and_chain }
+  // expression := or_chain { ["AND"] or_chain }   (AIP-160: OR binds tighter)
   absl::StatusOr<Node> ParseExpression(int depth) {
     Node chain;
-    chain.kind = Node::Kind::kOr;
+    chain.kind = Node::Kind::kAnd;
     absl::string_view after = "";
     while (true) {
-      absl::StatusOr<Node> operand = ParseAndChain(depth, after);
+      absl::StatusOr<Node> operand = ParseOrChain(depth, after);
       if (!operand.ok()) return operand.status();
       Append(&chain, *std::move(operand));
-      if (Peek().kind != Tok::kOr) break;
-      Next();
-      after = "OR";
-    }
-    return Collapse(std::move(chain));
-  }
-
-  // and_chain := term { ["AND"] term }
-  absl::StatusOr<Node> ParseAndChain(int depth, absl::string_view after) {
-    Node chain;
-    chain.kind = Node::Kind::kAnd;
-    while (true) {
-      absl::StatusOr<Node> term = ParseTerm(depth, after);
-      if (!term.ok()) return term.status();
-      Append(&chain, *std::move(term));
       if (Peek().kind == Tok::kAnd) {
         Next();
         after = "AND";
@@ -407,6 +392,21 @@ class Parser {
       } else {
         break;
       }
+    }
+    return Collapse(std::move(chain));
+  }
+
+  // or_chain := term { "OR" term }
+  absl::StatusOr<Node> ParseOrChain(int depth, absl::string_view after) {
+    Node chain;
+    chain.kind = Node::Kind::kOr;
+    while (true) {
+      absl::StatusOr<Node> term = ParseTerm(depth, after);
+      if (!term.ok()) return term.status();
+      Append(&chain, *std::move(term));
+      if (Peek().kind != Tok::kOr) break;
+      Next();
+      after = "OR";
     }
     return Collapse(std::move(chain));
   }

@@ -7,15 +7,16 @@
 //
 // Grammar (whitespace between tokens is ignored):
 //
-//   expression := term { ["AND" | "OR"] term }
+//   expression := or_chain { ["AND"] or_chain }
+//   or_chain   := term { "OR" term }
 //   term       := ["NOT" | "-"] factor
 //   factor     := "(" expression ")" | comparison
 //   comparison := field op value
 //   op         := "=" | "!=" | "<" | "<=" | ">" | ">="
 //   value      := quoted string | bare word
 //
-// - AND binds tighter than OR: `a OR b AND c` is `a OR (b AND c)`. (AIP-160
-//   proper binds OR tighter; kouryu follows the conventional precedence.)
+// - As in AIP-160, OR binds tighter than AND: `a AND b OR c` is
+//   `a AND (b OR c)`, and `a OR b AND c` is `(a OR b) AND c`.
 // - Two terms side by side with no keyword are ANDed: `a = 1 b = 2`.
 // - AND, OR and NOT are keywords only in upper case. `-` directly before a
 //   field or "(" is NOT: `-city = seoul`, `-(a = 1 OR b = 2)`.

@@ -47,13 +47,13 @@ INSTANTIATE_TEST_SUITE_P(
         ParseCase{"fiscal_year=2019 AND category=SISTER_PORT_EXCHANGE",
                   "AND(fiscal_year = 2019, category = "
                   "CATEGORY_SISTER_PORT_EXCHANGE)"},
-        // AND binds tighter than OR, on either side.
+        // As in AIP-160, OR binds tighter than AND, on either side.
         ParseCase{"city = seoul OR city = paris AND fiscal_year = 2019",
-                  "OR(city = \"seoul\", AND(city = \"paris\", "
-                  "fiscal_year = 2019))"},
+                  "AND(OR(city = \"seoul\", city = \"paris\"), "
+                  "fiscal_year = 2019)"},
         ParseCase{"city = seoul AND fiscal_year = 2019 OR city = paris",
-                  "OR(AND(city = \"seoul\", fiscal_year = 2019), "
-                  "city = \"paris\")"},
+                  "AND(city = \"seoul\", OR(fiscal_year = 2019, "
+                  "city = \"paris\"))"},
         ParseCase{"(city = seoul OR city = paris) AND fiscal_year = 2019",
                   "AND(OR(city = \"seoul\", city = \"paris\"), "
                   "fiscal_year = 2019)"},
@@ -71,8 +71,8 @@ INSTANTIATE_TEST_SUITE_P(
         ParseCase{"city = seoul fiscal_year = 2019",
                   "AND(city = \"seoul\", fiscal_year = 2019)"},
         ParseCase{"city = seoul fiscal_year = 2019 OR bureau = ports",
-                  "OR(AND(city = \"seoul\", fiscal_year = 2019), "
-                  "bureau = \"ports\")"},
+                  "AND(city = \"seoul\", OR(fiscal_year = 2019, "
+                  "bureau = \"ports\"))"},
         ParseCase{"city = seoul (bureau = a OR bureau = b)",
                   "AND(city = \"seoul\", OR(bureau = \"a\", bureau = \"b\"))"},
         // Parenthesized chains of the same kind are flattened.
@@ -232,7 +232,10 @@ INSTANTIATE_TEST_SUITE_P(
         MatchCase{"city = seoul fiscal_year = 2018", ""},
         MatchCase{"city = seoul AND fiscal_year = 2019", "seoul"},
         // AND binds tighter: (2000 AND seoul) OR unassigned.
+        // OR binds tighter: the same as the parenthesized form below.
         MatchCase{"fiscal_year = 2000 AND city = seoul OR city = unassigned",
+                  ""},
+        MatchCase{"(fiscal_year = 2000 AND city = seoul) OR city = unassigned",
                   "port"},
         MatchCase{"fiscal_year = 2000 AND (city = seoul OR city = unassigned)",
                   ""}));
