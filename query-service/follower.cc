@@ -78,8 +78,11 @@ absl::Status Follower::FollowOnce() {
   v1::SubscribeResponse response;
   absl::Status applied = absl::OkStatus();
   while (reader->Read(&response)) {
-    std::vector<v1::Change> changes(response.changes().begin(),
-                                    response.changes().end());
+    std::vector<v1::Change> changes;
+    changes.reserve(response.changes_size());
+    for (v1::Change& change : *response.mutable_changes()) {
+      changes.push_back(std::move(change));
+    }
     applied = replica_.Apply(changes);
     if (!applied.ok()) {
       context.TryCancel();

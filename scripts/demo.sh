@@ -90,6 +90,17 @@ cli -d "{\"parent\":\"cities/paris\",\"pageSize\":1,\"view\":\"RECORD_VIEW_BASIC
   "$query_addr" kouryu.v1.QueryService/ListRecords
 
 echo
+echo "== search 「ソウル歴史博物館」"
+cli -d "{\"query\":\"ソウル歴史博物館\",\"minSequence\":\"$sequence\"}" \
+  "$query_addr" kouryu.v1.QueryService/SearchRecords | grep -E '"(name|snippet|totalSize)"'
+
+echo
+echo "== participants per city in FY2019 events (SummarizeRecords)"
+cli -d "{\"groupBy\":[\"city\"],\"minSequence\":\"$sequence\"}" \
+  "$query_addr" kouryu.v1.QueryService/SummarizeRecords | tr -d ' \n' | sed 's/},{/},\n{/g'
+echo
+
+echo
 echo "The services keep running: ingest on $ingest_addr, query on $query_addr."
 echo "Try: $bin/cli/kouryu-cli $query_addr list"
 echo "Stop them with: scripts/demo.sh stop"

@@ -18,7 +18,7 @@
 #include "kouryu/v1/change_feed.grpc.pb.h"
 #include "kouryu/v1/ingest_service.grpc.pb.h"
 #include "kouryu/v1/query_service.grpc.pb.h"
-#include "tests/e2e/process.h"
+#include "tests/support/process.h"
 
 namespace kouryu {
 namespace {

@@ -1,8 +1,8 @@
 # End-to-end: the real kouryu-ingest, kouryu-query and kouryu-cli binaries
 # on loopback port 0 with temporary data directories.
 kouryu_test(end_to_end_test
-  SOURCES e2e/end_to_end_test.cc e2e/process.cc
-  LIBS kouryu_proto absl::status absl::statusor absl::strings)
+  SOURCES e2e/end_to_end_test.cc
+  LIBS kouryu_proto kouryu_process)
 target_include_directories(end_to_end_test PRIVATE "${PROJECT_SOURCE_DIR}")
 target_compile_definitions(end_to_end_test PRIVATE
   KOURYU_INGEST_BIN="$<TARGET_FILE:kouryu-ingest>"

@@ -1,4 +1,4 @@
-#include "tests/e2e/process.h"
+#include "tests/support/process.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -8,11 +8,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <thread>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "gtest/gtest.h"
 
 extern char** environ;
 
@@ -143,7 +143,10 @@ CommandResult RunCommand(const std::vector<std::string>& argv,
 }
 
 std::string MakeTempDir() {
-  std::string pattern = ::testing::TempDir() + "kouryu-XXXXXX";
+  const char* base = std::getenv("TEST_TMPDIR");
+  if (base == nullptr || *base == '\0') base = std::getenv("TMPDIR");
+  if (base == nullptr || *base == '\0') base = "/tmp";
+  std::string pattern = absl::StrCat(base, "/kouryu-XXXXXX");
   char* dir = mkdtemp(pattern.data());
   return dir != nullptr ? std::string(dir) : std::string();
 }

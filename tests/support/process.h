@@ -1,7 +1,8 @@
-#ifndef KOURYU_TESTS_E2E_PROCESS_H_
-#define KOURYU_TESTS_E2E_PROCESS_H_
+#ifndef KOURYU_TESTS_SUPPORT_PROCESS_H_
+#define KOURYU_TESTS_SUPPORT_PROCESS_H_
 
-// Test helpers that run the real binaries as child processes.
+// Helpers that run the real binaries as child processes, for the
+// end-to-end tests and the benchmarks.
 
 #include <sys/types.h>
 
@@ -22,6 +23,7 @@ class ServerProcess {
   ~ServerProcess();  // Kills the process if it still runs.
 
   const std::string& address() const { return address_; }
+  pid_t pid() const { return pid_; }
 
   // SIGTERM, then waits; returns the exit code (or 128 + signal).
   int Terminate();
@@ -47,9 +49,9 @@ struct CommandResult {
 CommandResult RunCommand(const std::vector<std::string>& argv,
                          const std::string& input = "");
 
-// A fresh directory under the test's temporary directory.
+// A fresh directory under $TEST_TMPDIR, $TMPDIR or /tmp.
 std::string MakeTempDir();
 
 }  // namespace kouryu::testing
 
-#endif  // KOURYU_TESTS_E2E_PROCESS_H_
+#endif  // KOURYU_TESTS_SUPPORT_PROCESS_H_
