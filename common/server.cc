@@ -51,7 +51,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
         absl::StrCat("cannot listen on ", options.listen));
   }
   std::string address = absl::StrCat(HostOf(options.listen), ":", port);
-  server->GetHealthCheckService()->SetServingStatus(true);
+  server->GetHealthCheckService()->SetServingStatus(options.serving_at_start);
   std::printf("%s listening on %s\n", options.name.c_str(), address.c_str());
   std::fflush(stdout);
   return std::unique_ptr<Server>(

@@ -37,13 +37,17 @@ struct ServerOptions {
   int max_message_bytes = 64 << 20;
   // Calls still running this long after shutdown begins are cancelled.
   absl::Duration shutdown_grace = absl::Seconds(10);
+  // Health is SERVING as soon as the server starts; otherwise NOT_SERVING
+  // until SetServing(true).
+  bool serving_at_start = true;
 };
 
 // A running gRPC server. Thread-safe.
 class Server {
  public:
   // Binds, starts serving and prints "<name> listening on HOST:PORT" to
-  // stdout. Health is SERVING once Start returns. `services` must outlive
+  // stdout. Health is SERVING once Start returns, unless
+  // options.serving_at_start is false. `services` must outlive
   // the server.
   static absl::StatusOr<std::unique_ptr<Server>> Start(
       const ServerOptions& options, const std::vector<grpc::Service*>& services);

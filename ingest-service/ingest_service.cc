@@ -16,6 +16,8 @@ namespace {
 constexpr size_t kChangesPerResponse = 512;
 // How often a Subscribe stream with nothing to send checks for cancellation.
 constexpr absl::Duration kIdleCheck = absl::Seconds(1);
+// Records per SubscribeResponse of a snapshot.
+constexpr int kRecordsPerSnapshotPart = 256;
 
 struct Counts {
   int created = 0, updated = 0, unchanged = 0, rejected = 0;
@@ -306,12 +308,26 @@ grpc::Status ChangeFeedImpl::Subscribe(
     grpc::ServerContext* context, const v1::SubscribeRequest* request,
     grpc::ServerWriter<v1::SubscribeResponse>* writer) {
   uint64_t cursor = request->after_sequence();
-  uint64_t head = store_.HeadSequence();
+  const uint64_t head = store_.HeadSequence();
   if (cursor > head) {
     return ToGrpcStatus(WithReason(
         absl::OutOfRangeError(absl::StrCat(
             "after_sequence ", cursor, " is past the changelog head ", head)),
         "SEQUENCE_AHEAD_OF_HEAD"));
+  }
+  if (cursor + 1 < store_.FirstRetained()) {
+    // The changes the caller needs are gone: send every record as of one
+    // sequence, then the changes after it.
+    absl::StatusOr<uint64_t> sent = SendSnapshot(context, writer);
+    if (!sent.ok()) return ToGrpcStatus(sent.status());
+    cursor = *sent;
+  }
+  {
+    // Tell the subscriber where the head is, even when nothing follows, so
+    // that it knows when it has caught up.
+    v1::SubscribeResponse hello;
+    hello.set_head_sequence(store_.HeadSequence());
+    if (!writer->Write(hello)) return grpc::Status::OK;
   }
   while (!context->IsCancelled()) {
     size_t limit = kChangesPerResponse;
@@ -331,6 +347,17 @@ grpc::Status ChangeFeedImpl::Subscribe(
       store_.WaitForChangesAfter(cursor, absl::Now() + kIdleCheck);
       continue;
     }
+    // Sequences of failed writes are never used, so a gap alone means
+    // nothing; a gap below the retained changelog means they were trimmed
+    // while this stream fell behind.
+    if (changes->front().sequence() != cursor + 1 &&
+        cursor + 1 < store_.FirstRetained()) {
+      return ToGrpcStatus(WithReason(
+          absl::AbortedError(absl::StrCat(
+              "the changelog was trimmed past sequence ", cursor,
+              " while this stream was behind; subscribe again")),
+          "CHANGELOG_TRIMMED"));
+    }
     v1::SubscribeResponse response;
     cursor = changes->back().sequence();
     for (v1::Change& change : *changes) {
@@ -339,6 +366,52 @@ grpc::Status ChangeFeedImpl::Subscribe(
     response.set_head_sequence(store_.HeadSequence());
     if (!writer->Write(response)) break;
   }
+  return grpc::Status::OK;
+}
+
+absl::StatusOr<uint64_t> ChangeFeedImpl::SendSnapshot(
+    grpc::ServerContext* context,
+    grpc::ServerWriter<v1::SubscribeResponse>* writer) {
+  absl::StatusOr<std::unique_ptr<StoreSnapshot>> snapshot = store_.OpenSnapshot();
+  if (!snapshot.ok()) return snapshot.status();
+  const uint64_t sequence = (*snapshot)->sequence();
+  v1::SubscribeResponse response;
+  bool first = true;
+  bool open = true;
+  auto send = [&](bool last) {
+    v1::SnapshotPart* part = response.mutable_snapshot();
+    part->set_sequence(sequence);
+    part->set_first(first);
+    part->set_last(last);
+    response.set_head_sequence(store_.HeadSequence());
+    open = writer->Write(response);
+    response.Clear();
+    first = false;
+  };
+  absl::Status status = (*snapshot)->ForEach(
+      [&](absl::string_view key, v1::Record& record) {
+        *response.mutable_snapshot()->add_records() = std::move(record);
+        if (response.snapshot().records_size() == kRecordsPerSnapshotPart) {
+          send(/*last=*/false);
+        }
+        return open && !context->IsCancelled();
+      });
+  if (!status.ok()) return status;
+  if (open && !context->IsCancelled()) send(/*last=*/true);
+  if (!open || context->IsCancelled()) {
+    return absl::CancelledError("the subscriber went away during a snapshot");
+  }
+  return sequence;
+}
+
+grpc::Status ChangeFeedImpl::GetDigest(grpc::ServerContext* context,
+                                       const v1::GetDigestRequest* request,
+                                       v1::Digest* response) {
+  absl::StatusOr<StoreDigest> digest = store_.Digest();
+  if (!digest.ok()) return ToGrpcStatus(digest.status());
+  response->set_sequence(digest->sequence);
+  response->set_record_count(digest->record_count);
+  response->set_digest(digest->digest);
   return grpc::Status::OK;
 }
 

@@ -47,8 +47,16 @@ class ChangeFeedImpl final : public v1::ChangeFeed::Service {
                          const v1::SubscribeRequest* request,
                          grpc::ServerWriter<v1::SubscribeResponse>* writer)
       override;
+  grpc::Status GetDigest(grpc::ServerContext* context,
+                         const v1::GetDigestRequest* request,
+                         v1::Digest* response) override;
 
  private:
+  // Streams every record as of one sequence; returns that sequence.
+  absl::StatusOr<uint64_t> SendSnapshot(
+      grpc::ServerContext* context,
+      grpc::ServerWriter<v1::SubscribeResponse>* writer);
+
   const Store& store_;
 };
 

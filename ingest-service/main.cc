@@ -1,11 +1,14 @@
 // kouryu-ingest: the ingest server (IngestService and ChangeFeed).
 
 #include <cstdio>
+#include <thread>
 #include <cstdlib>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
 #include "common/gazetteer.h"
 #include "common/server.h"
 #include "ingest-service/ingest_service.h"
@@ -18,7 +21,14 @@ ABSL_FLAG(std::string, data_dir, "", "RocksDB directory (required)");
 ABSL_FLAG(std::string, gazetteer, "",
           "gazetteer TSV replacing the built-in data/gazetteer.tsv");
 ABSL_FLAG(bool, sync, false,
-          "fsync every write before acknowledging it (survives power loss)");
+          "fsync every write before acknowledging it (survives power loss); "
+          "concurrent writers share one fsync");
+ABSL_FLAG(uint64_t, retain_changes, 1'000'000,
+          "the changelog keeps at least this many latest changes");
+ABSL_FLAG(absl::Duration, retain_age, absl::Hours(24 * 7),
+          "the changelog keeps every change younger than this");
+ABSL_FLAG(absl::Duration, trim_interval, absl::Minutes(1),
+          "how often changes beyond both retention limits are dropped");
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage("kouryu ingest server");
@@ -43,7 +53,9 @@ int main(int argc, char** argv) {
   }
 
   auto store = kouryu::ingest::Store::Open(
-      data_dir, {.sync = absl::GetFlag(FLAGS_sync)});
+      data_dir, {.sync = absl::GetFlag(FLAGS_sync),
+                 .retain_changes = absl::GetFlag(FLAGS_retain_changes),
+                 .retain_age = absl::GetFlag(FLAGS_retain_age)});
   if (!store.ok()) {
     std::fprintf(stderr, "kouryu-ingest: %s\n", store.status().ToString().c_str());
     return 1;
@@ -59,8 +71,28 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "kouryu-ingest: %s\n", server.status().ToString().c_str());
     return 1;
   }
+  // Changelog retention: drop what both limits allow, now and then.
+  absl::Notification stop_trimming;
+  std::thread trimmer([&] {
+    do {
+      auto dropped = (*store)->TrimChangelog(absl::Now());
+      if (!dropped.ok()) {
+        std::fprintf(stderr, "kouryu-ingest: trimming: %s\n",
+                     dropped.status().ToString().c_str());
+      } else if (*dropped > 0) {
+        std::fprintf(stderr, "kouryu-ingest: trimmed %llu changes; changelog "
+                     "starts at %llu\n",
+                     static_cast<unsigned long long>(*dropped),
+                     static_cast<unsigned long long>((*store)->FirstRetained()));
+      }
+    } while (!stop_trimming.WaitForNotificationWithTimeout(
+        absl::GetFlag(FLAGS_trim_interval)));
+  });
+
   kouryu::WaitForTerminationSignal();
   std::fprintf(stderr, "kouryu-ingest: shutting down\n");
+  stop_trimming.Notify();
+  trimmer.join();
   (*server)->Shutdown([&] { (*store)->StopWaiting(); });
   server->reset();
   store->reset();  // Closes RocksDB after the last call has finished.

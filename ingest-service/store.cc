@@ -9,6 +9,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "common/digest.h"
 #include "common/hash.h"
 #include "common/keys.h"
 #include "common/slice.h"
@@ -22,6 +23,39 @@ using google::protobuf::util::TimeUtil;
 constexpr const char* kRecordsFamily = "records";
 constexpr const char* kRecordIdsFamily = "record_ids";
 constexpr const char* kChangelogFamily = "changelog";
+// In the default column family: the latest sequence written, which the
+// changelog alone cannot tell once it has been trimmed empty.
+constexpr char kHeadKey[] = "head_sequence";
+
+// The operations of one write, collected before any reaches the shared
+// open batch, so a write that fails halfway adds nothing.
+class Ops {
+ public:
+  void Put(rocksdb::ColumnFamilyHandle* cf, std::string key, std::string value) {
+    ops_.push_back({cf, std::move(key), std::move(value), false});
+  }
+  void Delete(rocksdb::ColumnFamilyHandle* cf, std::string key) {
+    ops_.push_back({cf, std::move(key), "", true});
+  }
+  bool empty() const { return ops_.empty(); }
+  absl::Status AppendTo(rocksdb::WriteBatch& batch) const {
+    for (const Op& op : ops_) {
+      rocksdb::Status s = op.is_delete ? batch.Delete(op.cf, op.key)
+                                       : batch.Put(op.cf, op.key, op.value);
+      if (!s.ok()) return FromRocksDb(s, "preparing a write");
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  struct Op {
+    rocksdb::ColumnFamilyHandle* cf;
+    std::string key;
+    std::string value;
+    bool is_delete;
+  };
+  std::vector<Op> ops_;
+};
 
 absl::StatusOr<RecordName> NameOf(const v1::Record& record) {
   return ParseRecordName(record.name());
@@ -83,33 +117,55 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
   if (!opened.ok()) return opened;
   std::unique_ptr<rocksdb::DB> db(raw_db);
 
-  uint64_t head = 0;
+  // The head is the last changelog entry; the meta key keeps it when the
+  // changelog has been trimmed empty.
+  uint64_t head = 0, first = 0;
   {
+    std::string value;
+    rocksdb::Status s =
+        db->Get(rocksdb::ReadOptions(), handles[0], kHeadKey, &value);
+    if (s.ok()) {
+      std::optional<uint64_t> stored = DecodeSequenceKey(value);
+      if (!stored) return Corrupted("head sequence", kHeadKey);
+      head = *stored;
+    } else if (!s.IsNotFound()) {
+      return FromRocksDb(s, "reading the head sequence");
+    }
     std::unique_ptr<rocksdb::Iterator> it(
         db->NewIterator(rocksdb::ReadOptions(), handles[3]));
     it->SeekToLast();
     if (it->Valid()) {
       std::optional<uint64_t> seq = DecodeSequenceKey(View(it->key()));
       if (!seq) return Corrupted("changelog key", View(it->key()));
-      head = *seq;
+      head = std::max(head, *seq);
+    }
+    it->SeekToFirst();
+    if (it->Valid()) {
+      std::optional<uint64_t> seq = DecodeSequenceKey(View(it->key()));
+      if (!seq) return Corrupted("changelog key", View(it->key()));
+      first = *seq;
+    } else {
+      first = head + 1;
     }
     absl::Status scanned = FromRocksDb(it->status(), "reading the changelog");
     if (!scanned.ok()) return scanned;
   }
   return std::unique_ptr<Store>(
-      new Store(std::move(db), std::move(handles), options, head));
+      new Store(std::move(db), std::move(handles), options, head, first));
 }
 
 Store::Store(std::unique_ptr<rocksdb::DB> db,
              std::vector<rocksdb::ColumnFamilyHandle*> handles,
-             const StoreOptions& options, uint64_t head)
+             const StoreOptions& options, uint64_t head, uint64_t first_retained)
     : db_(std::move(db)),
       records_(handles[1]),
       record_ids_(handles[2]),
       changelog_(handles[3]),
       handles_(std::move(handles)),
       options_(options),
-      head_(head) {}
+      assigned_(head),
+      head_(head),
+      first_retained_(first_retained) {}
 
 Store::~Store() {
   StopWaiting();
@@ -130,99 +186,93 @@ absl::StatusOr<std::optional<v1::Record>> Store::ReadRecord(
   return record;
 }
 
-absl::StatusOr<std::optional<std::string>> Store::ReadNameOfId(
-    const std::string& id) const {
-  std::string value;
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), record_ids_, id, &value);
+absl::StatusOr<std::optional<v1::Record>> Store::CurrentById(
+    const std::string& id) {
+  if (auto it = overlay_.find(id); it != overlay_.end()) {
+    return it->second.record;
+  }
+  std::string name;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), record_ids_, id, &name);
   if (s.IsNotFound()) return std::nullopt;
   if (!s.ok()) return FromRocksDb(s, "reading a record ID");
-  return value;
+  absl::StatusOr<RecordName> parsed = ParseRecordName(name);
+  if (!parsed.ok()) return Corrupted("record ID entry", id);
+  return ReadRecord(RecordKey(*parsed));
 }
 
 absl::StatusOr<std::vector<UpsertResult>> Store::Upsert(
     std::vector<v1::Record> records, bool dry_run, uint64_t* sequence) {
-  absl::MutexLock write_lock(&write_mutex_);
   const google::protobuf::Timestamp now = TimeUtil::GetCurrentTime();
-  uint64_t seq = HeadSequence();
-  rocksdb::WriteBatch batch;
-  // Records written earlier in this batch, by record ID.
-  absl::flat_hash_map<std::string, v1::Record> pending;
-
-  auto log = [&](v1::ChangeKind kind, const std::string& name,
-                 const v1::Record* record) {
-    v1::Change change;
-    change.set_sequence(++seq);
-    change.set_kind(kind);
-    change.set_name(name);
-    if (record != nullptr) *change.mutable_record() = *record;
-    *change.mutable_commit_time() = now;
-    return batch.Put(changelog_, SequenceKey(seq), change.SerializeAsString());
-  };
-
   std::vector<UpsertResult> results;
   results.reserve(records.size());
-  for (v1::Record& record : records) {
-    absl::StatusOr<RecordName> name = NameOf(record);
-    if (!name.ok()) return name.status();
-
-    std::optional<v1::Record> existing;
-    if (auto it = pending.find(name->record); it != pending.end()) {
-      existing = it->second;
-    } else {
-      absl::StatusOr<std::optional<std::string>> old_name =
-          ReadNameOfId(name->record);
-      if (!old_name.ok()) return old_name.status();
-      if (*old_name) {
-        absl::StatusOr<RecordName> parsed = ParseRecordName(**old_name);
-        if (!parsed.ok()) return Corrupted("record ID entry", name->record);
-        absl::StatusOr<std::optional<v1::Record>> stored =
-            ReadRecord(RecordKey(*parsed));
-        if (!stored.ok()) return stored.status();
-        existing = std::move(*stored);
-      }
-    }
-
-    std::string etag = ContentEtag(record);
-    if (existing && existing->name() == record.name() &&
-        existing->etag() == etag) {
-      results.push_back({*std::move(existing), v1::OUTCOME_UNCHANGED});
-      continue;
-    }
-    record.set_etag(etag);
-    *record.mutable_create_time() = existing ? existing->create_time() : now;
-    *record.mutable_update_time() = now;
-    rocksdb::Status s;
-    if (existing && existing->name() != record.name()) {
-      absl::StatusOr<RecordName> old = ParseRecordName(existing->name());
-      if (!old.ok()) return old.status();
-      s = batch.Delete(records_, RecordKey(*old));
-      if (s.ok()) s = log(v1::CHANGE_KIND_DELETE, existing->name(), nullptr);
-    }
-    if (s.ok()) {
-      s = batch.Put(records_, RecordKey(*name), record.SerializeAsString());
-    }
-    if (s.ok()) s = batch.Put(record_ids_, name->record, record.name());
-    if (s.ok()) s = log(v1::CHANGE_KIND_UPSERT, record.name(), &record);
-    if (!s.ok()) return FromRocksDb(s, "preparing a write");
-    pending[name->record] = record;
-    results.push_back(
-        {std::move(record), existing ? v1::OUTCOME_UPDATED : v1::OUTCOME_CREATED});
-  }
-
-  if (dry_run || batch.Count() == 0) {
-    *sequence = HeadSequence();
-    return results;
-  }
-  rocksdb::WriteOptions write_options;
-  write_options.sync = options_.sync;
-  absl::Status written =
-      FromRocksDb(db_->Write(write_options, &batch), "writing records");
-  if (!written.ok()) return written;
+  uint64_t wait_for = 0;
   {
-    absl::MutexLock lock(&head_mutex_);
-    head_ = seq;
+    absl::MutexLock write_lock(&write_mutex_);
+    uint64_t seq = assigned_;
+    Ops ops;
+    // Records written earlier in this call, by record ID.
+    absl::flat_hash_map<std::string, v1::Record> pending;
+    auto log = [&](v1::ChangeKind kind, const std::string& name,
+                   const v1::Record* record) {
+      v1::Change change;
+      change.set_sequence(++seq);
+      change.set_kind(kind);
+      change.set_name(name);
+      if (record != nullptr) *change.mutable_record() = *record;
+      *change.mutable_commit_time() = now;
+      ops.Put(changelog_, SequenceKey(seq), change.SerializeAsString());
+    };
+
+    for (v1::Record& record : records) {
+      absl::StatusOr<RecordName> name = ParseRecordName(record.name());
+      if (!name.ok()) return name.status();
+      std::optional<v1::Record> existing;
+      if (auto it = pending.find(name->record); it != pending.end()) {
+        existing = it->second;
+      } else {
+        absl::StatusOr<std::optional<v1::Record>> current =
+            CurrentById(name->record);
+        if (!current.ok()) return current.status();
+        existing = *std::move(current);
+      }
+      std::string etag = ContentEtag(record);
+      if (existing && existing->name() == record.name() &&
+          existing->etag() == etag) {
+        results.push_back({*std::move(existing), v1::OUTCOME_UNCHANGED});
+        continue;
+      }
+      record.set_etag(etag);
+      *record.mutable_create_time() = existing ? existing->create_time() : now;
+      *record.mutable_update_time() = now;
+      if (existing && existing->name() != record.name()) {
+        absl::StatusOr<RecordName> old = ParseRecordName(existing->name());
+        if (!old.ok()) return old.status();
+        ops.Delete(records_, RecordKey(*old));
+        log(v1::CHANGE_KIND_DELETE, existing->name(), nullptr);
+      }
+      ops.Put(records_, RecordKey(*name), record.SerializeAsString());
+      ops.Put(record_ids_, name->record, record.name());
+      log(v1::CHANGE_KIND_UPSERT, record.name(), &record);
+      pending[name->record] = record;
+      results.push_back({std::move(record), existing ? v1::OUTCOME_UPDATED
+                                                     : v1::OUTCOME_CREATED});
+    }
+    if (dry_run) {
+      *sequence = assigned_;
+      return results;
+    }
+    if (!ops.empty()) {
+      absl::Status added = ops.AppendTo(*open_batch_);
+      if (!added.ok()) return added;
+      for (auto& [id, record] : pending) overlay_[id] = {record, seq};
+      assigned_ = seq;
+    }
+    // Outcomes may rest on writes not yet durable: wait for all of them.
+    wait_for = assigned_;
   }
-  *sequence = seq;
+  absl::Status durable = WaitDurable(wait_for);
+  if (!durable.ok()) return durable;
+  *sequence = wait_for;
   return results;
 }
 
@@ -230,40 +280,107 @@ absl::StatusOr<uint64_t> Store::Delete(const std::string& name,
                                        const std::string& etag) {
   absl::StatusOr<RecordName> parsed = ParseRecordName(name);
   if (!parsed.ok()) return parsed.status();
-  absl::MutexLock write_lock(&write_mutex_);
-  absl::StatusOr<std::optional<v1::Record>> existing =
-      ReadRecord(RecordKey(*parsed));
-  if (!existing.ok()) return existing.status();
-  if (!*existing) {
-    return WithReason(absl::NotFoundError(absl::StrCat("no record ", name)),
-                      "RECORD_NOT_FOUND");
+  uint64_t seq = 0;
+  {
+    absl::MutexLock write_lock(&write_mutex_);
+    absl::StatusOr<std::optional<v1::Record>> existing =
+        CurrentById(parsed->record);
+    if (!existing.ok()) return existing.status();
+    if (!*existing || (*existing)->name() != name) {
+      return WithReason(absl::NotFoundError(absl::StrCat("no record ", name)),
+                        "RECORD_NOT_FOUND");
+    }
+    if (!etag.empty() && (*existing)->etag() != etag) {
+      return WithReason(
+          absl::AbortedError(absl::StrCat("etag \"", etag, "\" is stale; ",
+                                          name, " is at \"",
+                                          (*existing)->etag(), "\"")),
+          "ETAG_MISMATCH");
+    }
+    seq = assigned_ + 1;
+    v1::Change change;
+    change.set_sequence(seq);
+    change.set_kind(v1::CHANGE_KIND_DELETE);
+    change.set_name(name);
+    *change.mutable_commit_time() = TimeUtil::GetCurrentTime();
+    Ops ops;
+    ops.Delete(records_, RecordKey(*parsed));
+    ops.Delete(record_ids_, parsed->record);
+    ops.Put(changelog_, SequenceKey(seq), change.SerializeAsString());
+    absl::Status added = ops.AppendTo(*open_batch_);
+    if (!added.ok()) return added;
+    overlay_[parsed->record] = {std::nullopt, seq};
+    assigned_ = seq;
   }
-  if (!etag.empty() && (*existing)->etag() != etag) {
-    return WithReason(
-        absl::AbortedError(absl::StrCat("etag \"", etag, "\" is stale; ", name,
-                                        " is at \"", (*existing)->etag(), "\"")),
-        "ETAG_MISMATCH");
-  }
-  uint64_t seq = HeadSequence() + 1;
-  v1::Change change;
-  change.set_sequence(seq);
-  change.set_kind(v1::CHANGE_KIND_DELETE);
-  change.set_name(name);
-  *change.mutable_commit_time() = TimeUtil::GetCurrentTime();
-  rocksdb::WriteBatch batch;
-  rocksdb::Status s = batch.Delete(records_, RecordKey(*parsed));
-  if (s.ok()) s = batch.Delete(record_ids_, parsed->record);
-  if (s.ok()) {
-    s = batch.Put(changelog_, SequenceKey(seq), change.SerializeAsString());
-  }
-  rocksdb::WriteOptions write_options;
-  write_options.sync = options_.sync;
-  if (s.ok()) s = db_->Write(write_options, &batch);
-  absl::Status written = FromRocksDb(s, "deleting a record");
-  if (!written.ok()) return written;
-  absl::MutexLock lock(&head_mutex_);
-  head_ = seq;
+  absl::Status durable = WaitDurable(seq);
+  if (!durable.ok()) return durable;
   return seq;
+}
+
+bool Store::Failed(uint64_t sequence) const {
+  for (const auto& [first, last] : failed_) {
+    if (sequence > first && sequence <= last) return true;
+  }
+  return false;
+}
+
+absl::Status Store::WaitDurable(uint64_t sequence) {
+  absl::MutexLock lock(&commit_mutex_);
+  while (true) {
+    if (Failed(sequence)) return last_failure_;
+    if (head_ >= sequence) return absl::OkStatus();
+    if (!writing_) {
+      writing_ = true;
+      commit_mutex_.Unlock();
+      WriteGroup();
+      commit_mutex_.Lock();
+      continue;
+    }
+    // Another writer leads the group in flight; wait for it to finish.
+    commit_mutex_.Await(absl::Condition(
+        +[](bool* writing) { return !*writing; }, &writing_));
+  }
+}
+
+void Store::WriteGroup() {
+  std::unique_ptr<rocksdb::WriteBatch> batch;
+  uint64_t last = 0;
+  {
+    absl::MutexLock lock(&write_mutex_);
+    batch = std::exchange(open_batch_, std::make_unique<rocksdb::WriteBatch>());
+    last = assigned_;
+  }
+  absl::Status status;
+  if (batch->Count() > 0) {
+    rocksdb::WriteOptions write_options;
+    write_options.sync = options_.sync;
+    status = FromRocksDb(batch->Put(handles_[0], kHeadKey, SequenceKey(last)),
+                         "preparing a write");
+    if (status.ok()) {
+      status = FromRocksDb(db_->Write(write_options, batch.get()), "writing records");
+    }
+  }
+  absl::MutexLock write_lock(&write_mutex_);
+  // Forget what this group made durable, or, when it failed, everything
+  // prepared so far: later writes were prepared on top of it.
+  if (status.ok()) {
+    for (auto it = overlay_.begin(); it != overlay_.end();) {
+      auto next = std::next(it);
+      if (it->second.sequence <= last) overlay_.erase(it);
+      it = next;
+    }
+  } else {
+    overlay_.clear();
+    open_batch_->Clear();
+  }
+  absl::MutexLock lock(&commit_mutex_);
+  if (status.ok()) {
+    head_ = std::max(head_, last);
+  } else {
+    failed_.emplace_back(head_, assigned_);
+    last_failure_ = status;
+  }
+  writing_ = false;
 }
 
 absl::StatusOr<v1::Record> Store::Get(const std::string& name) const {
@@ -280,8 +397,13 @@ absl::StatusOr<v1::Record> Store::Get(const std::string& name) const {
 }
 
 uint64_t Store::HeadSequence() const {
-  absl::MutexLock lock(&head_mutex_);
+  absl::MutexLock lock(&commit_mutex_);
   return head_;
+}
+
+uint64_t Store::FirstRetained() const {
+  absl::MutexLock lock(&commit_mutex_);
+  return std::min(first_retained_, head_ + 1);
 }
 
 absl::StatusOr<std::vector<v1::Change>> Store::ReadChanges(
@@ -289,8 +411,8 @@ absl::StatusOr<std::vector<v1::Change>> Store::ReadChanges(
   std::vector<v1::Change> changes;
   std::unique_ptr<rocksdb::Iterator> it(
       db_->NewIterator(rocksdb::ReadOptions(), changelog_));
-  for (it->Seek(SequenceKey(after + 1)); it->Valid() && changes.size() < max_count;
-       it->Next()) {
+  for (it->Seek(SequenceKey(after + 1));
+       it->Valid() && changes.size() < max_count; it->Next()) {
     v1::Change change;
     if (!change.ParseFromArray(it->value().data(),
                                static_cast<int>(it->value().size()))) {
@@ -303,21 +425,128 @@ absl::StatusOr<std::vector<v1::Change>> Store::ReadChanges(
   return changes;
 }
 
+absl::StatusOr<uint64_t> Store::TrimChangelog(absl::Time now) {
+  absl::MutexLock trim_lock(&trim_mutex_);
+  const uint64_t head = HeadSequence();
+  const uint64_t first = FirstRetained();
+  // Changes up to `by_count` are beyond the count limit; of those, the ones
+  // committed before the age limit go.
+  const uint64_t by_count =
+      head > options_.retain_changes ? head - options_.retain_changes : 0;
+  if (by_count < first) return 0;
+  const absl::Time oldest_kept = now - options_.retain_age;
+  uint64_t cut = first;  // Drop [first, cut).
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), changelog_));
+  for (it->Seek(SequenceKey(first)); it->Valid(); it->Next()) {
+    std::optional<uint64_t> seq = DecodeSequenceKey(View(it->key()));
+    if (!seq) return Corrupted("changelog key", View(it->key()));
+    if (*seq > by_count) break;
+    v1::Change change;
+    if (!change.ParseFromArray(it->value().data(),
+                               static_cast<int>(it->value().size()))) {
+      return Corrupted("change", View(it->key()));
+    }
+    if (TimeUtil::TimestampToNanoseconds(change.commit_time()) >=
+        absl::ToUnixNanos(oldest_kept)) {
+      break;
+    }
+    cut = *seq + 1;
+  }
+  absl::Status scanned = FromRocksDb(it->status(), "trimming the changelog");
+  if (!scanned.ok()) return scanned;
+  if (cut == first) return 0;
+  // Readers see first_retained_ move before the entries go, so a reader
+  // that finds a gap knows why.
+  {
+    absl::MutexLock lock(&commit_mutex_);
+    first_retained_ = cut;
+  }
+  absl::Status dropped = FromRocksDb(
+      db_->DeleteRange(rocksdb::WriteOptions(), changelog_, SequenceKey(first),
+                       SequenceKey(cut)),
+      "trimming the changelog");
+  if (!dropped.ok()) return dropped;
+  return cut - first;
+}
+
+namespace {
+
+class SnapshotImpl : public StoreSnapshot {
+ public:
+  SnapshotImpl(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* records,
+               uint64_t sequence)
+      : db_(db),
+        records_(records),
+        snapshot_(db->GetSnapshot()),
+        sequence_(sequence) {}
+  ~SnapshotImpl() override { db_->ReleaseSnapshot(snapshot_); }
+
+  uint64_t sequence() const override { return sequence_; }
+
+  absl::Status ForEach(
+      const std::function<bool(absl::string_view key, v1::Record& record)>&
+          visit) const override {
+    rocksdb::ReadOptions read_options;
+    read_options.snapshot = snapshot_;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read_options, records_));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      v1::Record record;
+      if (!record.ParseFromArray(it->value().data(),
+                                 static_cast<int>(it->value().size()))) {
+        return Corrupted("record", View(it->key()));
+      }
+      if (!visit(View(it->key()), record)) break;
+    }
+    return FromRocksDb(it->status(), "reading a snapshot");
+  }
+
+ private:
+  rocksdb::DB* db_;
+  rocksdb::ColumnFamilyHandle* records_;
+  const rocksdb::Snapshot* snapshot_;
+  uint64_t sequence_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<StoreSnapshot>> Store::OpenSnapshot() const {
+  // With no group write in flight, the database holds exactly the changes
+  // up to head_.
+  absl::MutexLock lock(&commit_mutex_);
+  commit_mutex_.Await(absl::Condition(
+      +[](bool* writing) { return !*writing; }, const_cast<bool*>(&writing_)));
+  return std::make_unique<SnapshotImpl>(db_.get(), records_, head_);
+}
+
+absl::StatusOr<StoreDigest> Store::Digest() const {
+  absl::StatusOr<std::unique_ptr<StoreSnapshot>> snapshot = OpenSnapshot();
+  if (!snapshot.ok()) return snapshot.status();
+  DigestBuilder digest;
+  absl::Status status = (*snapshot)->ForEach(
+      [&digest](absl::string_view key, v1::Record& record) {
+        digest.Add(key, record.etag());
+        return true;
+      });
+  if (!status.ok()) return status;
+  return StoreDigest{(*snapshot)->sequence(), digest.count(), digest.hex()};
+}
+
 bool Store::WaitForChangesAfter(uint64_t after, absl::Time deadline) const {
-  absl::MutexLock lock(&head_mutex_);
+  absl::MutexLock lock(&commit_mutex_);
   WaitArgs args{after, &head_, &stopped_};
-  head_mutex_.AwaitWithDeadline(absl::Condition(&HasChangesOrStopped, &args),
-                                deadline);
+  commit_mutex_.AwaitWithDeadline(absl::Condition(&HasChangesOrStopped, &args),
+                                  deadline);
   return head_ > after;
 }
 
 void Store::StopWaiting() {
-  absl::MutexLock lock(&head_mutex_);
+  absl::MutexLock lock(&commit_mutex_);
   stopped_ = true;
 }
 
 bool Store::stopping() const {
-  absl::MutexLock lock(&head_mutex_);
+  absl::MutexLock lock(&commit_mutex_);
   return stopped_;
 }
 

@@ -14,13 +14,17 @@
 //
 // Thread-safe. Writes are serialized (single writer); reads run concurrently.
 
+#include <rocksdb/write_batch.h>
+
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -38,13 +42,36 @@ namespace kouryu::ingest {
 struct StoreOptions {
   // fsync the WAL before a write is acknowledged (survives power loss).
   // Without it a write survives a crash of the process, not of the machine.
+  // Concurrent writers share one fsync (group commit) either way.
   bool sync = false;
+  // The changelog keeps at least the latest `retain_changes` changes and
+  // every change younger than `retain_age`; TrimChangelog drops the rest.
+  uint64_t retain_changes = 1'000'000;
+  absl::Duration retain_age = absl::Hours(24 * 7);
 };
 
 struct UpsertResult {
   // The record as stored (or as it would be, for validate_only).
   v1::Record record;
   v1::Outcome outcome = v1::OUTCOME_UNSPECIFIED;
+};
+
+// A consistent, read-only view of every record at one sequence.
+class StoreSnapshot {
+ public:
+  virtual ~StoreSnapshot() = default;
+  // The sequence the view is at: every change up to it, none after.
+  virtual uint64_t sequence() const = 0;
+  // Visits the records in key order until `visit` returns false.
+  virtual absl::Status ForEach(
+      const std::function<bool(absl::string_view key, v1::Record& record)>&
+          visit) const = 0;
+};
+
+struct StoreDigest {
+  uint64_t sequence = 0;
+  uint64_t record_count = 0;
+  std::string digest;
 };
 
 class Store {
@@ -61,8 +88,11 @@ class Store {
   // A record whose content equals the stored one is UNCHANGED and writes
   // nothing; one whose natural key is stored under another name (its city or
   // bureau changed) is moved. With `dry_run`, computes outcomes only.
-  // Returns the results in input order; `*sequence` receives the last
-  // sequence written (or the current head, when nothing was written).
+  // Returns the results in input order once the write is durable (and every
+  // write before it); `*sequence` receives the last sequence this call
+  // wrote, or the latest sequence its outcomes depend on. Writers that call
+  // at the same time share one RocksDB write (group commit). When a group
+  // write fails, every write of the group fails and nothing of it is kept.
   absl::StatusOr<std::vector<UpsertResult>> Upsert(
       std::vector<v1::Record> records, bool dry_run, uint64_t* sequence);
 
@@ -74,12 +104,23 @@ class Store {
   // NotFound when absent.
   absl::StatusOr<v1::Record> Get(const std::string& name) const;
 
-  // The sequence of the latest change (0 for an empty changelog).
+  // The sequence of the latest durable change (0 for an empty changelog).
   uint64_t HeadSequence() const;
+  // The oldest sequence the changelog still holds (HeadSequence() + 1 when
+  // it holds none). A reader after a sequence below FirstRetained() - 1
+  // needs a snapshot.
+  uint64_t FirstRetained() const;
 
   // Up to `max_count` changes with sequence > `after`, in order.
   absl::StatusOr<std::vector<v1::Change>> ReadChanges(uint64_t after,
                                                       size_t max_count) const;
+
+  // Drops changes beyond the retention limits (see StoreOptions) whose
+  // commit time is before `now` - retain_age. Returns how many it dropped.
+  absl::StatusOr<uint64_t> TrimChangelog(absl::Time now);
+
+  absl::StatusOr<std::unique_ptr<StoreSnapshot>> OpenSnapshot() const;
+  absl::StatusOr<StoreDigest> Digest() const;
 
   // Blocks until HeadSequence() > `after`, `deadline` passes or
   // StopWaiting() is called. Returns whether there are changes after `after`.
@@ -90,14 +131,29 @@ class Store {
   bool stopping() const;
 
  private:
+  // The latest state of a record ID written by a pending (not yet durable)
+  // write; nullopt record for a delete.
+  struct Overlay {
+    std::optional<v1::Record> record;
+    uint64_t sequence = 0;
+  };
+
   Store(std::unique_ptr<rocksdb::DB> db,
         std::vector<rocksdb::ColumnFamilyHandle*> handles,
-        const StoreOptions& options, uint64_t head);
+        const StoreOptions& options, uint64_t head, uint64_t first_retained);
 
   absl::StatusOr<std::optional<v1::Record>> ReadRecord(
       const std::string& key) const;
-  absl::StatusOr<std::optional<std::string>> ReadNameOfId(
-      const std::string& id) const;
+  // The record stored under `id` now, pending writes included.
+  absl::StatusOr<std::optional<v1::Record>> CurrentById(const std::string& id)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mutex_);
+  // Returns once every sequence up to `sequence` is durable, or with the
+  // error of the group write that failed it. The first waiter to find no
+  // group write in flight writes the open batch (the group leader).
+  absl::Status WaitDurable(uint64_t sequence)
+      ABSL_LOCKS_EXCLUDED(write_mutex_, commit_mutex_);
+  void WriteGroup() ABSL_LOCKS_EXCLUDED(write_mutex_, commit_mutex_);
+  bool Failed(uint64_t sequence) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(commit_mutex_);
 
   std::unique_ptr<rocksdb::DB> db_;
   rocksdb::ColumnFamilyHandle* records_;
@@ -106,11 +162,24 @@ class Store {
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   StoreOptions options_;
 
-  // Held for the whole of a write: sequences are assigned in commit order.
-  absl::Mutex write_mutex_;
-  mutable absl::Mutex head_mutex_;
-  uint64_t head_ ABSL_GUARDED_BY(head_mutex_);
-  bool stopped_ ABSL_GUARDED_BY(head_mutex_) = false;
+  // Preparing writes: sequences are assigned here, and each write's
+  // operations are appended whole to the open batch, in sequence order.
+  absl::Mutex write_mutex_ ABSL_ACQUIRED_BEFORE(commit_mutex_);
+  uint64_t assigned_ ABSL_GUARDED_BY(write_mutex_);
+  absl::flat_hash_map<std::string, Overlay> overlay_ ABSL_GUARDED_BY(write_mutex_);
+  std::unique_ptr<rocksdb::WriteBatch> open_batch_ ABSL_GUARDED_BY(write_mutex_) =
+      std::make_unique<rocksdb::WriteBatch>();
+
+  // Committing: the durable head, the group in flight, failures.
+  mutable absl::Mutex commit_mutex_;
+  uint64_t head_ ABSL_GUARDED_BY(commit_mutex_);
+  uint64_t first_retained_ ABSL_GUARDED_BY(commit_mutex_);
+  bool writing_ ABSL_GUARDED_BY(commit_mutex_) = false;
+  // Ranges (first, last] of sequences whose group write failed.
+  std::vector<std::pair<uint64_t, uint64_t>> failed_ ABSL_GUARDED_BY(commit_mutex_);
+  absl::Status last_failure_ ABSL_GUARDED_BY(commit_mutex_);
+  bool stopped_ ABSL_GUARDED_BY(commit_mutex_) = false;
+  absl::Mutex trim_mutex_;
 };
 
 // The etag of a record's content: everything but name-independent metadata

@@ -23,10 +23,67 @@ std::shared_ptr<grpc::Channel> ConnectToIngest(const std::string& address) {
 
 Follower::Follower(Replica& replica,
                    std::shared_ptr<grpc::ChannelInterface> channel,
-                   const FollowerOptions& options)
+                   const FollowerOptions& options,
+                   std::function<void()> on_caught_up)
     : replica_(replica),
       stub_(v1::ChangeFeed::NewStub(channel)),
-      options_(options) {}
+      options_(options),
+      on_caught_up_(std::move(on_caught_up)) {}
+
+FollowerStatus Follower::status() const {
+  absl::MutexLock lock(&mutex_);
+  FollowerStatus out = status_;
+  out.applied_sequence = replica_.applied_sequence();
+  return out;
+}
+
+absl::Status Follower::Handle(v1::SubscribeResponse& response) {
+  absl::Status applied;
+  absl::Time last_change = absl::InfinitePast();
+  if (response.has_snapshot()) {
+    applied = replica_.ApplySnapshotPart(*response.mutable_snapshot());
+  } else if (response.changes_size() > 0) {
+    const auto& commit = response.changes().rbegin()->commit_time();
+    last_change = absl::FromUnixSeconds(commit.seconds()) +
+                  absl::Nanoseconds(commit.nanos());
+    std::vector<v1::Change> changes;
+    changes.reserve(response.changes_size());
+    for (v1::Change& change : *response.mutable_changes()) {
+      changes.push_back(std::move(change));
+    }
+    applied = replica_.Apply(changes);
+  }
+  if (!applied.ok()) return applied;
+  const uint64_t at = replica_.applied_sequence();
+  bool first_catch_up = false;
+  {
+    absl::MutexLock lock(&mutex_);
+    status_.connected = true;
+    status_.head_sequence = std::max(status_.head_sequence, response.head_sequence());
+    if (last_change != absl::InfinitePast()) status_.last_change_time = last_change;
+    if (at >= status_.head_sequence && !response.has_snapshot() &&
+        !status_.caught_up_once) {
+      status_.caught_up_once = first_catch_up = true;
+    }
+    const absl::Time now = absl::Now();
+    if (at < status_.head_sequence &&
+        now - last_lag_log_ >= options_.lag_log_interval) {
+      last_lag_log_ = now;
+      std::fprintf(stderr,
+                   "kouryu-query: %llu sequences behind (applied %llu, head "
+                   "%llu)\n",
+                   static_cast<unsigned long long>(status_.head_sequence - at),
+                   static_cast<unsigned long long>(at),
+                   static_cast<unsigned long long>(status_.head_sequence));
+    }
+  }
+  if (first_catch_up) {
+    std::fprintf(stderr, "kouryu-query: caught up at sequence %llu\n",
+                 static_cast<unsigned long long>(at));
+    if (on_caught_up_) on_caught_up_();
+  }
+  return absl::OkStatus();
+}
 
 Follower::~Follower() { Stop(); }
 
@@ -78,12 +135,7 @@ absl::Status Follower::FollowOnce() {
   v1::SubscribeResponse response;
   absl::Status applied = absl::OkStatus();
   while (reader->Read(&response)) {
-    std::vector<v1::Change> changes;
-    changes.reserve(response.changes_size());
-    for (v1::Change& change : *response.mutable_changes()) {
-      changes.push_back(std::move(change));
-    }
-    applied = replica_.Apply(changes);
+    applied = Handle(response);
     if (!applied.ok()) {
       context.TryCancel();
       break;
@@ -93,6 +145,7 @@ absl::Status Follower::FollowOnce() {
   {
     absl::MutexLock lock(&mutex_);
     context_ = nullptr;
+    status_.connected = false;
   }
   if (!applied.ok()) return applied;
   return absl::Status(static_cast<absl::StatusCode>(finished.error_code()),

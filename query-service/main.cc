@@ -2,6 +2,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 
@@ -38,24 +39,30 @@ int main(int argc, char** argv) {
   std::fprintf(stderr, "kouryu-query: replica at sequence %llu\n",
                static_cast<unsigned long long>((*replica)->applied_sequence()));
 
+  // Health stays NOT_SERVING until the replica first reaches the head of
+  // the changelog, and SERVING afterwards, through ingest outages too.
+  std::atomic<kouryu::Server*> serving{nullptr};
   kouryu::query::Follower follower(
-      **replica,
-      kouryu::query::ConnectToIngest(absl::GetFlag(FLAGS_ingest)),
-      {});
-  follower.Start();
-  kouryu::query::QueryServiceImpl query(**replica, {});
+      **replica, kouryu::query::ConnectToIngest(absl::GetFlag(FLAGS_ingest)),
+      {}, [&serving] {
+        if (kouryu::Server* server = serving.load()) server->SetServing(true);
+      });
+  kouryu::query::QueryServiceImpl query(**replica, {}, &follower);
 
-  auto server = kouryu::Server::Start(
-      {.listen = absl::GetFlag(FLAGS_listen), .name = "kouryu-query"},
-      {&query});
+  auto server = kouryu::Server::Start({.listen = absl::GetFlag(FLAGS_listen),
+                                       .name = "kouryu-query",
+                                       .serving_at_start = false},
+                                      {&query});
   if (!server.ok()) {
     std::fprintf(stderr, "kouryu-query: %s\n",
                  server.status().ToString().c_str());
-    follower.Stop();
     return 1;
   }
+  serving.store(server->get());
+  follower.Start();
   kouryu::WaitForTerminationSignal();
   std::fprintf(stderr, "kouryu-query: shutting down\n");
+  serving.store(nullptr);
   (*server)->Shutdown([&] { (*replica)->StopWaiting(); });
   follower.Stop();
   server->reset();

@@ -483,4 +483,43 @@ grpc::Status QueryServiceImpl::SummarizeRecords(
   return grpc::Status::OK;
 }
 
+grpc::Status QueryServiceImpl::GetReplicaStatus(
+    grpc::ServerContext* context, const v1::GetReplicaStatusRequest* request,
+    v1::ReplicaStatus* response) {
+  FollowerStatus status;
+  if (follower_ != nullptr) status = follower_->status();
+  status.applied_sequence = replica_.applied_sequence();
+  response->set_applied_sequence(status.applied_sequence);
+  response->set_head_sequence(status.head_sequence);
+  const uint64_t lag = status.head_sequence > status.applied_sequence
+                           ? status.head_sequence - status.applied_sequence
+                           : 0;
+  response->set_lag_sequences(lag);
+  if (status.last_change_time != absl::InfinitePast()) {
+    const int64_t nanos = absl::ToUnixNanos(status.last_change_time);
+    response->mutable_last_change_time()->set_seconds(nanos / 1'000'000'000);
+    response->mutable_last_change_time()->set_nanos(nanos % 1'000'000'000);
+    if (lag > 0) {
+      response->set_lag_seconds(
+          absl::ToDoubleSeconds(absl::Now() - status.last_change_time));
+    }
+  }
+  response->set_connected(status.connected);
+  response->set_caught_up_once(status.caught_up_once);
+  return grpc::Status::OK;
+}
+
+grpc::Status QueryServiceImpl::GetDigest(grpc::ServerContext* context,
+                                         const v1::GetDigestRequest* request,
+                                         v1::Digest* response) {
+  absl::Status waited = AwaitSequence(context, request->min_sequence());
+  if (!waited.ok()) return ToGrpcStatus(waited);
+  absl::StatusOr<Replica::ReplicaDigest> digest = replica_.Digest();
+  if (!digest.ok()) return ToGrpcStatus(digest.status());
+  response->set_sequence(digest->sequence);
+  response->set_record_count(digest->record_count);
+  response->set_digest(digest->digest);
+  return grpc::Status::OK;
+}
+
 }  // namespace kouryu::query

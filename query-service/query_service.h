@@ -8,6 +8,7 @@
 
 #include "absl/time/time.h"
 #include "kouryu/v1/query_service.grpc.pb.h"
+#include "query-service/follower.h"
 #include "query-service/replica.h"
 
 namespace kouryu::query {
@@ -20,9 +21,11 @@ struct QueryServiceOptions {
 
 class QueryServiceImpl final : public v1::QueryService::Service {
  public:
-  // `replica` must outlive the service.
-  QueryServiceImpl(const Replica& replica, const QueryServiceOptions& options)
-      : replica_(replica), options_(options) {}
+  // `replica` and `follower` must outlive the service; `follower` may be
+  // null (GetReplicaStatus then reports only the applied sequence).
+  QueryServiceImpl(const Replica& replica, const QueryServiceOptions& options,
+                   const Follower* follower = nullptr)
+      : replica_(replica), options_(options), follower_(follower) {}
 
   grpc::Status GetRecord(grpc::ServerContext* context,
                          const v1::GetRecordRequest* request,
@@ -42,6 +45,12 @@ class QueryServiceImpl final : public v1::QueryService::Service {
   grpc::Status SummarizeRecords(
       grpc::ServerContext* context, const v1::SummarizeRecordsRequest* request,
       v1::SummarizeRecordsResponse* response) override;
+  grpc::Status GetReplicaStatus(grpc::ServerContext* context,
+                                const v1::GetReplicaStatusRequest* request,
+                                v1::ReplicaStatus* response) override;
+  grpc::Status GetDigest(grpc::ServerContext* context,
+                         const v1::GetDigestRequest* request,
+                         v1::Digest* response) override;
 
  private:
   absl::Status AwaitSequence(grpc::ServerContext* context,
@@ -49,6 +58,7 @@ class QueryServiceImpl final : public v1::QueryService::Service {
 
   const Replica& replica_;
   QueryServiceOptions options_;
+  const Follower* follower_;
 };
 
 }  // namespace kouryu::query

@@ -13,6 +13,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/digest.h"
 #include "common/keys.h"
 #include "common/slice.h"
 #include "common/status.h"
@@ -173,6 +174,85 @@ uint64_t Replica::applied_sequence() const {
 }
 
 absl::Status Replica::Apply(const std::vector<v1::Change>& changes) {
+  return ApplyChanges(changes, std::nullopt);
+}
+
+absl::Status Replica::Reset() {
+  rocksdb::WriteBatch batch;
+  rocksdb::Status s;
+  // Every key of these families sorts below "\xff": record and count keys
+  // are ASCII, gram keys start with a UTF-8 lead byte.
+  for (rocksdb::ColumnFamilyHandle* cf : {records_, by_bureau_, grams_, counts_cf_}) {
+    if (s.ok()) s = batch.DeleteRange(cf, "", "\xff");
+  }
+  if (s.ok()) s = batch.Put(meta_, kAppliedSequenceKey, SequenceKey(0));
+  if (s.ok()) s = db_->Write(rocksdb::WriteOptions(), &batch);
+  absl::Status written = FromRocksDb(s, "emptying the replica");
+  if (!written.ok()) return written;
+  absl::MutexLock lock(&mutex_);
+  counts_.clear();
+  city_names_.clear();
+  bureau_names_.clear();
+  applied_ = 0;
+  return absl::OkStatus();
+}
+
+absl::Status Replica::ApplySnapshotPart(v1::SnapshotPart& part) {
+  if (part.first()) {
+    absl::Status reset = Reset();
+    if (!reset.ok()) return reset;
+  }
+  std::vector<v1::Change> changes;
+  changes.reserve(part.records_size());
+  for (v1::Record& record : *part.mutable_records()) {
+    v1::Change& change = changes.emplace_back();
+    change.set_kind(v1::CHANGE_KIND_UPSERT);
+    change.set_name(record.name());
+    *change.mutable_record() = std::move(record);
+  }
+  return ApplyChanges(changes, part.last() ? part.sequence() : 0);
+}
+
+absl::StatusOr<Replica::ReplicaDigest> Replica::Digest() const {
+  rocksdb::ReadOptions read_options;
+  const rocksdb::Snapshot* snapshot = db_->GetSnapshot();
+  read_options.snapshot = snapshot;
+  ReplicaDigest out;
+  absl::Status status;
+  // The applied sequence is written in the same batch as the changes, so
+  // the snapshot holds the records of exactly that sequence.
+  std::string value;
+  rocksdb::Status s = db_->Get(read_options, meta_, kAppliedSequenceKey, &value);
+  if (s.ok()) {
+    std::optional<uint64_t> applied = DecodeSequenceKey(value);
+    if (!applied) status = Corrupted("applied sequence");
+    out.sequence = applied.value_or(0);
+  } else if (!s.IsNotFound()) {
+    status = FromRocksDb(s, "reading the applied sequence");
+  }
+  DigestBuilder digest;
+  if (status.ok()) {
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read_options, records_));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      v1::Record record;
+      if (!record.ParseFromArray(it->value().data(),
+                                 static_cast<int>(it->value().size()))) {
+        status = Corrupted("record");
+        break;
+      }
+      digest.Add(View(it->key()), record.etag());
+    }
+    if (status.ok()) status = FromRocksDb(it->status(), "digesting");
+  }
+  db_->ReleaseSnapshot(snapshot);
+  if (!status.ok()) return status;
+  out.record_count = digest.count();
+  out.digest = digest.hex();
+  return out;
+}
+
+absl::Status Replica::ApplyChanges(const std::vector<v1::Change>& changes,
+                                   std::optional<uint64_t> set_applied) {
   uint64_t applied = applied_sequence();
   uint64_t last = applied;
   rocksdb::WriteBatch batch;
@@ -190,7 +270,7 @@ absl::Status Replica::Apply(const std::vector<v1::Change>& changes) {
   };
 
   for (const v1::Change& change : changes) {
-    if (change.sequence() <= last) continue;
+    if (!set_applied && change.sequence() <= last) continue;
     absl::StatusOr<RecordName> name = ParseRecordName(change.name());
     if (!name.ok()) {
       return absl::DataLossError(absl::StrCat(
@@ -240,9 +320,12 @@ absl::Status Replica::Apply(const std::vector<v1::Change>& changes) {
       touched[key] = std::nullopt;
     }
     if (!s.ok()) return FromRocksDb(s, "preparing changes");
-    last = change.sequence();
+    if (!set_applied) last = change.sequence();
   }
-  if (last == applied) return absl::OkStatus();
+  if (set_applied) last = *set_applied;
+  if (last == applied && (!set_applied || changes.empty())) {
+    return absl::OkStatus();
+  }
 
   // New counter values, from the mirror (only this thread changes it).
   absl::flat_hash_map<std::string, int64_t> updated;

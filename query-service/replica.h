@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -74,9 +75,23 @@ class Replica {
 
   uint64_t applied_sequence() const;
 
-  // Applies `changes` (consecutive, ascending); changes at or below the
-  // applied sequence are skipped. All or nothing.
+  // Applies `changes` (ascending); changes at or below the applied sequence
+  // are skipped. All or nothing.
   absl::Status Apply(const std::vector<v1::Change>& changes);
+
+  // Applies one part of a snapshot (ChangeFeed, when the changelog no longer
+  // holds what the replica needs). The first part empties the replica and
+  // sets its applied sequence to 0 (a crash while loading makes it start
+  // over); the last part sets it to the snapshot's sequence.
+  absl::Status ApplySnapshotPart(v1::SnapshotPart& part);
+
+  // A digest of the records at the applied sequence (common/digest.h).
+  struct ReplicaDigest {
+    uint64_t sequence = 0;
+    uint64_t record_count = 0;
+    std::string digest;
+  };
+  absl::StatusOr<ReplicaDigest> Digest() const;
 
   // Returns once the applied sequence is at least `sequence`.
   // DEADLINE_EXCEEDED when `deadline` passes first; UNAVAILABLE after
@@ -125,6 +140,12 @@ class Replica {
 
   // Reads the counts column family into counts_ and names_.
   absl::Status LoadCounts();
+  // Applies `changes`; with `set_applied`, applies all of them (no skipping
+  // by sequence) and sets the applied sequence to it.
+  absl::Status ApplyChanges(const std::vector<v1::Change>& changes,
+                            std::optional<uint64_t> set_applied);
+  // Empties every column family but the applied sequence, which becomes 0.
+  absl::Status Reset();
 
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
