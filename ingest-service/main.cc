@@ -27,8 +27,29 @@ ABSL_FLAG(uint64_t, retain_changes, 1'000'000,
           "the changelog keeps at least this many latest changes");
 ABSL_FLAG(absl::Duration, retain_age, absl::Hours(24 * 7),
           "the changelog keeps every change younger than this");
+ABSL_FLAG(uint64_t, min_free_disk_mb, 256,
+          "writes fail with RESOURCE_EXHAUSTED while the data directory's "
+          "disk has less free space than this");
 ABSL_FLAG(absl::Duration, trim_interval, absl::Minutes(1),
           "how often changes beyond both retention limits are dropped");
+
+namespace {
+
+void TrimChangelog(kouryu::ingest::Store& store) {
+  auto dropped = store.TrimChangelog(absl::Now());
+  if (!dropped.ok()) {
+    std::fprintf(stderr, "kouryu-ingest: trimming: %s\n",
+                 dropped.status().ToString().c_str());
+  } else if (*dropped > 0) {
+    std::fprintf(stderr,
+                 "kouryu-ingest: trimmed %llu changes; changelog starts at "
+                 "%llu\n",
+                 static_cast<unsigned long long>(*dropped),
+                 static_cast<unsigned long long>(store.FirstRetained()));
+  }
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage("kouryu ingest server");
@@ -55,11 +76,13 @@ int main(int argc, char** argv) {
   auto store = kouryu::ingest::Store::Open(
       data_dir, {.sync = absl::GetFlag(FLAGS_sync),
                  .retain_changes = absl::GetFlag(FLAGS_retain_changes),
-                 .retain_age = absl::GetFlag(FLAGS_retain_age)});
+                 .retain_age = absl::GetFlag(FLAGS_retain_age),
+                 .min_free_bytes = absl::GetFlag(FLAGS_min_free_disk_mb) << 20});
   if (!store.ok()) {
     std::fprintf(stderr, "kouryu-ingest: %s\n", store.status().ToString().c_str());
     return 1;
   }
+  TrimChangelog(**store);  // Before serving, so subscribers see the result.
   kouryu::ingest::Normalizer normalizer(*gazetteer);
   kouryu::ingest::IngestServiceImpl ingest(normalizer, **store);
   kouryu::ingest::ChangeFeedImpl feed(**store);
@@ -74,19 +97,10 @@ int main(int argc, char** argv) {
   // Changelog retention: drop what both limits allow, now and then.
   absl::Notification stop_trimming;
   std::thread trimmer([&] {
-    do {
-      auto dropped = (*store)->TrimChangelog(absl::Now());
-      if (!dropped.ok()) {
-        std::fprintf(stderr, "kouryu-ingest: trimming: %s\n",
-                     dropped.status().ToString().c_str());
-      } else if (*dropped > 0) {
-        std::fprintf(stderr, "kouryu-ingest: trimmed %llu changes; changelog "
-                     "starts at %llu\n",
-                     static_cast<unsigned long long>(*dropped),
-                     static_cast<unsigned long long>((*store)->FirstRetained()));
-      }
-    } while (!stop_trimming.WaitForNotificationWithTimeout(
-        absl::GetFlag(FLAGS_trim_interval)));
+    while (!stop_trimming.WaitForNotificationWithTimeout(
+        absl::GetFlag(FLAGS_trim_interval))) {
+      TrimChangelog(**store);
+    }
   });
 
   kouryu::WaitForTerminationSignal();

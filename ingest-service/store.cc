@@ -4,6 +4,7 @@
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
 #include <rocksdb/write_batch.h>
+#include <sys/statvfs.h>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
@@ -151,13 +152,14 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
     if (!scanned.ok()) return scanned;
   }
   return std::unique_ptr<Store>(
-      new Store(std::move(db), std::move(handles), options, head, first));
+      new Store(dir, std::move(db), std::move(handles), options, head, first));
 }
 
-Store::Store(std::unique_ptr<rocksdb::DB> db,
+Store::Store(std::string dir, std::unique_ptr<rocksdb::DB> db,
              std::vector<rocksdb::ColumnFamilyHandle*> handles,
              const StoreOptions& options, uint64_t head, uint64_t first_retained)
-    : db_(std::move(db)),
+    : dir_(std::move(dir)),
+      db_(std::move(db)),
       records_(handles[1]),
       record_ids_(handles[2]),
       changelog_(handles[3]),
@@ -317,6 +319,19 @@ absl::StatusOr<uint64_t> Store::Delete(const std::string& name,
   return seq;
 }
 
+absl::Status Store::CheckFreeSpace(uint64_t bytes) const {
+  struct statvfs fs;
+  if (statvfs(dir_.c_str(), &fs) != 0) return absl::OkStatus();
+  const uint64_t free_bytes = static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize;
+  const uint64_t needed = options_.min_free_bytes + 2 * bytes;
+  if (free_bytes >= needed) return absl::OkStatus();
+  return WithReason(
+      absl::ResourceExhaustedError(absl::StrCat(
+          "the disk of ", dir_, " is nearly full: ", free_bytes >> 20,
+          " MiB free, a write needs ", needed >> 20, " MiB; nothing written")),
+      "STORAGE_FULL");
+}
+
 bool Store::Failed(uint64_t sequence) const {
   for (const auto& [first, last] : failed_) {
     if (sequence > first && sequence <= last) return true;
@@ -354,8 +369,11 @@ void Store::WriteGroup() {
   if (batch->Count() > 0) {
     rocksdb::WriteOptions write_options;
     write_options.sync = options_.sync;
-    status = FromRocksDb(batch->Put(handles_[0], kHeadKey, SequenceKey(last)),
-                         "preparing a write");
+    status = CheckFreeSpace(batch->GetDataSize());
+    if (status.ok()) {
+      status = FromRocksDb(batch->Put(handles_[0], kHeadKey, SequenceKey(last)),
+                           "preparing a write");
+    }
     if (status.ok()) {
       status = FromRocksDb(db_->Write(write_options, batch.get()), "writing records");
     }

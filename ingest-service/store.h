@@ -48,6 +48,11 @@ struct StoreOptions {
   // every change younger than `retain_age`; TrimChangelog drops the rest.
   uint64_t retain_changes = 1'000'000;
   absl::Duration retain_age = absl::Hours(24 * 7);
+  // Writes fail with RESOURCE_EXHAUSTED, before RocksDB sees them, while the
+  // data directory's file system has less than this much free space (plus
+  // twice the write's size) — RocksDB itself does not survive running out
+  // of space mid-write (this Debian build aborts on an assertion).
+  uint64_t min_free_bytes = 256ull << 20;
 };
 
 struct UpsertResult {
@@ -138,9 +143,12 @@ class Store {
     uint64_t sequence = 0;
   };
 
-  Store(std::unique_ptr<rocksdb::DB> db,
+  Store(std::string dir, std::unique_ptr<rocksdb::DB> db,
         std::vector<rocksdb::ColumnFamilyHandle*> handles,
         const StoreOptions& options, uint64_t head, uint64_t first_retained);
+
+  // RESOURCE_EXHAUSTED unless the disk has room for `bytes` more.
+  absl::Status CheckFreeSpace(uint64_t bytes) const;
 
   absl::StatusOr<std::optional<v1::Record>> ReadRecord(
       const std::string& key) const;
@@ -155,6 +163,7 @@ class Store {
   void WriteGroup() ABSL_LOCKS_EXCLUDED(write_mutex_, commit_mutex_);
   bool Failed(uint64_t sequence) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(commit_mutex_);
 
+  std::string dir_;
   std::unique_ptr<rocksdb::DB> db_;
   rocksdb::ColumnFamilyHandle* records_;
   rocksdb::ColumnFamilyHandle* record_ids_;

@@ -120,6 +120,13 @@ std::string Position(absl::string_view sort_key, absl::string_view key) {
   return out;
 }
 
+// The records column family key of a record (scan keys of
+// cities/-/bureaus/{b} are index keys instead).
+std::string RecordKeyOf(const v1::Record& record) {
+  absl::StatusOr<RecordName> name = ParseRecordName(record.name());
+  return name.ok() ? RecordKey(*name) : std::string();
+}
+
 absl::Status Cancelled(grpc::ServerContext* context) {
   return absl::Status(absl::StatusCode::kDeadlineExceeded,
                       "the call was cancelled or its deadline passed");
@@ -203,7 +210,8 @@ grpc::Status QueryServiceImpl::ListRecords(
         int64_t before = 0;
         status = replica_.ForEach(*parent, "", [&](const std::string& key,
                                                   v1::Record& record) {
-          if (key >= *after) return false;
+          // The page starts after `after`: count up to and including it.
+          if (key > *after) return false;
           if (filter->Matches(record)) ++before;
           return true;
         });
@@ -226,7 +234,10 @@ grpc::Status QueryServiceImpl::ListRecords(
         *parent, "", [&](const std::string& key, v1::Record& record) {
           if ((matches.size() & 1023) == 0 && context->IsCancelled()) return false;
           if (filter->Matches(record)) {
-            matches.emplace_back(Position(SortKey(*order, record), key), key);
+            // Positions use the scan key (unique within the parent); the
+            // record is fetched by its own key.
+            matches.emplace_back(Position(SortKey(*order, record), key),
+                                 RecordKeyOf(record));
           }
           return true;
         });
@@ -307,7 +318,7 @@ grpc::Status QueryServiceImpl::SearchRecords(
     status = replica_.ForEach(
         *parent, "", [&](const std::string& key, v1::Record& record) {
           if ((matches.size() & 1023) == 0 && context->IsCancelled()) return false;
-          consider(key, record);
+          consider(RecordKeyOf(record), record);
           return true;
         });
   } else {
