@@ -325,13 +325,29 @@ grpc::Status QueryServiceImpl::SearchRecords(
     absl::StatusOr<std::vector<std::string>> candidates =
         replica_.SearchCandidates(query, [context] { return context->IsCancelled(); });
     if (!candidates.ok()) return ToGrpcStatus(candidates.status());
+    // Candidates are checked against their stored folded text; the record
+    // itself is read only when a filter needs it.
     size_t seen = 0;
     for (const std::string& key : *candidates) {
       if ((++seen & 1023) == 0 && context->IsCancelled()) break;
-      absl::StatusOr<v1::Record> record = replica_.GetByKey(key);
-      if (absl::IsNotFound(record.status())) continue;
-      if (!record.ok()) return ToGrpcStatus(record.status());
-      consider(key, *record);
+      std::optional<RecordName> name = DecodeRecordKey(key);
+      if (!name || (parent->city != kWildcardId && name->city != parent->city) ||
+          (!parent->bureau.empty() && name->bureau != parent->bureau)) {
+        continue;
+      }
+      absl::StatusOr<SearchFields> fields = replica_.GetSearchFields(key);
+      if (absl::IsNotFound(fields.status())) continue;
+      if (!fields.ok()) return ToGrpcStatus(fields.status());
+      int score = Score(*fields, query);
+      if (score == 0) continue;
+      if (!filter->empty()) {
+        absl::StatusOr<v1::Record> record = replica_.GetByKey(key);
+        if (absl::IsNotFound(record.status())) continue;
+        if (!record.ok()) return ToGrpcStatus(record.status());
+        if (!filter->Matches(*record)) continue;
+      }
+      matches.emplace_back(
+          Position(SequenceKey(~static_cast<uint64_t>(score)), key), key);
     }
   }
   if (status.ok() && context->IsCancelled()) status = Cancelled(context);

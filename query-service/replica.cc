@@ -23,7 +23,8 @@ namespace kouryu::query {
 namespace {
 
 constexpr char kAppliedSequenceKey[] = "applied_sequence";
-constexpr int kMeta = 0, kRecords = 1, kByBureau = 2, kGrams = 3, kCounts = 4;
+constexpr int kMeta = 0, kRecords = 1, kByBureau = 2, kGrams = 3, kCounts = 4,
+              kSearchText = 5;
 
 // Counter keys in the counts column family.
 std::string CounterKey(std::initializer_list<absl::string_view> parts) {
@@ -93,6 +94,7 @@ absl::StatusOr<std::unique_ptr<Replica>> Replica::Open(
       {"by_bureau", cf_options},
       {"grams", cf_options},
       {"counts", cf_options},
+      {"search_text", cf_options},
   };
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw_db = nullptr;
@@ -130,6 +132,7 @@ Replica::Replica(std::unique_ptr<rocksdb::DB> db,
       by_bureau_(handles_[kByBureau]),
       grams_(handles_[kGrams]),
       counts_cf_(handles_[kCounts]),
+      search_text_(handles_[kSearchText]),
       applied_(applied) {}
 
 Replica::~Replica() {
@@ -182,7 +185,8 @@ absl::Status Replica::Reset() {
   rocksdb::Status s;
   // Every key of these families sorts below "\xff": record and count keys
   // are ASCII, gram keys start with a UTF-8 lead byte.
-  for (rocksdb::ColumnFamilyHandle* cf : {records_, by_bureau_, grams_, counts_cf_}) {
+  for (rocksdb::ColumnFamilyHandle* cf :
+       {records_, by_bureau_, grams_, counts_cf_, search_text_}) {
     if (s.ok()) s = batch.DeleteRange(cf, "", "\xff");
   }
   if (s.ok()) s = batch.Put(meta_, kAppliedSequenceKey, SequenceKey(0));
@@ -307,7 +311,9 @@ absl::Status Replica::ApplyChanges(const std::vector<v1::Change>& changes,
       bureaus[record.bureau().id()] = record.bureau();
       if (s.ok()) s = batch.Put(records_, key, record.SerializeAsString());
       if (s.ok()) s = batch.Put(by_bureau_, BureauIndexKey(*name), key);
-      for (const IndexedGram& g : IndexedGrams(FoldedFields(record))) {
+      const SearchFields fields = FoldedFields(record);
+      if (s.ok()) s = batch.Put(search_text_, key, EncodeSearchFields(fields));
+      for (const IndexedGram& g : IndexedGrams(fields)) {
         if (s.ok()) {
           s = batch.Put(grams_, GramKey(g.gram, key),
                         rocksdb::Slice(g.in_title ? "\x01" : "\x00", 1));
@@ -317,6 +323,7 @@ absl::Status Replica::ApplyChanges(const std::vector<v1::Change>& changes,
     } else {
       if (s.ok()) s = batch.Delete(records_, key);
       if (s.ok()) s = batch.Delete(by_bureau_, BureauIndexKey(*name));
+      if (s.ok()) s = batch.Delete(search_text_, key);
       touched[key] = std::nullopt;
     }
     if (!s.ok()) return FromRocksDb(s, "preparing changes");
@@ -401,6 +408,19 @@ absl::StatusOr<v1::Record> Replica::GetByKey(const std::string& key) const {
   v1::Record record;
   if (!record.ParseFromString(value)) return Corrupted("record");
   return record;
+}
+
+absl::StatusOr<SearchFields> Replica::GetSearchFields(
+    const std::string& key) const {
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), search_text_, key, &value);
+  if (s.IsNotFound()) {
+    return WithReason(absl::NotFoundError("no record"), "RECORD_NOT_FOUND");
+  }
+  if (!s.ok()) return FromRocksDb(s, "reading search text");
+  std::optional<SearchFields> fields = DecodeSearchFields(value);
+  if (!fields) return Corrupted("search text");
+  return *std::move(fields);
 }
 
 absl::StatusOr<v1::Record> Replica::Get(const RecordName& name) const {

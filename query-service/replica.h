@@ -13,6 +13,9 @@
 //   by_bureau  BureauIndexKey(name)   -> RecordKey(name)
 //   grams      escaped bigram + RecordKey(name) -> 1 byte: 1 if the bigram
 //              is in the title (search_text.h)
+//   search_text RecordKey(name) -> the folded title and results
+//              (search_text.h), so a search checks candidates without
+//              reading and folding whole records
 //   counts     "all", "c" city, "b" bureau, "cb" city bureau (escaped
 //              components) -> 8-byte count; "cn" city / "bn" bureau ->
 //              the latest v1::City / v1::Bureau seen, for their names
@@ -34,6 +37,7 @@
 #include "common/keys.h"
 #include "kouryu/v1/change_feed.pb.h"
 #include "kouryu/v1/record.pb.h"
+#include "query-service/search_text.h"
 
 namespace rocksdb {
 class ColumnFamilyHandle;
@@ -133,6 +137,8 @@ class Replica {
 
   // The record stored under a RecordKey; NotFound when absent.
   absl::StatusOr<v1::Record> GetByKey(const std::string& key) const;
+  // The folded searchable fields of the record under a RecordKey.
+  absl::StatusOr<SearchFields> GetSearchFields(const std::string& key) const;
 
  private:
   Replica(std::unique_ptr<rocksdb::DB> db,
@@ -154,6 +160,7 @@ class Replica {
   rocksdb::ColumnFamilyHandle* by_bureau_;
   rocksdb::ColumnFamilyHandle* grams_;
   rocksdb::ColumnFamilyHandle* counts_cf_;
+  rocksdb::ColumnFamilyHandle* search_text_;
 
   mutable absl::Mutex mutex_;
   uint64_t applied_ ABSL_GUARDED_BY(mutex_);

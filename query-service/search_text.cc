@@ -29,6 +29,17 @@ SearchFields FoldedFields(const v1::Record& record) {
   return {FoldForSearch(record.title()), FoldForSearch(record.results_text())};
 }
 
+std::string EncodeSearchFields(const SearchFields& fields) {
+  return absl::StrCat(fields.title, absl::string_view("\0", 1), fields.results);
+}
+
+std::optional<SearchFields> DecodeSearchFields(absl::string_view stored) {
+  size_t split = stored.find('\0');
+  if (split == absl::string_view::npos) return std::nullopt;
+  return SearchFields{std::string(stored.substr(0, split)),
+                      std::string(stored.substr(split + 1))};
+}
+
 std::vector<std::string> Bigrams(absl::string_view folded) {
   std::vector<int32_t> b = Boundaries(folded);
   absl::flat_hash_set<std::string> seen;

@@ -9,6 +9,7 @@
 // bigrams of a query select candidates, which are then checked as
 // substrings, so results have no false positives and miss nothing.
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,11 @@ struct SearchFields {
   std::string results;
 };
 SearchFields FoldedFields(const v1::Record& record);
+
+// Stored form of SearchFields: title, '\0', results (folded text holds no
+// NUL: records with NUL bytes are rejected at ingest).
+std::string EncodeSearchFields(const SearchFields& fields);
+std::optional<SearchFields> DecodeSearchFields(absl::string_view stored);
 
 // Distinct bigrams of `folded`, in no particular order. A text of one code
 // point has none.

@@ -19,6 +19,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "grpc/health/v1/health.grpc.pb.h"
 #include "kouryu/v1/change_feed.grpc.pb.h"
 #include "kouryu/v1/ingest_service.grpc.pb.h"
 #include "kouryu/v1/query_service.grpc.pb.h"
@@ -163,18 +164,27 @@ TEST_F(FaultTest, IngestKilledMidStreamLosesNoAcknowledgedWrite) {
   }
 
   std::mt19937 random(5);
+  int terminated = 0;
   for (int kill = 0; kill < kKills; ++kill) {
-    // Let a random number of writes through, then kill without warning.
+    // Let a random number of writes through, then kill without warning
+    // (every third time: SIGTERM, a graceful stop in the middle of writes).
     const int target = acks + 20 + static_cast<int>(random() % 200);
     while (acks < target && unexpected == 0) std::this_thread::yield();
-    ingest_->Kill();
+    if (kill % 3 == 2) {
+      EXPECT_EQ(ingest_->Terminate(), 0);
+      ++terminated;
+    } else {
+      ingest_->Kill();
+    }
     StartIngest(address, root_ + "/ingest");
   }
   stop = true;
   for (auto& t : writers) t.join();
   ASSERT_EQ(unexpected, 0);
-  std::fprintf(stderr, "kills survived: %d; acknowledged writes: %zu\n", kKills,
-               acknowledged.size());
+  std::fprintf(stderr,
+               "kills survived: %d (%d of them SIGTERM); acknowledged writes: "
+               "%zu\n",
+               kKills, terminated, acknowledged.size());
 
   // Every acknowledged write, with its acknowledged content, on the replica
   // once it has applied the last acknowledged sequence.
@@ -189,7 +199,76 @@ TEST_F(FaultTest, IngestKilledMidStreamLosesNoAcknowledgedWrite) {
     if (!status.ok() || record.etag() != etag) ++lost;
   }
   EXPECT_EQ(lost, 0) << "of " << acknowledged.size() << " acknowledged";
+  std::fprintf(stderr, "records checked: %zu; lost: %d\n", acknowledged.size(),
+               lost);
   ExpectReplicaMatchesPrimary();
+}
+
+TEST_F(FaultTest, HealthFollowsFirstCatchUpAndSurvivesIngestOutages) {
+  // A replica whose ingest is not there yet is NOT_SERVING...
+  StartIngest("127.0.0.1:0", root_ + "/ingest");
+  const std::string address = ingest_->address();
+  auto ingest = v1::IngestService::NewStub(Channel(*ingest_));
+  v1::UpsertRecordResponse written;
+  {
+    v1::UpsertRecordRequest request;
+    *request.mutable_record() = Row(1);
+    ASSERT_TRUE(ingest->UpsertRecord(Deadline(30).get(), request, &written).ok());
+  }
+  ingest.reset();
+  ASSERT_EQ(ingest_->Terminate(), 0);
+  StartQuery(root_ + "/query");  // ingest_ still names the stopped address
+  auto channel = Channel(*query_);
+  auto health = grpc::health::v1::Health::NewStub(channel);
+  auto query = v1::QueryService::NewStub(channel);
+  auto serving = [&] {
+    grpc::health::v1::HealthCheckResponse response;
+    grpc::Status status = health->Check(Deadline(10).get(), {}, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response.status();
+  };
+  EXPECT_EQ(serving(), grpc::health::v1::HealthCheckResponse::NOT_SERVING);
+  v1::ReplicaStatus status;
+  ASSERT_TRUE(query->GetReplicaStatus(Deadline(10).get(), {}, &status).ok());
+  EXPECT_FALSE(status.caught_up_once());
+  EXPECT_FALSE(status.connected());
+
+  // ...until it has caught up with ingest once...
+  StartIngest(address, root_ + "/ingest");
+  v1::ListRecordsRequest list;
+  list.set_parent("cities/-");
+  list.set_min_sequence(written.sequence());
+  v1::ListRecordsResponse listed;
+  ASSERT_TRUE(query->ListRecords(Deadline(60).get(), list, &listed).ok());
+  // Caught up: wait for the health to turn SERVING through Health/Watch,
+  // which streams each change of status.
+  {
+    auto context = Deadline(60);
+    grpc::health::v1::HealthCheckRequest request;
+    auto watch = health->Watch(context.get(), request);
+    grpc::health::v1::HealthCheckResponse response;
+    bool became_serving = false;
+    while (watch->Read(&response)) {
+      if (response.status() == grpc::health::v1::HealthCheckResponse::SERVING) {
+        became_serving = true;
+        break;
+      }
+    }
+    context->TryCancel();
+    watch->Finish();
+    EXPECT_TRUE(became_serving);
+  }
+  ASSERT_TRUE(query->GetReplicaStatus(Deadline(10).get(), {}, &status).ok());
+  EXPECT_TRUE(status.caught_up_once());
+  EXPECT_EQ(status.applied_sequence(), written.sequence());
+  EXPECT_EQ(status.lag_sequences(), 0u);
+  EXPECT_EQ(serving(), grpc::health::v1::HealthCheckResponse::SERVING);
+
+  // ...and stays SERVING while ingest is down again, still answering.
+  ASSERT_EQ(ingest_->Terminate(), 0);
+  EXPECT_EQ(serving(), grpc::health::v1::HealthCheckResponse::SERVING);
+  ASSERT_TRUE(query->ListRecords(Deadline(60).get(), list, &listed).ok());
+  EXPECT_EQ(listed.total_size(), 1);
 }
 
 TEST_F(FaultTest, ReplicaKilledDuringCatchUpResumesExactlyOnce) {
