@@ -1,5 +1,7 @@
 #include "ingest-service/events.h"
 
+#include <algorithm>
+#include <cstdint>
 #include <optional>
 
 #include "absl/strings/ascii.h"
@@ -24,6 +26,10 @@ struct DateExpr {
 };
 
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+
+// The participants of one event are capped here (a sum of six-digit counts
+// could otherwise overflow).
+constexpr int64_t kMaxParticipants = 10'000'000;
 
 class Cursor {
  public:
@@ -161,14 +167,14 @@ bool JoinsDates(absl::string_view between) {
 }
 
 int Participants(absl::string_view text) {
-  int total = 0;
+  int64_t total = 0;
   for (size_t i = 0; i < text.size(); ++i) {
     if (!IsDigit(text[i]) || (i > 0 && IsDigit(text[i - 1]))) continue;
     Cursor c(text, i);
     std::optional<int> n = c.Number(6);
     if (n && (c.Literal("名") || c.Literal("人"))) total += *n;
   }
-  return total;
+  return static_cast<int>(std::min<int64_t>(total, kMaxParticipants));
 }
 
 v1::EventKind KindOf(absl::string_view text) {
@@ -229,12 +235,11 @@ std::vector<v1::Event> ExtractEvents(absl::string_view item, int fiscal_year) {
       const DateExpr& d = dates[i];
       int start_year = d.start.year != 0 ? d.start.year
                                          : calendar_year(d.start.month);
-      int end_year = d.end.year;
-      if (end_year == 0) {
-        end_year = d.start.year != 0
-                       ? start_year + (d.end.month < d.start.month ? 1 : 0)
-                       : calendar_year(d.end.month);
-      }
+      // The end is in the start's year, or the next when its month is
+      // earlier (12月から1月).
+      int end_year = d.end.year != 0
+                         ? d.end.year
+                         : start_year + (d.end.month < d.start.month ? 1 : 0);
       v1::Event& event = events.emplace_back();
       SetDate(d.start, start_year, event.mutable_start_date());
       SetDate(d.end, end_year, event.mutable_end_date());

@@ -15,8 +15,9 @@
 // "～" and "〜" count as から. A western year written before the month
 // (2019年4月1日) is used as given; otherwise the calendar year follows from
 // the fiscal year: April–December are in the fiscal year, January–March in
-// the next calendar year (FY2019: 4月 → 2019-04, 1月 → 2020-01). An end
-// month earlier than the start month falls in the following year.
+// the next calendar year (FY2019: 4月 → 2019-04, 1月 → 2020-01), for the
+// start of a range. The end is in the start's year, or in the following
+// year when its month is earlier than the start's (12月から1月).
 // Numbers of months 1–12 and days 1–31 only; "N月" directly after a digit,
 // "ヶ月", "か月" and "カ月" are not dates.
 //
@@ -28,7 +29,8 @@
 // its events.
 //
 // Participants: the sum of every "N名" and "N人" (also 各N名/各N人, counted
-// as N) in the piece's text; 0 when there is none.
+// as N; N up to six digits) in the piece's text, at most 10,000,000; 0 when
+// there is none.
 //
 // Kind, from the piece's text, first match wins:
 //   EVENT_KIND_AGREEMENT   締結, 調印, 署名

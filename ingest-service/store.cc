@@ -58,10 +58,6 @@ class Ops {
   std::vector<Op> ops_;
 };
 
-absl::StatusOr<RecordName> NameOf(const v1::Record& record) {
-  return ParseRecordName(record.name());
-}
-
 absl::Status Corrupted(absl::string_view what, absl::string_view key) {
   return WithReason(absl::InternalError(absl::StrCat(
                         "cannot parse stored ", what, " at key \"",

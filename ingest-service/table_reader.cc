@@ -160,6 +160,11 @@ absl::StatusOr<Table> ReadTable(absl::string_view content,
     have_header = true;
     table.header_line = row.line;
     table.header = std::move(row.cells);
+    // The year is named by ④実績(…); a header of another layout may name
+    // it in any cell.
+    if (table.header.size() >= 4) {
+      table.fiscal_year = FiscalYearFromText(table.header[3]);
+    }
     for (const std::string& cell : table.header) {
       if (table.fiscal_year == 0) table.fiscal_year = FiscalYearFromText(cell);
     }

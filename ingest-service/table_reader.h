@@ -25,7 +25,8 @@ struct Table {
   char separator = '\t';
   int header_line = 0;
   std::vector<std::string> header;
-  // From the header; 0 when the header names no year.
+  // From the header's fourth column (④実績(R元年度)), else from the first
+  // header cell that names one; 0 when none does.
   int fiscal_year = 0;
   std::vector<TableRow> rows;
 };

@@ -61,6 +61,12 @@ stop
 start ingest "$bin/ingest-service/kouryu-ingest" --listen="$ingest_addr" --data_dir="$data/ingest"
 start query "$bin/query-service/kouryu-query" --listen="$query_addr" --data_dir="$data/query" --ingest="$ingest_addr"
 
+# kouryu-query is NOT_SERVING until it has caught up with ingest.
+for _ in $(seq 1 100); do
+  if cli "$query_addr" grpc.health.v1.Health/Check 2>/dev/null | grep -q '"SERVING"'; then break; fi
+  sleep 0.1
+done
+
 echo
 echo "== health"
 for addr in "$ingest_addr" "$query_addr"; do

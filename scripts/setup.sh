@@ -10,6 +10,7 @@ packages=(
   libabsl-dev librocksdb-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libicu-dev libgumbo-dev libre2-dev
+  clang-14 libclang-rt-14-dev  # the libFuzzer targets (fuzz/), built on request
   golang-github-gogo-googleapis-dev  # google/rpc/status.proto, error_details.proto
 )
 

@@ -75,12 +75,6 @@ v1::Change Delete(uint64_t sequence, const RecordName& name) {
   return change;
 }
 
-std::vector<std::string> Names(const std::vector<v1::Record>& records) {
-  std::vector<std::string> names;
-  for (const v1::Record& r : records) names.push_back(r.name());
-  return names;
-}
-
 // Records spread over cities whose IDs are prefixes of each other and over
 // two bureaus.
 std::vector<RecordName> Dataset() {
