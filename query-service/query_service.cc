@@ -383,6 +383,31 @@ grpc::Status QueryServiceImpl::SearchRecords(
   return grpc::Status::OK;
 }
 
+namespace {
+
+// Pages through `items` (sorted by ID) after the token's ID; `id_of` gives
+// an item's ID and `add` puts one in the response.
+template <typename Item, typename Response, typename IdOf, typename Add>
+void PageById(const std::vector<Item>& items, int page_size,
+                      const std::string& after, uint64_t fingerprint,
+                      IdOf id_of, Add add, Response* response) {
+  int added = 0;
+  std::string last;
+  for (const Item& item : items) {
+    const std::string& id = id_of(item);
+    if (id <= after) continue;
+    if (added == page_size) {
+      response->set_next_page_token(EncodePageToken(fingerprint, last));
+      break;
+    }
+    add(item);
+    last = id;
+    ++added;
+  }
+}
+
+}  // namespace
+
 grpc::Status QueryServiceImpl::ListCities(grpc::ServerContext* context,
                                           const v1::ListCitiesRequest* request,
                                           v1::ListCitiesResponse* response) {
@@ -395,18 +420,15 @@ grpc::Status QueryServiceImpl::ListCities(grpc::ServerContext* context,
   if (!after.ok()) return ToGrpcStatus(after.status());
   absl::Status waited = AwaitSequence(context, request->min_sequence());
   if (!waited.ok()) return ToGrpcStatus(waited);
-  std::vector<CityCount> cities = replica_.Cities();
-  for (const CityCount& c : cities) {
-    if (c.city.id() <= *after) continue;
-    if (response->cities_size() == *page_size) {
-      response->set_next_page_token(EncodePageToken(
-          fingerprint, response->cities(*page_size - 1).city().id()));
-      break;
-    }
-    v1::CityCount* out = response->add_cities();
-    *out->mutable_city() = c.city;
-    out->set_record_count(static_cast<int32_t>(c.records));
-  }
+  PageById(
+      replica_.Cities(), *page_size, *after, fingerprint,
+      [](const CityCount& c) -> const std::string& { return c.city.id(); },
+      [response](const CityCount& c) {
+        v1::CityCount* out = response->add_cities();
+        *out->mutable_city() = c.city;
+        out->set_record_count(static_cast<int32_t>(c.records));
+      },
+      response);
   return grpc::Status::OK;
 }
 
@@ -422,18 +444,15 @@ grpc::Status QueryServiceImpl::ListBureaus(grpc::ServerContext* context,
   if (!after.ok()) return ToGrpcStatus(after.status());
   absl::Status waited = AwaitSequence(context, request->min_sequence());
   if (!waited.ok()) return ToGrpcStatus(waited);
-  std::vector<BureauCount> bureaus = replica_.Bureaus();
-  for (const BureauCount& b : bureaus) {
-    if (b.bureau.id() <= *after) continue;
-    if (response->bureaus_size() == *page_size) {
-      response->set_next_page_token(EncodePageToken(
-          fingerprint, response->bureaus(*page_size - 1).bureau().id()));
-      break;
-    }
-    v1::BureauCount* out = response->add_bureaus();
-    *out->mutable_bureau() = b.bureau;
-    out->set_record_count(static_cast<int32_t>(b.records));
-  }
+  PageById(
+      replica_.Bureaus(), *page_size, *after, fingerprint,
+      [](const BureauCount& b) -> const std::string& { return b.bureau.id(); },
+      [response](const BureauCount& b) {
+        v1::BureauCount* out = response->add_bureaus();
+        *out->mutable_bureau() = b.bureau;
+        out->set_record_count(static_cast<int32_t>(b.records));
+      },
+      response);
   return grpc::Status::OK;
 }
 

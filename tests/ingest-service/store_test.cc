@@ -15,6 +15,7 @@
 #include "gmock/gmock.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
+#include "tests/support/temp_dir.h"
 
 namespace kouryu::ingest {
 namespace {
@@ -23,33 +24,7 @@ using ::google::protobuf::util::MessageDifferencer;
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 
-// A fresh directory under the test's temporary directory, removed with all
-// its content when the object goes away.
-class ScopedTempDir {
- public:
-  ScopedTempDir() {
-    std::string tmpl =
-        (std::filesystem::path(::testing::TempDir()) / "kouryu_store_XXXXXX")
-            .string();
-    char* made = mkdtemp(tmpl.data());
-    if (made == nullptr) {
-      ADD_FAILURE() << "mkdtemp failed for " << tmpl;
-      return;
-    }
-    path_ = made;
-  }
-  ~ScopedTempDir() {
-    std::error_code ignored;
-    if (!path_.empty()) std::filesystem::remove_all(path_, ignored);
-  }
-  ScopedTempDir(const ScopedTempDir&) = delete;
-  ScopedTempDir& operator=(const ScopedTempDir&) = delete;
-
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using ::kouryu::testing::ScopedTempDir;
 
 v1::Record MakeRecord(const std::string& city, const std::string& bureau,
                       const std::string& id, const std::string& title) {

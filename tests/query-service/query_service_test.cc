@@ -41,6 +41,7 @@
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
 #include "gtest/gtest.h"
+#include "tests/support/temp_dir.h"
 #include "ingest-service/normalizer.h"
 #include "ingest-service/store.h"
 #include "kouryu/v1/query_service.grpc.pb.h"
@@ -59,33 +60,7 @@ constexpr uint64_t kRows = 3000;
 // the test instead of hanging it.
 constexpr int kMaxPages = 5000;
 
-// A fresh directory under the test's temporary directory, removed with all
-// its content when the object goes away.
-class ScopedTempDir {
- public:
-  ScopedTempDir() {
-    std::string tmpl = (std::filesystem::path(::testing::TempDir()) /
-                        "kouryu_query_service_XXXXXX")
-                           .string();
-    char* made = mkdtemp(tmpl.data());
-    if (made == nullptr) {
-      ADD_FAILURE() << "mkdtemp failed for " << tmpl;
-      return;
-    }
-    path_ = made;
-  }
-  ~ScopedTempDir() {
-    std::error_code ignored;
-    if (!path_.empty()) std::filesystem::remove_all(path_, ignored);
-  }
-  ScopedTempDir(const ScopedTempDir&) = delete;
-  ScopedTempDir& operator=(const ScopedTempDir&) = delete;
-
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using ::kouryu::testing::ScopedTempDir;
 
 // The AIP-193 details of a failed call.
 struct ErrorDetails {
@@ -407,7 +382,7 @@ class SearchTest : public QueryServiceTest {
         continue;
       }
       EXPECT_EQ(r.score(), want->second) << name;
-      EXPECT_THAT(r.snippet(), testing::HasSubstr(absl::StrCat("«", folded, "»")))
+      EXPECT_THAT(r.snippet(), ::testing::HasSubstr(absl::StrCat("«", folded, "»")))
           << name;
       // BASIC unless asked otherwise.
       EXPECT_EQ(r.record().sections_size(), 0) << name;

@@ -16,6 +16,7 @@
 #include "common/keys.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/temp_dir.h"
 
 namespace kouryu::query {
 namespace {
@@ -24,33 +25,7 @@ using ::testing::ElementsAre;
 using ::testing::ElementsAreArray;
 using ::testing::IsEmpty;
 
-// A fresh directory under the test's temporary directory, removed with all
-// its content when the object goes away.
-class ScopedTempDir {
- public:
-  ScopedTempDir() {
-    std::string tmpl =
-        (std::filesystem::path(::testing::TempDir()) / "kouryu_replica_XXXXXX")
-            .string();
-    char* made = mkdtemp(tmpl.data());
-    if (made == nullptr) {
-      ADD_FAILURE() << "mkdtemp failed for " << tmpl;
-      return;
-    }
-    path_ = made;
-  }
-  ~ScopedTempDir() {
-    std::error_code ignored;
-    if (!path_.empty()) std::filesystem::remove_all(path_, ignored);
-  }
-  ScopedTempDir(const ScopedTempDir&) = delete;
-  ScopedTempDir& operator=(const ScopedTempDir&) = delete;
-
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using ::kouryu::testing::ScopedTempDir;
 
 v1::Change Upsert(uint64_t sequence, const RecordName& name,
                   const std::string& title = "交流") {
