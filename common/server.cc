@@ -36,6 +36,12 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   int port = 0;
   builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(),
                            &port);
+  grpc::ResourceQuota quota("kouryu");
+  quota.SetMaxThreads(options.max_threads);
+  quota.Resize(static_cast<size_t>(options.max_memory_bytes));
+  builder.SetResourceQuota(quota);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
+                             options.max_concurrent_streams);
   builder.SetMaxReceiveMessageSize(options.max_message_bytes);
   builder.SetMaxSendMessageSize(options.max_message_bytes);
   // Replicas hold a change-feed stream open and ping it (keepalive) to

@@ -35,6 +35,13 @@ struct ServerOptions {
   // Largest request or response message accepted (default 64 MiB, enough
   // for ImportTable of a large table).
   int max_message_bytes = 64 << 20;
+  // Bounds under overload: calls beyond these fail with RESOURCE_EXHAUSTED
+  // instead of growing the process. Threads serving calls at once (the
+  // sync server runs one call per thread), memory gRPC may use for
+  // connections and messages, and streams per connection.
+  int max_threads = 64;
+  int64_t max_memory_bytes = int64_t{1} << 30;
+  int max_concurrent_streams = 100;
   // Calls still running this long after shutdown begins are cancelled.
   absl::Duration shutdown_grace = absl::Seconds(10);
   // Health is SERVING as soon as the server starts; otherwise NOT_SERVING
