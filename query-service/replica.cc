@@ -5,6 +5,7 @@
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
+#include <rocksdb/write_buffer_manager.h>
 
 #include <algorithm>
 #include <optional>
@@ -82,10 +83,17 @@ absl::StatusOr<std::unique_ptr<Replica>> Replica::Open(
   rocksdb::DBOptions db_options;
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = true;
+  std::shared_ptr<rocksdb::Cache> cache =
+      rocksdb::NewLRUCache(options.block_cache_bytes);
+  db_options.write_buffer_manager = std::make_shared<rocksdb::WriteBufferManager>(
+      options.write_buffer_bytes, cache);
   rocksdb::BlockBasedTableOptions table_options;
-  table_options.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+  table_options.block_cache = cache;
+  table_options.cache_index_and_filter_blocks = true;
+  table_options.pin_l0_filter_and_index_blocks_in_cache = true;
   rocksdb::ColumnFamilyOptions cf_options;
   cf_options.compression = rocksdb::kLZ4Compression;
+  cf_options.write_buffer_size = options.write_buffer_bytes / 4;
   cf_options.table_factory.reset(
       rocksdb::NewBlockBasedTableFactory(table_options));
   std::vector<rocksdb::ColumnFamilyDescriptor> families = {

@@ -46,9 +46,14 @@ class DB;
 
 namespace kouryu::query {
 
+// Memory is set here, not by the data: the block cache holds data, index
+// and filter blocks, and the memtables of every column family are charged
+// to it too, up to write_buffer_bytes.
 struct ReplicaOptions {
-  // Size of the RocksDB block cache shared by all column families.
+  // RocksDB block cache shared by all column families.
   size_t block_cache_bytes = 64 << 20;
+  // Memtables of all column families together.
+  size_t write_buffer_bytes = 64 << 20;
 };
 
 // A city or bureau with its record count.
