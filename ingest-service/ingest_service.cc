@@ -40,17 +40,6 @@ struct Counts {
   }
 };
 
-void Reject(v1::RowResult* result, const absl::Status& status) {
-  result->set_outcome(v1::OUTCOME_REJECTED);
-  std::vector<FieldViolation> violations = ViolationsOf(status);
-  if (violations.empty()) violations.push_back({"", std::string(status.message())});
-  for (const FieldViolation& v : violations) {
-    auto* out = result->add_violations();
-    out->set_field(v.field);
-    out->set_description(v.description);
-  }
-}
-
 struct WriteOptions {
   // "rows" or "records": field paths read rows[N].title.
   absl::string_view path_root;
@@ -67,6 +56,13 @@ void AddViolations(const std::vector<FieldViolation>& violations,
     added->set_field(v.field);
     added->set_description(v.description);
   }
+}
+
+void Reject(v1::RowResult* result, const absl::Status& status) {
+  result->set_outcome(v1::OUTCOME_REJECTED);
+  std::vector<FieldViolation> violations = ViolationsOf(status);
+  if (violations.empty()) violations.push_back({"", std::string(status.message())});
+  AddViolations(violations, result->mutable_violations());
 }
 
 // Normalizes `rows`, then writes the valid ones in one batch, appending one

@@ -10,6 +10,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "common/db.h"
 #include "common/digest.h"
 #include "common/hash.h"
 #include "common/keys.h"
@@ -95,24 +96,14 @@ std::string ContentEtag(const v1::Record& record) {
 
 absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
                                                    const StoreOptions& options) {
-  rocksdb::DBOptions db_options;
-  db_options.create_if_missing = true;
-  db_options.create_missing_column_families = true;
   rocksdb::ColumnFamilyOptions cf_options;
   cf_options.compression = rocksdb::kLZ4Compression;
-  std::vector<rocksdb::ColumnFamilyDescriptor> families = {
-      {rocksdb::kDefaultColumnFamilyName, cf_options},
-      {kRecordsFamily, cf_options},
-      {kRecordIdsFamily, cf_options},
-      {kChangelogFamily, cf_options},
-  };
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  rocksdb::DB* raw_db = nullptr;
-  absl::Status opened = FromRocksDb(
-      rocksdb::DB::Open(db_options, dir, families, &handles, &raw_db),
-      absl::StrCat("opening ", dir));
-  if (!opened.ok()) return opened;
-  std::unique_ptr<rocksdb::DB> db(raw_db);
+  absl::StatusOr<OpenedDb> opened =
+      OpenDb(dir, rocksdb::DBOptions(), cf_options,
+             {kRecordsFamily, kRecordIdsFamily, kChangelogFamily});
+  if (!opened.ok()) return opened.status();
+  std::unique_ptr<rocksdb::DB> db = std::move(opened->db);
+  std::vector<rocksdb::ColumnFamilyHandle*> handles = std::move(opened->families);
 
   // The head is the last changelog entry; the meta key keeps it when the
   // changelog has been trimmed empty.
@@ -167,10 +158,7 @@ Store::Store(std::string dir, std::unique_ptr<rocksdb::DB> db,
 
 Store::~Store() {
   StopWaiting();
-  for (rocksdb::ColumnFamilyHandle* h : handles_) {
-    db_->DestroyColumnFamilyHandle(h);
-  }
-  db_->Close();
+  CloseDb(*db_, handles_);
 }
 
 absl::StatusOr<std::optional<v1::Record>> Store::ReadRecord(

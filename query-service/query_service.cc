@@ -127,7 +127,7 @@ std::string RecordKeyOf(const v1::Record& record) {
   return name.ok() ? RecordKey(*name) : std::string();
 }
 
-absl::Status Cancelled(grpc::ServerContext* context) {
+absl::Status Cancelled() {
   return absl::Status(absl::StatusCode::kDeadlineExceeded,
                       "the call was cancelled or its deadline passed");
 }
@@ -202,7 +202,7 @@ grpc::Status QueryServiceImpl::ListRecords(
           last_key = key;
           return true;
         });
-    if (status.ok() && context->IsCancelled()) status = Cancelled(context);
+    if (status.ok() && context->IsCancelled()) status = Cancelled();
     if (!status.ok()) return ToGrpcStatus(status);
     if (count_by_scan) {
       // Matches before the page start count too.
@@ -241,7 +241,7 @@ grpc::Status QueryServiceImpl::ListRecords(
           }
           return true;
         });
-    if (status.ok() && context->IsCancelled()) status = Cancelled(context);
+    if (status.ok() && context->IsCancelled()) status = Cancelled();
     if (!status.ok()) return ToGrpcStatus(status);
     auto before = [&](const std::string& a, const std::string& b) {
       return order->descending ? a > b : a < b;
@@ -350,7 +350,7 @@ grpc::Status QueryServiceImpl::SearchRecords(
           Position(SequenceKey(~static_cast<uint64_t>(score)), key), key);
     }
   }
-  if (status.ok() && context->IsCancelled()) status = Cancelled(context);
+  if (status.ok() && context->IsCancelled()) status = Cancelled();
   if (!status.ok()) return ToGrpcStatus(status);
 
   std::sort(matches.begin(), matches.end());
@@ -517,7 +517,7 @@ grpc::Status QueryServiceImpl::SummarizeRecords(
         for (const v1::Event& e : record.events()) t.participants += e.participants();
         return true;
       });
-  if (status.ok() && context->IsCancelled()) status = Cancelled(context);
+  if (status.ok() && context->IsCancelled()) status = Cancelled();
   if (!status.ok()) return ToGrpcStatus(status);
   for (const auto& [group, totals] : groups) {
     v1::SummaryGroup* out = response->add_groups();

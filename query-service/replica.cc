@@ -14,6 +14,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/db.h"
 #include "common/digest.h"
 #include "common/keys.h"
 #include "common/slice.h"
@@ -81,8 +82,6 @@ std::string EncodeCount(int64_t n) { return SequenceKey(static_cast<uint64_t>(n)
 absl::StatusOr<std::unique_ptr<Replica>> Replica::Open(
     const std::string& dir, const ReplicaOptions& options) {
   rocksdb::DBOptions db_options;
-  db_options.create_if_missing = true;
-  db_options.create_missing_column_families = true;
   std::shared_ptr<rocksdb::Cache> cache =
       rocksdb::NewLRUCache(options.block_cache_bytes);
   db_options.write_buffer_manager = std::make_shared<rocksdb::WriteBufferManager>(
@@ -96,21 +95,12 @@ absl::StatusOr<std::unique_ptr<Replica>> Replica::Open(
   cf_options.write_buffer_size = options.write_buffer_bytes / 4;
   cf_options.table_factory.reset(
       rocksdb::NewBlockBasedTableFactory(table_options));
-  std::vector<rocksdb::ColumnFamilyDescriptor> families = {
-      {rocksdb::kDefaultColumnFamilyName, cf_options},
-      {"records", cf_options},
-      {"by_bureau", cf_options},
-      {"grams", cf_options},
-      {"counts", cf_options},
-      {"search_text", cf_options},
-  };
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  rocksdb::DB* raw_db = nullptr;
-  absl::Status opened = FromRocksDb(
-      rocksdb::DB::Open(db_options, dir, families, &handles, &raw_db),
-      absl::StrCat("opening ", dir));
-  if (!opened.ok()) return opened;
-  std::unique_ptr<rocksdb::DB> db(raw_db);
+  absl::StatusOr<OpenedDb> opened =
+      OpenDb(dir, db_options, cf_options,
+             {"records", "by_bureau", "grams", "counts", "search_text"});
+  if (!opened.ok()) return opened.status();
+  std::unique_ptr<rocksdb::DB> db = std::move(opened->db);
+  std::vector<rocksdb::ColumnFamilyHandle*> handles = std::move(opened->families);
 
   std::string value;
   uint64_t applied = 0;
@@ -145,10 +135,7 @@ Replica::Replica(std::unique_ptr<rocksdb::DB> db,
 
 Replica::~Replica() {
   StopWaiting();
-  for (rocksdb::ColumnFamilyHandle* h : handles_) {
-    db_->DestroyColumnFamilyHandle(h);
-  }
-  db_->Close();
+  CloseDb(*db_, handles_);
 }
 
 absl::Status Replica::LoadCounts() {

@@ -1,0 +1,38 @@
+#ifndef KOURYU_COMMON_DB_H_
+#define KOURYU_COMMON_DB_H_
+
+// Opening and closing a RocksDB database with named column families, the
+// same way for the system of record and for replicas.
+
+#include <rocksdb/db.h>
+#include <rocksdb/options.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace kouryu {
+
+struct OpenedDb {
+  std::unique_ptr<rocksdb::DB> db;
+  // One per name given to OpenDb, in that order.
+  std::vector<rocksdb::ColumnFamilyHandle*> families;
+};
+
+// Opens (creating if missing) the database in `dir` with the default
+// column family followed by `families`, all with `cf_options`. families[0]
+// of the result is the default column family.
+absl::StatusOr<OpenedDb> OpenDb(const std::string& dir,
+                                rocksdb::DBOptions db_options,
+                                const rocksdb::ColumnFamilyOptions& cf_options,
+                                const std::vector<std::string>& families);
+
+// Destroys the handles, then closes the database.
+void CloseDb(rocksdb::DB& db,
+             const std::vector<rocksdb::ColumnFamilyHandle*>& families);
+
+}  // namespace kouryu
+
+#endif  // KOURYU_COMMON_DB_H_
