@@ -82,6 +82,7 @@ std::string ContentEtag(const v1::Record& record) {
   v1::Record content = record;
   content.clear_source();
   content.clear_create_time();
+  content.clear_create_sequence();
   content.clear_update_time();
   content.clear_etag();
   std::string bytes;
@@ -236,6 +237,11 @@ absl::StatusOr<std::vector<UpsertResult>> Store::Upsert(
         ops.Delete(records_, RecordKey(*old));
         log(v1::CHANGE_KIND_DELETE, existing->name(), nullptr);
       }
+      // The sequence of the change that is about to be logged, unless the
+      // record was created earlier.
+      record.set_create_sequence(existing && existing->create_sequence() != 0
+                                     ? existing->create_sequence()
+                                     : seq + 1);
       ops.Put(records_, RecordKey(*name), record.SerializeAsString());
       ops.Put(record_ids_, name->record, record.name());
       log(v1::CHANGE_KIND_UPSERT, record.name(), &record);

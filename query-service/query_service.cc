@@ -14,6 +14,7 @@
 #include "common/text.h"
 #include "query-service/filter.h"
 #include "query-service/page_token.h"
+#include "query-service/search.h"
 #include "query-service/search_text.h"
 
 namespace kouryu::query {
@@ -53,11 +54,6 @@ absl::StatusOr<Parent> ParseParentField(const std::string& parent) {
     return BadField("INVALID_PARENT", "parent", parsed.status().message());
   }
   return parsed;
-}
-
-bool InParent(const Parent& parent, const v1::Record& record) {
-  return (parent.city == kWildcardId || record.city().id() == parent.city) &&
-         (parent.bureau.empty() || record.bureau().id() == parent.bureau);
 }
 
 // order_by: one field, optionally "asc" or "desc".
@@ -301,85 +297,37 @@ grpc::Status QueryServiceImpl::SearchRecords(
   absl::Status waited = AwaitSequence(context, request->min_sequence());
   if (!waited.ok()) return ToGrpcStatus(waited);
 
-  // Every match, as (position, key); position sorts by score (descending),
-  // then key.
-  std::vector<std::pair<std::string, std::string>> matches;
-  auto consider = [&](const std::string& key, const v1::Record& record) {
-    if (!InParent(*parent, record) || !filter->Matches(record)) return;
-    int score = Score(FoldedFields(record), query);
-    if (score == 0) return;
-    std::string position =
-        Position(SequenceKey(~static_cast<uint64_t>(score)), key);
-    matches.emplace_back(std::move(position), key);
-  };
-  absl::Status status;
-  if (Bigrams(query).empty()) {
-    // One character: no bigram narrows it down; scan the scope.
-    status = replica_.ForEach(
-        *parent, "", [&](const std::string& key, v1::Record& record) {
-          if ((matches.size() & 1023) == 0 && context->IsCancelled()) return false;
-          consider(RecordKeyOf(record), record);
-          return true;
-        });
-  } else {
-    absl::StatusOr<std::vector<std::string>> candidates =
-        replica_.SearchCandidates(query, [context] { return context->IsCancelled(); });
-    if (!candidates.ok()) return ToGrpcStatus(candidates.status());
-    // Candidates are checked against their stored folded text; the record
-    // itself is read only when a filter needs it.
-    size_t seen = 0;
-    for (const std::string& key : *candidates) {
-      if ((++seen & 1023) == 0 && context->IsCancelled()) break;
-      std::optional<RecordName> name = DecodeRecordKey(key);
-      if (!name || (parent->city != kWildcardId && name->city != parent->city) ||
-          (!parent->bureau.empty() && name->bureau != parent->bureau)) {
-        continue;
-      }
-      absl::StatusOr<SearchFields> fields = replica_.GetSearchFields(key);
-      if (absl::IsNotFound(fields.status())) continue;
-      if (!fields.ok()) return ToGrpcStatus(fields.status());
-      int score = Score(*fields, query);
-      if (score == 0) continue;
-      if (!filter->empty()) {
-        absl::StatusOr<v1::Record> record = replica_.GetByKey(key);
-        if (absl::IsNotFound(record.status())) continue;
-        if (!record.ok()) return ToGrpcStatus(record.status());
-        if (!filter->Matches(*record)) continue;
-      }
-      matches.emplace_back(
-          Position(SequenceKey(~static_cast<uint64_t>(score)), key), key);
-    }
-  }
-  if (status.ok() && context->IsCancelled()) status = Cancelled();
-  if (!status.ok()) return ToGrpcStatus(status);
+  std::unique_ptr<Replica::SearchReader> reader = replica_.NewSearchReader();
+  SearchSpec spec;
+  spec.folded_query = query;
+  spec.parent = *parent;
+  spec.filter = &*filter;
+  spec.after = *after;
+  spec.page_size = static_cast<size_t>(*page_size);
+  absl::StatusOr<SearchPage> page =
+      Search(*reader, spec, [context] { return context->IsCancelled(); });
+  if (absl::IsCancelled(page.status())) return ToGrpcStatus(Cancelled());
+  if (!page.ok()) return ToGrpcStatus(page.status());
 
-  std::sort(matches.begin(), matches.end());
-  size_t start = 0;
-  if (!after->empty()) {
-    start = std::upper_bound(matches.begin(), matches.end(),
-                             std::make_pair(*after, std::string("\xff"))) -
-            matches.begin();
-    while (start < matches.size() && matches[start].first <= *after) ++start;
-  }
-  size_t end = std::min(matches.size(), start + *page_size);
   v1::RecordView view = request->view() == v1::RECORD_VIEW_UNSPECIFIED
                             ? v1::RECORD_VIEW_BASIC
                             : request->view();
-  for (size_t i = start; i < end; ++i) {
-    absl::StatusOr<v1::Record> record = replica_.GetByKey(matches[i].second);
+  for (const SearchHit& hit : page->hits) {
+    absl::StatusOr<v1::Record> record = reader->GetByKey(hit.key);
     if (!record.ok()) return ToGrpcStatus(record.status());
     v1::SearchResult* result = response->add_results();
-    SearchFields fields = FoldedFields(*record);
-    result->set_score(Score(fields, query));
-    result->set_snippet(Snippet(fields, query));
+    result->set_score(hit.score);
+    result->set_snippet(Snippet(FoldedFields(*record), query));
     ApplyView(view, *record);
     *result->mutable_record() = *std::move(record);
   }
-  if (end < matches.size()) {
+  if (page->more) {
     response->set_next_page_token(
-        EncodePageToken(fingerprint, matches[end - 1].first));
+        EncodePageToken(fingerprint, page->hits.back().position));
   }
-  response->set_total_size(static_cast<int32_t>(matches.size()));
+  response->set_total_size(
+      static_cast<int32_t>(std::min<int64_t>(page->total, INT32_MAX)));
+  response->set_total_size_estimated(page->estimated);
   return grpc::Status::OK;
 }
 

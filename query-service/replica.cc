@@ -8,6 +8,7 @@
 #include <rocksdb/write_buffer_manager.h>
 
 #include <algorithm>
+#include <map>
 #include <optional>
 
 #include "absl/container/flat_hash_set.h"
@@ -19,6 +20,7 @@
 #include "common/keys.h"
 #include "common/slice.h"
 #include "common/status.h"
+#include "query-service/postings.h"
 #include "query-service/search_text.h"
 
 namespace kouryu::query {
@@ -39,12 +41,81 @@ const std::string& AllKey() {
   return *key;
 }
 
-std::string GramKey(absl::string_view gram, absl::string_view record_key) {
-  std::string key;
-  AppendKeyComponent(key, gram);
-  key.append(record_key.data(), record_key.size());
-  return key;
+// The layout of the replica's column families; see replica.h.
+constexpr char kFormatKey[] = "format";
+constexpr char kFormat[] = "2";
+
+// An end key above every key of every family: record, index and count keys
+// are ASCII, gram keys start with 'c' or 'p', search_text keys are 8 bytes.
+const std::string& EndOfKeys() {
+  static const std::string* key = new std::string(9, '\xff');
+  return *key;
 }
+
+// search_text values: the record key's length (2 bytes, big-endian), the
+// record key, then EncodeSearchFields.
+std::string EncodeEntry(absl::string_view key, const SearchFields& fields) {
+  std::string out;
+  out.push_back(static_cast<char>(key.size() >> 8));
+  out.push_back(static_cast<char>(key.size() & 0xff));
+  out.append(key.data(), key.size());
+  out += EncodeSearchFields(fields);
+  return out;
+}
+
+std::optional<Replica::SearchReader::Entry> DecodeEntry(absl::string_view value) {
+  if (value.size() < 2) return std::nullopt;
+  const size_t length = (static_cast<uint8_t>(value[0]) << 8) |
+                        static_cast<uint8_t>(value[1]);
+  if (value.size() < 2 + length) return std::nullopt;
+  std::optional<SearchFields> fields = DecodeSearchFields(value.substr(2 + length));
+  if (!fields) return std::nullopt;
+  return Replica::SearchReader::Entry{std::string(value.substr(2, length)),
+                                      *std::move(fields)};
+}
+
+// Index changes of one batch: posting key -> index ID -> net +1 or -1, and
+// gram -> net change of its record count.
+struct IndexDelta {
+  absl::flat_hash_map<std::string, absl::flat_hash_map<uint64_t, int>> postings;
+  absl::flat_hash_map<std::string, int64_t> counts;  // count key -> delta
+
+  void Remove(const SearchFields& fields, uint64_t id) {
+    for (const IndexedGram& g : IndexedGrams(fields)) {
+      postings[PostingKey(g.gram, g.level, id >> kChunkBits)][id] -= 1;
+      counts[GramCountKey(g.gram, g.level)] -= 1;
+    }
+  }
+  void Add(const SearchFields& fields, uint64_t id) {
+    for (const IndexedGram& g : IndexedGrams(fields)) {
+      postings[PostingKey(g.gram, g.level, id >> kChunkBits)][id] += 1;
+      counts[GramCountKey(g.gram, g.level)] += 1;
+    }
+  }
+
+  // One Merge per posting list and count that changed.
+  rocksdb::Status WriteTo(rocksdb::WriteBatch& batch,
+                          rocksdb::ColumnFamilyHandle* grams) const {
+    rocksdb::Status s;
+    std::vector<uint64_t> add, remove;
+    for (const auto& [key, ids] : postings) {
+      add.clear();
+      remove.clear();
+      for (const auto& [id, net] : ids) {
+        if (net > 0) add.push_back(id);
+        if (net < 0) remove.push_back(id);
+      }
+      if (add.empty() && remove.empty()) continue;
+      std::sort(add.begin(), add.end());
+      std::sort(remove.begin(), remove.end());
+      if (s.ok()) s = batch.Merge(grams, key, PostingDelta(add, remove));
+    }
+    for (const auto& [key, delta] : counts) {
+      if (delta != 0 && s.ok()) s = batch.Merge(grams, key, CountDelta(delta));
+    }
+    return s;
+  }
+};
 
 struct WaitArgs {
   uint64_t sequence;
@@ -92,6 +163,8 @@ absl::StatusOr<std::unique_ptr<Replica>> Replica::Open(
   table_options.pin_l0_filter_and_index_blocks_in_cache = true;
   rocksdb::ColumnFamilyOptions cf_options;
   cf_options.compression = rocksdb::kLZ4Compression;
+  // Only the grams family is written with Merge.
+  cf_options.merge_operator = PostingsMergeOperator();
   cf_options.write_buffer_size = options.write_buffer_bytes / 4;
   cf_options.table_factory.reset(
       rocksdb::NewBlockBasedTableFactory(table_options));
@@ -113,8 +186,22 @@ absl::StatusOr<std::unique_ptr<Replica>> Replica::Open(
   } else if (!s.IsNotFound()) {
     return FromRocksDb(s, "reading the applied sequence");
   }
+  std::string format;
+  s = db->Get(rocksdb::ReadOptions(), handles[kMeta], kFormatKey, &format);
+  if (!s.ok() && !s.IsNotFound()) {
+    return FromRocksDb(s, "reading the replica format");
+  }
+  const bool other_format = s.IsNotFound() || format != kFormat;
   auto replica = std::unique_ptr<Replica>(
       new Replica(std::move(db), std::move(handles), applied));
+  if (other_format) {
+    // Written by another version (or new): start over from the feed.
+    absl::Status reset = replica->Reset();
+    if (!reset.ok()) return reset;
+    s = replica->db_->Put(rocksdb::WriteOptions(), replica->meta_, kFormatKey,
+                          kFormat);
+    if (!s.ok()) return FromRocksDb(s, "writing the replica format");
+  }
   absl::Status loaded = replica->LoadCounts();
   if (!loaded.ok()) return loaded;
   return replica;
@@ -178,11 +265,9 @@ absl::Status Replica::Apply(const std::vector<v1::Change>& changes) {
 absl::Status Replica::Reset() {
   rocksdb::WriteBatch batch;
   rocksdb::Status s;
-  // Every key of these families sorts below "\xff": record and count keys
-  // are ASCII, gram keys start with a UTF-8 lead byte.
   for (rocksdb::ColumnFamilyHandle* cf :
        {records_, by_bureau_, grams_, counts_cf_, search_text_}) {
-    if (s.ok()) s = batch.DeleteRange(cf, "", "\xff");
+    if (s.ok()) s = batch.DeleteRange(cf, "", EndOfKeys());
   }
   if (s.ok()) s = batch.Put(meta_, kAppliedSequenceKey, SequenceKey(0));
   if (s.ok()) s = db_->Write(rocksdb::WriteOptions(), &batch);
@@ -257,6 +342,9 @@ absl::Status Replica::ApplyChanges(const std::vector<v1::Change>& changes,
   rocksdb::WriteBatch batch;
   // The state of each record touched by this batch, as of the batch so far.
   absl::flat_hash_map<std::string, std::optional<v1::Record>> touched;
+  // The folded text of each index ID touched, as of the batch so far.
+  absl::flat_hash_map<uint64_t, std::optional<SearchFields>> texts;
+  IndexDelta index;
   absl::flat_hash_map<std::string, int64_t> delta;
   absl::flat_hash_map<std::string, v1::City> cities;
   absl::flat_hash_map<std::string, v1::Bureau> bureaus;
@@ -266,6 +354,18 @@ absl::Status Replica::ApplyChanges(const std::vector<v1::Change>& changes,
     delta[CounterKey({"c", r.city().id()})] += d;
     delta[CounterKey({"b", r.bureau().id()})] += d;
     delta[CounterKey({"cb", r.city().id(), r.bureau().id()})] += d;
+  };
+  // The folded text indexed for `id`: this batch's, else the stored one.
+  auto indexed_text = [&](uint64_t id) -> absl::StatusOr<std::optional<SearchFields>> {
+    if (auto it = texts.find(id); it != texts.end()) return it->second;
+    std::string value;
+    rocksdb::Status s =
+        db_->Get(rocksdb::ReadOptions(), search_text_, SequenceKey(id), &value);
+    if (s.IsNotFound()) return std::optional<SearchFields>();
+    if (!s.ok()) return FromRocksDb(s, "reading search text");
+    std::optional<SearchReader::Entry> entry = DecodeEntry(value);
+    if (!entry) return Corrupted("search text");
+    return std::optional<SearchFields>(std::move(entry->fields));
   };
 
   for (const v1::Change& change : changes) {
@@ -295,9 +395,12 @@ absl::Status Replica::ApplyChanges(const std::vector<v1::Change>& changes,
     rocksdb::Status s;
     if (old) {
       count(*old, -1);
-      for (const IndexedGram& g : IndexedGrams(FoldedFields(*old))) {
-        if (s.ok()) s = batch.Delete(grams_, GramKey(g.gram, key));
-      }
+      const uint64_t old_id = RecordIndexId(*old);
+      absl::StatusOr<std::optional<SearchFields>> text = indexed_text(old_id);
+      if (!text.ok()) return text.status();
+      if (*text) index.Remove(**text, old_id);
+      if (s.ok()) s = batch.Delete(search_text_, SequenceKey(old_id));
+      texts[old_id] = std::nullopt;
     }
     if (change.kind() == v1::CHANGE_KIND_UPSERT) {
       const v1::Record& record = change.record();
@@ -306,19 +409,15 @@ absl::Status Replica::ApplyChanges(const std::vector<v1::Change>& changes,
       bureaus[record.bureau().id()] = record.bureau();
       if (s.ok()) s = batch.Put(records_, key, record.SerializeAsString());
       if (s.ok()) s = batch.Put(by_bureau_, BureauIndexKey(*name), key);
-      const SearchFields fields = FoldedFields(record);
-      if (s.ok()) s = batch.Put(search_text_, key, EncodeSearchFields(fields));
-      for (const IndexedGram& g : IndexedGrams(fields)) {
-        if (s.ok()) {
-          s = batch.Put(grams_, GramKey(g.gram, key),
-                        rocksdb::Slice(g.in_title ? "\x01" : "\x00", 1));
-        }
-      }
+      const uint64_t id = RecordIndexId(record);
+      SearchFields fields = FoldedFields(record);
+      if (s.ok()) s = batch.Put(search_text_, SequenceKey(id), EncodeEntry(key, fields));
+      index.Add(fields, id);
+      texts[id] = std::move(fields);
       touched[key] = record;
     } else {
       if (s.ok()) s = batch.Delete(records_, key);
       if (s.ok()) s = batch.Delete(by_bureau_, BureauIndexKey(*name));
-      if (s.ok()) s = batch.Delete(search_text_, key);
       touched[key] = std::nullopt;
     }
     if (!s.ok()) return FromRocksDb(s, "preparing changes");
@@ -327,6 +426,9 @@ absl::Status Replica::ApplyChanges(const std::vector<v1::Change>& changes,
   if (set_applied) last = *set_applied;
   if (last == applied && (!set_applied || changes.empty())) {
     return absl::OkStatus();
+  }
+  if (rocksdb::Status s = index.WriteTo(batch, grams_); !s.ok()) {
+    return FromRocksDb(s, "preparing index changes");
   }
 
   // New counter values, from the mirror (only this thread changes it).
@@ -389,9 +491,10 @@ void Replica::StopWaiting() {
   stopped_ = true;
 }
 
-absl::StatusOr<v1::Record> Replica::GetByKey(const std::string& key) const {
+absl::StatusOr<v1::Record> Replica::ReadRecord(
+    const rocksdb::ReadOptions& options, const std::string& key) const {
   std::string value;
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), records_, key, &value);
+  rocksdb::Status s = db_->Get(options, records_, key, &value);
   if (s.IsNotFound()) {
     std::optional<RecordName> name = DecodeRecordKey(key);
     return WithReason(
@@ -405,17 +508,8 @@ absl::StatusOr<v1::Record> Replica::GetByKey(const std::string& key) const {
   return record;
 }
 
-absl::StatusOr<SearchFields> Replica::GetSearchFields(
-    const std::string& key) const {
-  std::string value;
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), search_text_, key, &value);
-  if (s.IsNotFound()) {
-    return WithReason(absl::NotFoundError("no record"), "RECORD_NOT_FOUND");
-  }
-  if (!s.ok()) return FromRocksDb(s, "reading search text");
-  std::optional<SearchFields> fields = DecodeSearchFields(value);
-  if (!fields) return Corrupted("search text");
-  return *std::move(fields);
+absl::StatusOr<v1::Record> Replica::GetByKey(const std::string& key) const {
+  return ReadRecord(rocksdb::ReadOptions(), key);
 }
 
 absl::StatusOr<v1::Record> Replica::Get(const RecordName& name) const {
@@ -525,66 +619,130 @@ std::vector<BureauCount> Replica::Bureaus() const {
   return out;
 }
 
-absl::StatusOr<std::vector<std::string>> Replica::SearchCandidates(
-    absl::string_view folded_query,
-    const std::function<bool()>& cancelled) const {
-  std::vector<std::string> grams = Bigrams(folded_query);
-  if (grams.empty()) {
-    return absl::InvalidArgumentError("a search needs at least two characters");
+Replica::SearchReader::SearchReader(const Replica& replica)
+    : replica_(replica), snapshot_(replica.db_->GetSnapshot()) {}
+
+Replica::SearchReader::~SearchReader() {
+  replica_.db_->ReleaseSnapshot(snapshot_);
+}
+
+std::unique_ptr<Replica::SearchReader> Replica::NewSearchReader() const {
+  return std::unique_ptr<SearchReader>(new SearchReader(*this));
+}
+
+absl::StatusOr<std::map<int, int64_t>> Replica::SearchReader::LevelCounts(
+    absl::string_view gram) const {
+  rocksdb::ReadOptions options;
+  options.snapshot = snapshot_;
+  const std::string prefix = GramCountPrefix(gram);
+  std::unique_ptr<rocksdb::Iterator> it(
+      replica_.db_->NewIterator(options, replica_.grams_));
+  std::map<int, int64_t> out;
+  for (it->Seek(prefix); it->Valid() && absl::StartsWith(View(it->key()), prefix);
+       it->Next()) {
+    std::optional<int64_t> n = DecodeCount(View(it->value()));
+    if (it->key().size() != prefix.size() + 1 || !n) return Corrupted("gram count");
+    if (*n > 0) out[255 - static_cast<uint8_t>(it->key()[prefix.size()])] = *n;
   }
-  rocksdb::ReadOptions read_options;
-  const rocksdb::Snapshot* snapshot = db_->GetSnapshot();
-  read_options.snapshot = snapshot;
-  std::vector<std::string> prefixes;
-  std::vector<std::unique_ptr<rocksdb::Iterator>> its;
-  for (const std::string& g : grams) {
-    std::string prefix;
-    AppendKeyComponent(prefix, g);
-    prefixes.push_back(std::move(prefix));
-    its.emplace_back(db_->NewIterator(read_options, grams_));
+  if (absl::Status s = FromRocksDb(it->status(), "reading gram counts"); !s.ok()) {
+    return s;
   }
-  // Leapfrog join: every posting list is sorted by record key; seek each to
-  // the largest key seen until all agree.
-  std::vector<std::string> out;
-  std::string target;
-  absl::Status status;
-  for (uint64_t round = 0;; ++round) {
-    if ((round & 1023) == 0 && cancelled && cancelled()) {
-      status = absl::CancelledError("the search was cancelled");
-      break;
-    }
-    std::string highest;
-    bool agree = true, done = false;
-    for (size_t i = 0; i < its.size(); ++i) {
-      its[i]->Seek(prefixes[i] + target);
-      if (!its[i]->Valid() || !absl::StartsWith(View(its[i]->key()), prefixes[i])) {
-        done = true;
-        break;
-      }
-      absl::string_view record_key = View(its[i]->key()).substr(prefixes[i].size());
-      if (i == 0) {
-        highest = std::string(record_key);
-      } else if (record_key != highest) {
-        agree = false;
-        if (record_key > highest) highest = std::string(record_key);
-      }
-    }
-    if (done) break;
-    if (agree) {
-      out.push_back(highest);
-      target = highest;
-      target.push_back('\0');  // The smallest key after `highest`.
-    } else {
-      target = highest;
-    }
-  }
-  for (auto& it : its) {
-    if (status.ok()) status = FromRocksDb(it->status(), "searching");
-  }
-  its.clear();
-  db_->ReleaseSnapshot(snapshot);
-  if (!status.ok()) return status;
   return out;
+}
+
+absl::StatusOr<std::vector<uint64_t>> Replica::SearchReader::SamplePostings(
+    absl::string_view gram, int level, int n) const {
+  rocksdb::ReadOptions options;
+  options.snapshot = snapshot_;
+  const std::string prefix = PostingKey(gram, level, 0).substr(
+      0, PostingPrefix(gram).size() + 1);
+  std::unique_ptr<rocksdb::Iterator> it(
+      replica_.db_->NewIterator(options, replica_.grams_));
+  // The chunks of the level span [first, last].
+  it->SeekForPrev(PostingKey(gram, level, ~0ULL));
+  if (!it->Valid() || !absl::StartsWith(View(it->key()), prefix)) {
+    absl::Status s = FromRocksDb(it->status(), "sampling posting lists");
+    if (!s.ok()) return s;
+    return std::vector<uint64_t>();
+  }
+  std::optional<PostingKeyParts> last =
+      ParsePostingKeySuffix(View(it->key()).substr(prefix.size() - 1));
+  it->Seek(prefix);
+  std::optional<PostingKeyParts> first =
+      it->Valid() ? ParsePostingKeySuffix(View(it->key()).substr(prefix.size() - 1))
+                  : std::nullopt;
+  if (!first || !last) return Corrupted("posting list");
+  // Chunks to visit, spread over the span, and IDs to take from each,
+  // spread over the chunk.
+  const uint64_t span = last->chunk - first->chunk + 1;
+  const int picks = static_cast<int>(std::min<uint64_t>(n, span));
+  const int per_chunk = (n + picks - 1) / picks;
+  std::vector<uint64_t> out;
+  uint64_t previous_chunk = ~0ULL;
+  for (int i = 0; i < picks && static_cast<int>(out.size()) < n; ++i) {
+    const uint64_t chunk = first->chunk + span * static_cast<uint64_t>(i) /
+                                              static_cast<uint64_t>(picks);
+    it->Seek(PostingKey(gram, level, chunk));
+    if (!it->Valid() || !absl::StartsWith(View(it->key()), prefix)) break;
+    std::optional<PostingKeyParts> parts =
+        ParsePostingKeySuffix(View(it->key()).substr(prefix.size() - 1));
+    std::optional<std::vector<uint64_t>> ids = DecodeIds(View(it->value()));
+    if (!parts || !ids) return Corrupted("posting list");
+    if (parts->chunk == previous_chunk) continue;
+    previous_chunk = parts->chunk;
+    const size_t take = std::min<size_t>(per_chunk, ids->size());
+    for (size_t j = 0; j < take && static_cast<int>(out.size()) < n; ++j) {
+      out.push_back((*ids)[(2 * j + 1) * ids->size() / (2 * take)]);
+    }
+  }
+  if (absl::Status s = FromRocksDb(it->status(), "sampling posting lists"); !s.ok()) {
+    return s;
+  }
+  return out;
+}
+
+absl::Status Replica::SearchReader::ForEachPosting(
+    absl::string_view gram,
+    const std::function<bool(int level, uint64_t id)>& visit) const {
+  rocksdb::ReadOptions options;
+  options.snapshot = snapshot_;
+  const std::string prefix = PostingPrefix(gram);
+  std::unique_ptr<rocksdb::Iterator> it(
+      replica_.db_->NewIterator(options, replica_.grams_));
+  for (it->Seek(prefix); it->Valid() && absl::StartsWith(View(it->key()), prefix);
+       it->Next()) {
+    std::optional<PostingKeyParts> parts =
+        ParsePostingKeySuffix(View(it->key()).substr(prefix.size()));
+    std::optional<std::vector<uint64_t>> ids = DecodeIds(View(it->value()));
+    if (!parts || !ids) return Corrupted("posting list");
+    for (uint64_t id : *ids) {
+      if (!visit(parts->level, id)) return absl::OkStatus();
+    }
+  }
+  return FromRocksDb(it->status(), "reading posting lists");
+}
+
+absl::StatusOr<Replica::SearchReader::Entry> Replica::SearchReader::GetEntry(
+    uint64_t id) const {
+  rocksdb::ReadOptions options;
+  options.snapshot = snapshot_;
+  std::string value;
+  rocksdb::Status s =
+      replica_.db_->Get(options, replica_.search_text_, SequenceKey(id), &value);
+  if (s.IsNotFound()) {
+    return WithReason(absl::NotFoundError("no record"), "RECORD_NOT_FOUND");
+  }
+  if (!s.ok()) return FromRocksDb(s, "reading search text");
+  std::optional<Entry> entry = DecodeEntry(value);
+  if (!entry) return Corrupted("search text");
+  return *std::move(entry);
+}
+
+absl::StatusOr<v1::Record> Replica::SearchReader::GetByKey(
+    const std::string& key) const {
+  rocksdb::ReadOptions options;
+  options.snapshot = snapshot_;
+  return replica_.ReadRecord(options, key);
 }
 
 }  // namespace kouryu::query

@@ -8,14 +8,16 @@
 // and a restart resumes at the next change exactly once.
 //
 // Column families:
-//   default    "applied_sequence" -> 8 big-endian bytes
+//   default    "applied_sequence" -> 8 big-endian bytes; "format" -> the
+//              layout version (a replica of another layout empties itself
+//              and follows the feed from the start)
 //   records    RecordKey(name)        -> v1::Record
 //   by_bureau  BureauIndexKey(name)   -> RecordKey(name)
-//   grams      escaped bigram + RecordKey(name) -> 1 byte: 1 if the bigram
-//              is in the title (search_text.h)
-//   search_text RecordKey(name) -> the folded title and results
-//              (search_text.h), so a search checks candidates without
-//              reading and folding whole records
+//   grams      the search index: gram counts and posting lists of index
+//              IDs, merged per batch (postings.h)
+//   search_text SequenceKey(index ID) -> the record's key and its folded
+//              title and results (search_text.h), so a search checks
+//              candidates without reading and folding whole records
 //   counts     "all", "c" city, "b" bureau, "cb" city bureau (escaped
 //              components) -> 8-byte count; "cn" city / "bn" bureau ->
 //              the latest v1::City / v1::Bureau seen, for their names
@@ -24,6 +26,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -42,6 +45,8 @@
 namespace rocksdb {
 class ColumnFamilyHandle;
 class DB;
+class Snapshot;
+struct ReadOptions;
 }  // namespace rocksdb
 
 namespace kouryu::query {
@@ -132,18 +137,47 @@ class Replica {
   std::vector<CityCount> Cities() const;
   std::vector<BureauCount> Bureaus() const;
 
-  // Keys (RecordKey) of the records whose title or results hold every
-  // bigram of `folded_query` (at least two code points), in key order.
-  // Candidates only: the caller checks the substring. `cancelled` is
-  // polled; when it returns true the search stops with CANCELLED.
-  absl::StatusOr<std::vector<std::string>> SearchCandidates(
-      absl::string_view folded_query,
-      const std::function<bool()>& cancelled) const;
-
   // The record stored under a RecordKey; NotFound when absent.
   absl::StatusOr<v1::Record> GetByKey(const std::string& key) const;
-  // The folded searchable fields of the record under a RecordKey.
-  absl::StatusOr<SearchFields> GetSearchFields(const std::string& key) const;
+
+  // A consistent view of the search index and records for one search. It
+  // must not outlive the replica.
+  class SearchReader {
+   public:
+    ~SearchReader();
+    SearchReader(const SearchReader&) = delete;
+    SearchReader& operator=(const SearchReader&) = delete;
+
+    // Level -> number of records in which `gram` has that level (those
+    // whose folded title or results hold it).
+    absl::StatusOr<std::map<int, int64_t>> LevelCounts(
+        absl::string_view gram) const;
+    // Up to `n` index IDs of records holding `gram` at `level`, spread over
+    // the level's posting list (over its chunks, and within each chunk).
+    absl::StatusOr<std::vector<uint64_t>> SamplePostings(absl::string_view gram,
+                                                         int level, int n) const;
+    // Visits the index IDs of the records holding `gram` with their level
+    // (search_text.h), by decreasing level, then increasing ID, until
+    // `visit` returns false.
+    absl::Status ForEachPosting(
+        absl::string_view gram,
+        const std::function<bool(int level, uint64_t id)>& visit) const;
+    // The record key and folded fields of the record with index ID `id`;
+    // NotFound when there is none.
+    struct Entry {
+      std::string key;
+      SearchFields fields;
+    };
+    absl::StatusOr<Entry> GetEntry(uint64_t id) const;
+    absl::StatusOr<v1::Record> GetByKey(const std::string& key) const;
+
+   private:
+    friend class Replica;
+    SearchReader(const Replica& replica);
+    const Replica& replica_;
+    const rocksdb::Snapshot* snapshot_;
+  };
+  std::unique_ptr<SearchReader> NewSearchReader() const;
 
  private:
   Replica(std::unique_ptr<rocksdb::DB> db,
@@ -157,6 +191,8 @@ class Replica {
                             std::optional<uint64_t> set_applied);
   // Empties every column family but the applied sequence, which becomes 0.
   absl::Status Reset();
+  absl::StatusOr<v1::Record> ReadRecord(const rocksdb::ReadOptions& options,
+                                        const std::string& key) const;
 
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;

@@ -2,6 +2,8 @@
 
 #include <unicode/utf8.h>
 
+#include <algorithm>
+
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
@@ -51,13 +53,32 @@ std::vector<std::string> Bigrams(absl::string_view folded) {
   return out;
 }
 
+std::vector<std::string> QueryGrams(absl::string_view folded_query) {
+  std::vector<std::string> grams = Bigrams(folded_query);
+  if (grams.empty() && !folded_query.empty()) {
+    grams.emplace_back(folded_query);
+  }
+  return grams;
+}
+
 std::vector<IndexedGram> IndexedGrams(const SearchFields& fields) {
-  absl::flat_hash_map<std::string, bool> grams;
-  for (std::string& g : Bigrams(fields.title)) grams[std::move(g)] = true;
-  for (std::string& g : Bigrams(fields.results)) grams.try_emplace(std::move(g), false);
+  absl::flat_hash_map<absl::string_view, int> weight;
+  auto add = [&weight](absl::string_view text, int per_occurrence) {
+    std::vector<int32_t> b = Boundaries(text);
+    for (size_t i = 0; i + 1 < b.size(); ++i) {
+      weight[text.substr(b[i], b[i + 1] - b[i])] += per_occurrence;
+      if (i + 2 < b.size()) {
+        weight[text.substr(b[i], b[i + 2] - b[i])] += per_occurrence;
+      }
+    }
+  };
+  add(fields.title, 3);
+  add(fields.results, 1);
   std::vector<IndexedGram> out;
-  out.reserve(grams.size());
-  for (auto& [gram, in_title] : grams) out.push_back({gram, in_title});
+  out.reserve(weight.size());
+  for (const auto& [gram, w] : weight) {
+    out.push_back({std::string(gram), std::min(w, kMaxGramLevel)});
+  }
   return out;
 }
 

@@ -5,9 +5,11 @@
 // title and its results_text, each folded with FoldForSearch (NFKC,
 // whitespace collapsed, case folded); a query matches a field when its
 // folded form is a substring of the field's folded form. The index holds
-// every distinct bigram (two consecutive code points) of each field; the
-// bigrams of a query select candidates, which are then checked as
-// substrings, so results have no false positives and miss nothing.
+// every distinct unigram and bigram (one and two consecutive code points)
+// of each record, with an upper bound of the score of any query containing
+// it (postings.h); the grams of a query select candidates, which are then
+// checked as substrings, so results have no false positives and miss
+// nothing.
 
 #include <optional>
 #include <string>
@@ -34,11 +36,21 @@ std::optional<SearchFields> DecodeSearchFields(absl::string_view stored);
 // point has none.
 std::vector<std::string> Bigrams(absl::string_view folded);
 
-// Every bigram of either field, each once, with whether it occurs in the
-// title.
+// The grams that select candidates for a folded query: its distinct
+// bigrams, or its one code point when it has just one. Empty for "".
+std::vector<std::string> QueryGrams(absl::string_view folded_query);
+
+// Highest level of a gram: scores at or above it are not told apart.
+inline constexpr int kMaxGramLevel = 255;
+
+// Every distinct unigram and bigram of either field, each once, with its
+// level: min(kMaxGramLevel, 3 x its occurrences in the title + its
+// occurrences in the results), counting overlapping occurrences. A query
+// containing the gram occurs at most that often, so the level bounds the
+// query's Score from above.
 struct IndexedGram {
   std::string gram;
-  bool in_title = false;
+  int level = 0;
 };
 std::vector<IndexedGram> IndexedGrams(const SearchFields& fields);
 

@@ -322,8 +322,9 @@ class SearchTest : public QueryServiceTest {
  protected:
   // Pages through SearchRecords for `query` and checks the answer against a
   // scan of every record: the same names, each once, the right scores in
-  // non-increasing order (ties in name order), total_size on every page,
-  // and snippets marking the folded query.
+  // non-increasing order (ties in creation order), total_size on every
+  // page (exact, or close when marked estimated), and
+  // snippets marking the folded query.
   void ExpectSearchMatchesBruteForce(const std::string& query,
                                      const std::string& parent,
                                      const std::string& filter,
@@ -360,8 +361,21 @@ class SearchTest : public QueryServiceTest {
           world_->stub().SearchRecords(&context, request, &response);
       ASSERT_TRUE(status.ok()) << status.error_code() << " "
                                << status.error_message();
-      ASSERT_EQ(response.total_size(), static_cast<int>(expected.size()))
-          << "page " << pages;
+      if (response.total_size_estimated()) {
+        // Only a search with more candidates than it checks exactly
+        // estimates; the estimate is extrapolated from those it checked
+        // and a sample (within 2x here without a filter; a filter that
+        // correlates with where the query occurs makes it rougher).
+        ++estimated_totals_;
+        const int slack = filter.empty() ? 2 : 3;
+        EXPECT_GE(response.total_size(), static_cast<int>(expected.size()) / slack)
+            << "page " << pages;
+        EXPECT_LE(response.total_size(), static_cast<int>(expected.size()) * slack)
+            << "page " << pages;
+      } else {
+        ASSERT_EQ(response.total_size(), static_cast<int>(expected.size()))
+            << "page " << pages;
+      }
       ASSERT_LE(response.results_size(), page_size);
       if (!response.next_page_token().empty()) {
         ASSERT_GT(response.results_size(), 0) << "an empty page that is not the last";
@@ -393,8 +407,8 @@ class SearchTest : public QueryServiceTest {
         const v1::SearchResult& prev = results[i - 1];
         EXPECT_GE(prev.score(), r.score()) << "at result " << i;
         if (prev.score() == r.score()) {
-          EXPECT_LT(NameOrder(prev.record().name()), NameOrder(name))
-              << "ties in name order, at result " << i;
+          EXPECT_LT(prev.record().create_sequence(), r.record().create_sequence())
+              << "ties in creation order, at result " << i;
         }
       }
     }
@@ -406,6 +420,9 @@ class SearchTest : public QueryServiceTest {
                         seen.end(), std::back_inserter(missing));
     EXPECT_THAT(missing, IsEmpty()) << "matching records not returned";
   }
+
+  // Pages whose total_size was marked estimated.
+  int estimated_totals_ = 0;
 };
 
 // Substrings of `length` code points of titles and results of random
@@ -481,6 +498,8 @@ TEST_F(SearchTest, EqualsBruteForceForManyQueries) {
     if (absl::StrContains(f.results, "rwc")) ++latin;
   }
   EXPECT_GT(latin, 0);
+  // Some queries had more candidates than a search checks exactly.
+  EXPECT_GT(estimated_totals_, 0);
 }
 
 TEST_F(SearchTest, ScopedByParentAndFilter) {

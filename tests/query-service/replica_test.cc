@@ -1,10 +1,13 @@
 #include "query-service/replica.h"
 
+#include <rocksdb/db.h>
+
 #include <stdlib.h>
 
 #include <algorithm>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -370,6 +373,104 @@ TEST_F(ReplicaTest, WaitWakesWhenApplied) {
   });
   EXPECT_TRUE(replica_->WaitForSequence(2, absl::InfiniteFuture()).ok());
   applier.join();
+}
+
+// The search index: postings by level (3 per title occurrence, 1 per
+// results occurrence), then creation order; counts per gram; updates,
+// moves and deletes in the same batch as the record.
+class SearchIndexTest : public ReplicaTest {
+ protected:
+  // (level, index ID) of every posting of `gram`.
+  std::vector<std::pair<int, uint64_t>> Postings(const std::string& gram) {
+    std::unique_ptr<Replica::SearchReader> reader = replica_->NewSearchReader();
+    std::vector<std::pair<int, uint64_t>> out;
+    absl::Status s = reader->ForEachPosting(gram, [&](int level, uint64_t id) {
+      out.emplace_back(level, id);
+      return true;
+    });
+    EXPECT_TRUE(s.ok()) << s;
+    // The counts per level agree with the postings.
+    absl::StatusOr<std::map<int, int64_t>> counts = reader->LevelCounts(gram);
+    EXPECT_TRUE(counts.ok()) << counts.status();
+    std::map<int, int64_t> want;
+    for (const auto& [level, id] : out) ++want[level];
+    EXPECT_EQ(counts.value_or(std::map<int, int64_t>{}), want) << gram;
+    return out;
+  }
+
+  static v1::Change Created(uint64_t sequence, const RecordName& name,
+                            const std::string& title,
+                            const std::string& results) {
+    v1::Change change = Upsert(sequence, name, title);
+    change.mutable_record()->set_results_text(results);
+    change.mutable_record()->set_create_sequence(sequence);
+    return change;
+  }
+};
+
+TEST_F(SearchIndexTest, PostingsByLevelThenCreationOrder) {
+  const RecordName a{"seoul", "education", "a"}, b{"paris", "education", "b"},
+      c{"beijing", "education", "c"};
+  ASSERT_TRUE(replica_
+                  ->Apply({Created(1, a, "派遣", "派遣と派遣"),
+                           Created(2, b, "交流", "派遣"),
+                           Created(3, c, "派遣", "")})
+                  .ok());
+  // a: 3 + 2; c: 3; b: 1.
+  EXPECT_THAT(Postings("派遣"), ElementsAre(std::pair(5, 1ull), std::pair(3, 3ull),
+                                          std::pair(1, 2ull)));
+  EXPECT_THAT(Postings("派"), ElementsAre(std::pair(5, 1ull), std::pair(3, 3ull),
+                                        std::pair(1, 2ull)));
+  EXPECT_THAT(Postings("交流"), ElementsAre(std::pair(3, 2ull)));
+  EXPECT_THAT(Postings("遣と"), ElementsAre(std::pair(1, 1ull)));
+
+  // An update moves b's postings to their new levels and drops old grams;
+  // a move keeps the index ID; a delete removes every posting.
+  v1::Change update = Created(4, b, "派遣派遣", "");
+  update.mutable_record()->set_create_sequence(2);
+  v1::Change moved = Created(6, {"moscow", "education", "c"}, "派遣", "");
+  moved.mutable_record()->set_create_sequence(3);
+  ASSERT_TRUE(replica_->Apply({update, Delete(5, c), moved}).ok());
+  EXPECT_THAT(Postings("派遣"), ElementsAre(std::pair(6, 2ull), std::pair(5, 1ull),
+                                          std::pair(3, 3ull)));
+  EXPECT_THAT(Postings("交流"), ElementsAre());
+  absl::StatusOr<Replica::SearchReader::Entry> entry =
+      replica_->NewSearchReader()->GetEntry(3);
+  ASSERT_TRUE(entry.ok()) << entry.status();
+  EXPECT_EQ(entry->key, RecordKey({"moscow", "education", "c"}));
+  EXPECT_EQ(entry->fields.title, "派遣");
+
+  ASSERT_TRUE(replica_->Apply({Delete(7, a)}).ok());
+  EXPECT_THAT(Postings("遣と"), ElementsAre());
+  EXPECT_THAT(Postings("派遣"), ElementsAre(std::pair(6, 2ull), std::pair(3, 3ull)));
+  EXPECT_EQ(replica_->NewSearchReader()->GetEntry(1).status().code(),
+            absl::StatusCode::kNotFound);
+
+  // The index survives a reopen.
+  Reopen();
+  EXPECT_THAT(Postings("派遣"), ElementsAre(std::pair(6, 2ull), std::pair(3, 3ull)));
+}
+
+TEST_F(SearchIndexTest, AnotherLayoutStartsOver) {
+  ASSERT_TRUE(replica_->Apply({Created(1, kSeoul, "派遣", "")}).ok());
+  replica_.reset();
+  {
+    // Mark the data as written by another layout version.
+    std::vector<std::string> names;
+    ASSERT_TRUE(rocksdb::DB::ListColumnFamilies({}, dir_.path(), &names).ok());
+    std::vector<rocksdb::ColumnFamilyDescriptor> families;
+    for (const std::string& name : names) families.emplace_back(name, rocksdb::ColumnFamilyOptions());
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* raw = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open({}, dir_.path(), families, &handles, &raw).ok());
+    ASSERT_TRUE(raw->Put({}, "format", "1").ok());
+    for (auto* h : handles) ASSERT_TRUE(raw->DestroyColumnFamilyHandle(h).ok());
+    delete raw;
+  }
+  Reopen();
+  EXPECT_EQ(replica_->applied_sequence(), 0u);
+  EXPECT_EQ(MustCount("cities/-"), 0);
+  EXPECT_THAT(Postings("派遣"), ElementsAre());
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 # Unit tests of query-service: the replica on a real RocksDB in a temporary
-# directory, and page tokens.
+# directory, the search index's storage, and page tokens.
 
 kouryu_test(replica_test SOURCES query-service/replica_test.cc LIBS kouryu_query)
+kouryu_test(postings_test SOURCES query-service/postings_test.cc LIBS kouryu_query)
 kouryu_test(page_token_test SOURCES query-service/page_token_test.cc LIBS kouryu_query)
