@@ -4,6 +4,7 @@
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/resource_quota.h>
+#include <malloc.h>
 #include <signal.h>
 
 #include <cstdio>
@@ -81,6 +82,8 @@ void Server::Shutdown(const std::function<void()>& before_drain) {
   server_->Shutdown(absl::ToChronoTime(absl::Now() + grace_));
   server_->Wait();
 }
+
+void LimitMallocArenas(int arenas) { mallopt(M_ARENA_MAX, arenas); }
 
 void BlockTerminationSignals() {
   sigset_t set;

@@ -53,6 +53,7 @@ void TrimChangelog(kouryu::ingest::Store& store) {
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage("kouryu ingest server");
+  kouryu::LimitMallocArenas();
   absl::ParseCommandLine(argc, argv);
   kouryu::BlockTerminationSignals();
 

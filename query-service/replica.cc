@@ -162,7 +162,10 @@ absl::StatusOr<std::unique_ptr<Replica>> Replica::Open(
   table_options.cache_index_and_filter_blocks = true;
   table_options.pin_l0_filter_and_index_blocks_in_cache = true;
   rocksdb::ColumnFamilyOptions cf_options;
-  cf_options.compression = rocksdb::kLZ4Compression;
+  // Uncompressed: searches and listings read blocks that the block cache
+  // does not hold, and decompressing them cost more than reading them (the
+  // operating system's page cache holds the files either way).
+  cf_options.compression = rocksdb::kNoCompression;
   // Only the grams family is written with Merge.
   cf_options.merge_operator = PostingsMergeOperator();
   cf_options.write_buffer_size = options.write_buffer_bytes / 4;
