@@ -17,6 +17,10 @@
 ABSL_FLAG(std::string, listen, "127.0.0.1:50052",
           "HOST:PORT to serve on; port 0 picks a free port");
 ABSL_FLAG(std::string, data_dir, "", "replica RocksDB directory (required)");
+ABSL_FLAG(size_t, block_cache_mb, 64,
+          "RocksDB block cache of the replica; its memtables are charged to it");
+ABSL_FLAG(size_t, write_buffer_mb, 64,
+          "memtables of the replica, all column families together");
 ABSL_FLAG(std::string, ingest, "127.0.0.1:50051",
           "HOST:PORT of kouryu-ingest, whose change feed this replica follows");
 
@@ -31,7 +35,10 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "kouryu-query: --data_dir is required\n");
     return 2;
   }
-  auto replica = kouryu::query::Replica::Open(data_dir, {});
+  const kouryu::query::ReplicaOptions replica_options{
+      .block_cache_bytes = absl::GetFlag(FLAGS_block_cache_mb) << 20,
+      .write_buffer_bytes = absl::GetFlag(FLAGS_write_buffer_mb) << 20};
+  auto replica = kouryu::query::Replica::Open(data_dir, replica_options);
   if (!replica.ok()) {
     std::fprintf(stderr, "kouryu-query: %s\n",
                  replica.status().ToString().c_str());
