@@ -23,6 +23,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "bench/generator.h"
+#include "bench/scenarios.h"
 #include "kouryu/v1/ingest_service.grpc.pb.h"
 #include "kouryu/v1/query_service.grpc.pb.h"
 #include "tests/support/process.h"
@@ -39,22 +40,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr int kRowsPerStream = 20000;
-
-// Search terms that occur in generated text (and one that does not).
-const std::vector<std::string>& SearchTerms() {
-  static const auto* terms = new std::vector<std::string>{
-      "意見交換", "派遣", "ソウル", "会談", "受入", "rwc", "博物館",
-      "姉妹友好都市", "交流事業", "都政説明", "パリ市", "summer", "該当しない語句"};
-  return *terms;
-}
-
-const std::vector<std::string>& Parents() {
-  static const auto* parents = new std::vector<std::string>{
-      "cities/-", "cities/seoul", "cities/beijing", "cities/paris",
-      "cities/-/bureaus/policy-planning", "cities/unassigned",
-      "cities/new-south-wales/bureaus/education"};
-  return *parents;
-}
 
 int64_t ResidentKb(pid_t pid) {
   std::ifstream status(absl::StrCat("/proc/", pid, "/status"));
@@ -186,7 +171,7 @@ Row Measure(int64_t size) {
   auto list = [&](uint64_t i) {
     grpc::ClientContext context;
     v1::ListRecordsRequest request;
-    request.set_parent(Parents()[i % Parents().size()]);
+    request.set_parent(ListParents()[i % ListParents().size()]);
     request.set_page_size(20);
     request.set_view(v1::RECORD_VIEW_BASIC);
     v1::ListRecordsResponse response;

@@ -1,0 +1,86 @@
+#ifndef KOURYU_BENCH_LOAD_H_
+#define KOURYU_BENCH_LOAD_H_
+
+// The load generator: keeps a fixed number of calls in flight through
+// gRPC's callback API (a closed loop: each call that ends starts the next),
+// times every call, and counts every non-OK status by code.
+//
+//   auto* async = stub->async();
+//   Figures f = RunLoad("GetRecord", {.concurrency = 16, .cpu_pids = {pid}},
+//       UnaryCall<v1::GetRecordRequest, v1::Record>(
+//           [async](auto* context, auto* request, auto* response, auto done) {
+//             async->GetRecord(context, request, response, std::move(done));
+//           },
+//           [&](uint64_t i, v1::GetRecordRequest& request) {
+//             request.set_name(names[i % names.size()]);
+//           }));
+
+#include <grpcpp/grpcpp.h>
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "absl/time/time.h"
+#include "bench/measure.h"
+
+namespace kouryu::bench {
+
+// Deadline of every call the benchmark makes: a call that hangs shows up
+// as DEADLINE_EXCEEDED, never as a benchmark that does not end.
+inline constexpr absl::Duration kCallTimeout = absl::Seconds(60);
+
+// Receives the status of a call; called exactly once per call.
+using CallDone = std::function<void(const grpc::Status&)>;
+// Starts call number `i` (0, 1, 2, ... over the run) without blocking and
+// calls `done` when it ends, on any thread (possibly this one).
+using AsyncCall = std::function<void(uint64_t i, CallDone done)>;
+
+// Keeps `options.concurrency` calls in flight: unmeasured for
+// options.warmup, then measured for options.duration; then waits for the
+// calls in flight. OK calls that end inside the window count and are
+// timed; failed calls are counted by code over the whole run.
+Figures RunLoad(const std::string& name, const LoadOptions& options,
+                const AsyncCall& call);
+
+// A generated stub's callback-API method: stub->async()->Method(...).
+template <typename Request, typename Response>
+using AsyncMethod =
+    std::function<void(grpc::ClientContext*, const Request*, Response*,
+                       std::function<void(grpc::Status)>)>;
+
+// An AsyncCall of a unary method: each call gets a fresh context (with the
+// kCallTimeout deadline), a request filled by `fill(i, request)`, and a
+// response that `check`, when given, may turn into a failure (a wrong
+// answer with an OK status). The AsyncCall must outlive its calls (RunLoad
+// waits for them).
+template <typename Request, typename Response>
+AsyncCall UnaryCall(
+    AsyncMethod<Request, Response> method,
+    std::function<void(uint64_t i, Request& request)> fill,
+    std::function<grpc::Status(const Response&)> check = nullptr) {
+  return [method = std::move(method), fill = std::move(fill),
+          check = std::move(check)](uint64_t i, CallDone done) {
+    struct Call {
+      grpc::ClientContext context;
+      Request request;
+      Response response;
+    };
+    auto* call = new Call;
+    call->context.set_deadline(absl::ToChronoTime(absl::Now() + kCallTimeout));
+    fill(i, call->request);
+    method(&call->context, &call->request, &call->response,
+           [call, &check, done = std::move(done)](grpc::Status status) {
+             if (status.ok() && check) status = check(call->response);
+             delete call;
+             done(status);
+           });
+  };
+}
+
+// The name of a status code ("DEADLINE_EXCEEDED").
+std::string CodeName(grpc::StatusCode code);
+
+}  // namespace kouryu::bench
+
+#endif  // KOURYU_BENCH_LOAD_H_

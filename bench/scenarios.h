@@ -1,0 +1,50 @@
+#ifndef KOURYU_BENCH_SCENARIOS_H_
+#define KOURYU_BENCH_SCENARIOS_H_
+
+// The calls the benchmark scenarios make, as AsyncCalls for RunLoad
+// (load.h): typed requests whose keys vary from call to call, over the
+// records that TableGenerator writes.
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "bench/generator.h"
+#include "bench/load.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "kouryu/v1/ingest_service.grpc.pb.h"
+#include "kouryu/v1/query_service.grpc.pb.h"
+
+namespace kouryu::bench {
+
+// ListRecords parents that generated records fill: every city, cities,
+// bureaus across cities, a city and bureau, the unassigned records.
+const std::vector<std::string>& ListParents();
+// SearchRecords queries found in generated text (and one that is not).
+const std::vector<std::string>& SearchTerms();
+
+// grpc.health.v1.Health/Check of the whole server: an empty RPC on the
+// server's own stack and settings. Fails unless the answer is SERVING.
+AsyncCall NullRpc(grpc::health::v1::Health::Stub& stub);
+
+// GetRecord of names[(i * stride) % size]: every call another record.
+AsyncCall GetRecords(v1::QueryService::Stub& stub,
+                     const std::vector<std::string>& names);
+
+// The first page of `page_size` records of ListParents()[i % size].
+AsyncCall ListRecords(v1::QueryService::Stub& stub, v1::RecordView view,
+                      int page_size);
+
+// The first page of `page_size` results of SearchTerms()[i % size].
+AsyncCall SearchRecords(v1::QueryService::Stub& stub, int page_size);
+
+// UpsertRecord of generated row `*next_row` (then the next one, ...): each
+// call writes a new record.
+AsyncCall UpsertRecords(v1::IngestService::Stub& stub,
+                        const TableGenerator& generator,
+                        std::atomic<uint64_t>* next_row);
+
+}  // namespace kouryu::bench
+
+#endif  // KOURYU_BENCH_SCENARIOS_H_
