@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <deque>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -121,6 +122,29 @@ void Follower::Run() {
   }
 }
 
+namespace {
+
+// Responses read from the change feed, waiting to be applied.
+struct Inbox {
+  // Enough to batch a live tail; bounds memory when the replica is slower
+  // than the feed (at most 512 changes each).
+  static constexpr size_t kMaxQueued = 16;
+
+  static bool HasRoom(Inbox* inbox) {
+    return inbox->queue.size() < kMaxQueued || inbox->abandoned;
+  }
+  static bool HasWork(Inbox* inbox) {
+    return !inbox->queue.empty() || inbox->done;
+  }
+
+  absl::Mutex mutex;
+  std::deque<v1::SubscribeResponse> queue;
+  bool done = false;       // The stream ended.
+  bool abandoned = false;  // The applier stopped taking responses.
+};
+
+}  // namespace
+
 absl::Status Follower::FollowOnce() {
   grpc::ClientContext context;
   {
@@ -132,15 +156,58 @@ absl::Status Follower::FollowOnce() {
   request.set_after_sequence(replica_.applied_sequence());
   std::unique_ptr<grpc::ClientReader<v1::SubscribeResponse>> reader =
       stub_->Subscribe(&context, request);
-  v1::SubscribeResponse response;
-  absl::Status applied = absl::OkStatus();
-  while (reader->Read(&response)) {
-    applied = Handle(response);
-    if (!applied.ok()) {
-      context.TryCancel();
-      break;
+  // A reader thread keeps taking responses while the replica applies; the
+  // applier then takes everything that arrived at once, so that under a live
+  // tail many small responses become one batch instead of a queue of them.
+  Inbox inbox;
+  std::thread reading([&reader, &inbox] {
+    v1::SubscribeResponse response;
+    while (reader->Read(&response)) {
+      absl::MutexLock lock(&inbox.mutex);
+      inbox.mutex.Await(absl::Condition(&Inbox::HasRoom, &inbox));
+      if (inbox.abandoned) break;
+      inbox.queue.push_back(std::move(response));
+      response.Clear();
     }
+    absl::MutexLock lock(&inbox.mutex);
+    inbox.done = true;
+  });
+  absl::Status applied = absl::OkStatus();
+  while (applied.ok()) {
+    std::deque<v1::SubscribeResponse> arrived;
+    {
+      absl::MutexLock lock(&inbox.mutex);
+      inbox.mutex.Await(absl::Condition(&Inbox::HasWork, &inbox));
+      if (inbox.queue.empty()) break;  // The stream ended.
+      arrived.swap(inbox.queue);
+    }
+    // Consecutive change responses merge into one; snapshot parts go alone.
+    v1::SubscribeResponse merged;
+    bool pending = false;
+    for (v1::SubscribeResponse& response : arrived) {
+      if (response.has_snapshot()) {
+        if (pending) applied = Handle(merged);
+        merged.Clear();
+        pending = false;
+        if (applied.ok()) applied = Handle(response);
+      } else {
+        merged.set_head_sequence(
+            std::max(merged.head_sequence(), response.head_sequence()));
+        for (v1::Change& change : *response.mutable_changes()) {
+          *merged.add_changes() = std::move(change);
+        }
+        pending = true;
+      }
+      if (!applied.ok()) break;
+    }
+    if (applied.ok() && pending) applied = Handle(merged);
   }
+  if (!applied.ok()) {
+    context.TryCancel();
+    absl::MutexLock lock(&inbox.mutex);
+    inbox.abandoned = true;
+  }
+  reading.join();
   grpc::Status finished = reader->Finish();
   {
     absl::MutexLock lock(&mutex_);
