@@ -41,6 +41,11 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   quota.SetMaxThreads(options.max_threads);
   quota.Resize(static_cast<size_t>(options.max_memory_bytes));
   builder.SetResourceQuota(quota);
+  // The sync server runs each call on a polling thread and lets threads
+  // beyond MAX_POLLERS (default 2) exit when they finish; with many calls
+  // in flight that is a thread created and destroyed per call. Keep them.
+  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS,
+                              options.max_threads);
   builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
                              options.max_concurrent_streams);
   builder.SetMaxReceiveMessageSize(options.max_message_bytes);
