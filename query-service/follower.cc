@@ -126,12 +126,19 @@ namespace {
 
 // Responses read from the change feed, waiting to be applied.
 struct Inbox {
-  // Enough to batch a live tail; bounds memory when the replica is slower
-  // than the feed (at most 512 changes each).
-  static constexpr size_t kMaxQueued = 16;
+  // Changes (or snapshot records) waiting at most, and applied together at
+  // most (unless one response holds more): as many as the feed sends in one
+  // response in bulk, so that a live tail of one change per response is
+  // batched, and memory stays what bulk catch-up needs (an Apply's
+  // WriteBatch and index changes grow with its size).
+  static constexpr int kMaxBatchChanges = 512;
 
+  static int Size(const v1::SubscribeResponse& response) {
+    return response.has_snapshot() ? response.snapshot().records_size()
+                                   : response.changes_size();
+  }
   static bool HasRoom(Inbox* inbox) {
-    return inbox->queue.size() < kMaxQueued || inbox->abandoned;
+    return inbox->queued < kMaxBatchChanges || inbox->abandoned;
   }
   static bool HasWork(Inbox* inbox) {
     return !inbox->queue.empty() || inbox->done;
@@ -139,6 +146,7 @@ struct Inbox {
 
   absl::Mutex mutex;
   std::deque<v1::SubscribeResponse> queue;
+  int queued = 0;          // Sum of Size() over the queue.
   bool done = false;       // The stream ended.
   bool abandoned = false;  // The applier stopped taking responses.
 };
@@ -166,6 +174,7 @@ absl::Status Follower::FollowOnce() {
       absl::MutexLock lock(&inbox.mutex);
       inbox.mutex.Await(absl::Condition(&Inbox::HasRoom, &inbox));
       if (inbox.abandoned) break;
+      inbox.queued += Inbox::Size(response);
       inbox.queue.push_back(std::move(response));
       response.Clear();
     }
@@ -180,6 +189,7 @@ absl::Status Follower::FollowOnce() {
       inbox.mutex.Await(absl::Condition(&Inbox::HasWork, &inbox));
       if (inbox.queue.empty()) break;  // The stream ended.
       arrived.swap(inbox.queue);
+      inbox.queued = 0;
     }
     // Consecutive change responses merge into one; snapshot parts go alone.
     v1::SubscribeResponse merged;
@@ -191,6 +201,13 @@ absl::Status Follower::FollowOnce() {
         pending = false;
         if (applied.ok()) applied = Handle(response);
       } else {
+        if (pending && merged.changes_size() + response.changes_size() >
+                           Inbox::kMaxBatchChanges) {
+          applied = Handle(merged);
+          merged.Clear();
+          pending = false;
+          if (!applied.ok()) break;
+        }
         merged.set_head_sequence(
             std::max(merged.head_sequence(), response.head_sequence()));
         for (v1::Change& change : *response.mutable_changes()) {
