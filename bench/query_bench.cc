@@ -33,6 +33,9 @@ ABSL_FLAG(double, seconds, 5, "duration of each measurement");
 ABSL_FLAG(uint64_t, seed, 1, "generator seed");
 ABSL_FLAG(std::string, ingest_bin, KOURYU_INGEST_BIN, "kouryu-ingest binary");
 ABSL_FLAG(std::string, query_bin, KOURYU_QUERY_BIN, "kouryu-query binary");
+ABSL_FLAG(std::vector<std::string>, query_flags, {},
+          "further kouryu-query flags, comma-separated "
+          "(e.g. --block_cache_mb=16,--write_buffer_mb=16)");
 
 namespace kouryu::bench {
 namespace {
@@ -112,9 +115,13 @@ Row Measure(int64_t size) {
     std::fprintf(stderr, "%s\n", ingest.status().ToString().c_str());
     std::exit(1);
   }
-  auto query = testing::ServerProcess::Start(
-      {absl::GetFlag(FLAGS_query_bin), "--listen=127.0.0.1:0",
-       "--data_dir=" + dir + "/query", "--ingest=" + (*ingest)->address()});
+  std::vector<std::string> query_argv = {
+      absl::GetFlag(FLAGS_query_bin), "--listen=127.0.0.1:0",
+      "--data_dir=" + dir + "/query", "--ingest=" + (*ingest)->address()};
+  for (const std::string& flag : absl::GetFlag(FLAGS_query_flags)) {
+    query_argv.push_back(flag);
+  }
+  auto query = testing::ServerProcess::Start(query_argv);
   if (!query.ok()) {
     std::fprintf(stderr, "%s\n", query.status().ToString().c_str());
     std::exit(1);
