@@ -224,10 +224,7 @@ Figures StreamRecords(const std::string& name, v1::IngestService::Stub& stub,
     return figures;
   }
   CountRows(*response, figures);
-  if (figures.ops > 0 && cpu_start >= 0 && cpu_end >= 0) {
-    figures.cpu_us_per_op =
-        static_cast<double>(cpu_end - cpu_start) / figures.ops;
-  }
+  SetCpuPerOp(cpu_start, cpu_end, figures);
   return figures;
 }
 
@@ -258,10 +255,7 @@ Figures ImportTable(const std::string& name, v1::IngestService::Stub& stub,
     return figures;
   }
   CountRows(response, figures);
-  if (figures.ops > 0 && cpu_start >= 0 && cpu_end >= 0) {
-    figures.cpu_us_per_op =
-        static_cast<double>(cpu_end - cpu_start) / figures.ops;
-  }
+  SetCpuPerOp(cpu_start, cpu_end, figures);
   return figures;
 }
 
@@ -308,10 +302,7 @@ Figures ReplicationLag(const std::string& name, v1::IngestService::Stub& ingest,
   figures.note =
       absl::StrCat("target ", static_cast<int64_t>(options.writes_per_second),
                    " writes/s; ", figures.note);
-  if (figures.ops > 0 && cpu_start >= 0 && cpu_end >= 0) {
-    figures.cpu_us_per_op =
-        static_cast<double>(cpu_end - cpu_start) / figures.ops;
-  }
+  SetCpuPerOp(cpu_start, cpu_end, figures);
   return figures;
 }
 

@@ -144,11 +144,7 @@ Figures RunLoad(const std::string& name, const LoadOptions& options,
       std::chrono::duration<double>(window_end - window_start).count();
   loop.Collect(figures);
   if (!options.timed) figures.p50_us = figures.p99_us = std::nullopt;
-  if (!options.cpu_pids.empty() && cpu_start >= 0 && cpu_end >= 0 &&
-      figures.ops > 0) {
-    figures.cpu_us_per_op =
-        static_cast<double>(cpu_end - cpu_start) / figures.ops;
-  }
+  if (!options.cpu_pids.empty()) SetCpuPerOp(cpu_start, cpu_end, figures);
   return figures;
 }
 

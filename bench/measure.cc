@@ -59,6 +59,13 @@ int64_t ProcessCpuMicros(const std::vector<pid_t>& pids) {
   return total;
 }
 
+void SetCpuPerOp(int64_t cpu_start, int64_t cpu_end, Figures& figures) {
+  if (figures.ops > 0 && cpu_start >= 0 && cpu_end >= 0) {
+    figures.cpu_us_per_op =
+        static_cast<double>(cpu_end - cpu_start) / figures.ops;
+  }
+}
+
 std::optional<double> Percentile(std::vector<double>& samples, double p) {
   if (samples.empty()) return std::nullopt;
   size_t i = static_cast<size_t>(p * static_cast<double>(samples.size() - 1));
@@ -122,11 +129,7 @@ Figures RunThreads(const std::string& name, const LoadOptions& options,
     figures.p50_us = Percentile(samples, 0.50);
     figures.p99_us = Percentile(samples, 0.99);
   }
-  if (!options.cpu_pids.empty() && cpu_start >= 0 && cpu_end >= 0 &&
-      figures.ops > 0) {
-    figures.cpu_us_per_op =
-        static_cast<double>(cpu_end - cpu_start) / figures.ops;
-  }
+  if (!options.cpu_pids.empty()) SetCpuPerOp(cpu_start, cpu_end, figures);
   return figures;
 }
 

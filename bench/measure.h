@@ -68,6 +68,11 @@ int64_t ProcessCpuMicros(pid_t pid);
 // The sum over `pids`; -1 when any is unreadable.
 int64_t ProcessCpuMicros(const std::vector<pid_t>& pids);
 
+// Sets figures.cpu_us_per_op from ProcessCpuMicros readings taken at the
+// start and end of the window; leaves it unset when either is unreadable
+// or nothing succeeded.
+void SetCpuPerOp(int64_t cpu_start, int64_t cpu_end, Figures& figures);
+
 // The p-quantile (0 <= p <= 1) of `samples`, which it reorders; unset when
 // there are none.
 std::optional<double> Percentile(std::vector<double>& samples, double p);

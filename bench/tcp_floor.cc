@@ -24,10 +24,12 @@ absl::Status Errno(absl::string_view what) {
   return absl::UnavailableError(absl::StrCat(what, ": ", std::strerror(errno)));
 }
 
-// Reads or writes exactly `size` bytes; false on error or end of stream.
-bool ReadFull(int fd, char* data, size_t size) {
+// Reads or writes exactly `size` bytes with `io` (read or write); false on
+// error or end of stream.
+template <typename Io, typename Buffer>
+bool Full(Io io, int fd, Buffer* data, size_t size) {
   while (size > 0) {
-    ssize_t n = read(fd, data, size);
+    ssize_t n = io(fd, data, size);
     if (n <= 0) {
       if (n < 0 && errno == EINTR) continue;
       return false;
@@ -38,17 +40,9 @@ bool ReadFull(int fd, char* data, size_t size) {
   return true;
 }
 
+bool ReadFull(int fd, char* data, size_t size) { return Full(read, fd, data, size); }
 bool WriteFull(int fd, const char* data, size_t size) {
-  while (size > 0) {
-    ssize_t n = write(fd, data, size);
-    if (n <= 0) {
-      if (n < 0 && errno == EINTR) continue;
-      return false;
-    }
-    data += n;
-    size -= static_cast<size_t>(n);
-  }
-  return true;
+  return Full(write, fd, data, size);
 }
 
 void NoDelay(int fd) {

@@ -218,11 +218,14 @@ std::string PostingPrefix(absl::string_view gram) {
   return key;
 }
 
-std::string PostingKey(absl::string_view gram, int level, uint64_t chunk) {
+std::string PostingLevelPrefix(absl::string_view gram, int level) {
   std::string key = PostingPrefix(gram);
   key.push_back(static_cast<char>(255 - level));
-  key += SequenceKey(chunk);
   return key;
+}
+
+std::string PostingKey(absl::string_view gram, int level, uint64_t chunk) {
+  return PostingLevelPrefix(gram, level) + SequenceKey(chunk);
 }
 
 std::optional<PostingKeyParts> ParsePostingKeySuffix(absl::string_view rest) {

@@ -50,8 +50,9 @@ std::string GramCountKey(absl::string_view gram, int level);
 // The prefix of every count key of `gram`; the level is the one byte after.
 std::string GramCountPrefix(absl::string_view gram);
 std::string PostingKey(absl::string_view gram, int level, uint64_t chunk);
-// The prefix of every posting key of `gram`.
+// The prefix of every posting key of `gram`, and of those at `level`.
 std::string PostingPrefix(absl::string_view gram);
+std::string PostingLevelPrefix(absl::string_view gram, int level);
 
 // The level and chunk of a posting key after its PostingPrefix; nullopt
 // when malformed.

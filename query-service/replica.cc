@@ -80,16 +80,11 @@ struct IndexDelta {
   absl::flat_hash_map<std::string, absl::flat_hash_map<uint64_t, int>> postings;
   absl::flat_hash_map<std::string, int64_t> counts;  // count key -> delta
 
-  void Remove(const SearchFields& fields, uint64_t id) {
+  // Adds (+1) or removes (-1) the record `id` with text `fields`.
+  void Change(const SearchFields& fields, uint64_t id, int sign) {
     for (const IndexedGram& g : IndexedGrams(fields)) {
-      postings[PostingKey(g.gram, g.level, id >> kChunkBits)][id] -= 1;
-      counts[GramCountKey(g.gram, g.level)] -= 1;
-    }
-  }
-  void Add(const SearchFields& fields, uint64_t id) {
-    for (const IndexedGram& g : IndexedGrams(fields)) {
-      postings[PostingKey(g.gram, g.level, id >> kChunkBits)][id] += 1;
-      counts[GramCountKey(g.gram, g.level)] += 1;
+      postings[PostingKey(g.gram, g.level, id >> kChunkBits)][id] += sign;
+      counts[GramCountKey(g.gram, g.level)] += sign;
     }
   }
 
@@ -401,7 +396,7 @@ absl::Status Replica::ApplyChanges(const std::vector<v1::Change>& changes,
       const uint64_t old_id = RecordIndexId(*old);
       absl::StatusOr<std::optional<SearchFields>> text = indexed_text(old_id);
       if (!text.ok()) return text.status();
-      if (*text) index.Remove(**text, old_id);
+      if (*text) index.Change(**text, old_id, -1);
       if (s.ok()) s = batch.Delete(search_text_, SequenceKey(old_id));
       texts[old_id] = std::nullopt;
     }
@@ -415,7 +410,7 @@ absl::Status Replica::ApplyChanges(const std::vector<v1::Change>& changes,
       const uint64_t id = RecordIndexId(record);
       SearchFields fields = FoldedFields(record);
       if (s.ok()) s = batch.Put(search_text_, SequenceKey(id), EncodeEntry(key, fields));
-      index.Add(fields, id);
+      index.Change(fields, id, +1);
       texts[id] = std::move(fields);
       touched[key] = record;
     } else {
@@ -657,10 +652,14 @@ absl::StatusOr<std::vector<uint64_t>> Replica::SearchReader::SamplePostings(
     absl::string_view gram, int level, int n) const {
   rocksdb::ReadOptions options;
   options.snapshot = snapshot_;
-  const std::string prefix = PostingKey(gram, level, 0).substr(
-      0, PostingPrefix(gram).size() + 1);
+  const size_t gram_prefix_size = PostingPrefix(gram).size();
+  const std::string prefix = PostingLevelPrefix(gram, level);
   std::unique_ptr<rocksdb::Iterator> it(
       replica_.db_->NewIterator(options, replica_.grams_));
+  // The level and chunk of the iterator's key.
+  auto parts_here = [&]() {
+    return ParsePostingKeySuffix(View(it->key()).substr(gram_prefix_size));
+  };
   // The chunks of the level span [first, last].
   it->SeekForPrev(PostingKey(gram, level, ~0ULL));
   if (!it->Valid() || !absl::StartsWith(View(it->key()), prefix)) {
@@ -668,12 +667,10 @@ absl::StatusOr<std::vector<uint64_t>> Replica::SearchReader::SamplePostings(
     if (!s.ok()) return s;
     return std::vector<uint64_t>();
   }
-  std::optional<PostingKeyParts> last =
-      ParsePostingKeySuffix(View(it->key()).substr(prefix.size() - 1));
+  std::optional<PostingKeyParts> last = parts_here();
   it->Seek(prefix);
   std::optional<PostingKeyParts> first =
-      it->Valid() ? ParsePostingKeySuffix(View(it->key()).substr(prefix.size() - 1))
-                  : std::nullopt;
+      it->Valid() ? parts_here() : std::nullopt;
   if (!first || !last) return Corrupted("posting list");
   // Chunks to visit, spread over the span, and IDs to take from each,
   // spread over the chunk.
@@ -687,8 +684,7 @@ absl::StatusOr<std::vector<uint64_t>> Replica::SearchReader::SamplePostings(
                                               static_cast<uint64_t>(picks);
     it->Seek(PostingKey(gram, level, chunk));
     if (!it->Valid() || !absl::StartsWith(View(it->key()), prefix)) break;
-    std::optional<PostingKeyParts> parts =
-        ParsePostingKeySuffix(View(it->key()).substr(prefix.size() - 1));
+    std::optional<PostingKeyParts> parts = parts_here();
     std::optional<std::vector<uint64_t>> ids = DecodeIds(View(it->value()));
     if (!parts || !ids) return Corrupted("posting list");
     if (parts->chunk == previous_chunk) continue;
