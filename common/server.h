@@ -7,6 +7,7 @@
 //
 // Usage in main():
 //   kouryu::LimitMallocArenas();
+//   kouryu::SkipMutexDeadlockDetection();
 //   kouryu::BlockTerminationSignals();        // before any thread starts
 //   auto server = kouryu::Server::Start(options, {&service_a, &service_b});
 //   kouryu::WaitForTerminationSignal();
@@ -91,6 +92,10 @@ void BlockTerminationSignals();
 // size follows how many threads once allocated at the same time rather
 // than what it holds. Call first thing in main().
 void LimitMallocArenas(int arenas = 2);
+// Turns off Abseil's mutex deadlock detection (on in Debian's build of
+// Abseil), which records every lock's order in a global graph: gRPC and
+// the services take locks on every call. Call first thing in main().
+void SkipMutexDeadlockDetection();
 // Returns when SIGTERM or SIGINT arrives.
 void WaitForTerminationSignal();
 

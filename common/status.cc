@@ -98,6 +98,12 @@ absl::Status FromRocksDb(const rocksdb::Status& status,
   return WithReason(absl::InternalError(message), "STORAGE_ERROR");
 }
 
+absl::Status StorageCorrupted(absl::string_view what) {
+  return WithReason(
+      absl::InternalError(absl::StrCat("cannot parse stored ", what)),
+      "STORAGE_CORRUPTED");
+}
+
 grpc::Status ToGrpcStatus(const absl::Status& status) {
   if (status.ok()) return grpc::Status::OK;
   google::rpc::Status details;

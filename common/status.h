@@ -54,6 +54,10 @@ std::vector<FieldViolation> ViolationsOf(const absl::Status& status);
 absl::Status FromRocksDb(const rocksdb::Status& status,
                          absl::string_view context);
 
+// INTERNAL with reason STORAGE_CORRUPTED: a stored `what` ("record")
+// does not parse.
+absl::Status StorageCorrupted(absl::string_view what);
+
 grpc::Status ToGrpcStatus(const absl::Status& status);
 
 }  // namespace kouryu

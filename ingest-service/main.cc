@@ -54,6 +54,7 @@ void TrimChangelog(kouryu::ingest::Store& store) {
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage("kouryu ingest server");
   kouryu::LimitMallocArenas();
+  kouryu::SkipMutexDeadlockDetection();
   absl::ParseCommandLine(argc, argv);
   kouryu::BlockTerminationSignals();
 

@@ -27,6 +27,7 @@ ABSL_FLAG(std::string, ingest, "127.0.0.1:50051",
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage("kouryu query server");
   kouryu::LimitMallocArenas();
+  kouryu::SkipMutexDeadlockDetection();
   absl::ParseCommandLine(argc, argv);
   kouryu::BlockTerminationSignals();
 

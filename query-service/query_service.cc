@@ -1,5 +1,8 @@
 #include "query-service/query_service.h"
 
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/wire_format_lite.h>
+#include <grpcpp/impl/codegen/proto_utils.h>
 #include <grpcpp/server_context.h>
 
 #include <algorithm>
@@ -128,7 +131,99 @@ absl::Status Cancelled() {
                       "the call was cancelled or its deadline passed");
 }
 
+// Parses a raw callback method's request.
+template <typename Request>
+grpc::Status ParseRequest(const grpc::ByteBuffer& bytes, Request& request) {
+  grpc::ByteBuffer copy(bytes);  // Deserialize consumes its buffer.
+  grpc::Status status =
+      grpc::SerializationTraits<Request>::Deserialize(&copy, &request);
+  if (status.ok()) return status;
+  return ToGrpcStatus(absl::InvalidArgumentError(absl::StrCat(
+      "the request is not a valid ", Request::descriptor()->full_name(), ": ",
+      status.error_message())));
+}
+
+void SetResponse(absl::string_view bytes, grpc::ByteBuffer& response) {
+  grpc::Slice slice(bytes.data(), bytes.size());
+  response = grpc::ByteBuffer(&slice, 1);
+}
+
+void AppendVarint(uint64_t value, std::string& out) {
+  while (value >= 0x80) {
+    out.push_back(static_cast<char>(value | 0x80));
+    value >>= 7;
+  }
+  out.push_back(static_cast<char>(value));
+}
+
+// Appends a stored record as field 1 (`records`) of a list response, with
+// only the fields `view` shows. Copies the record's fields as they are,
+// without parsing and re-serializing them; false if they do not parse.
+bool AppendRecord(v1::RecordView view, absl::string_view record, std::string& out) {
+  static_assert(v1::ListRecordsResponse::kRecordsFieldNumber == 1 &&
+                v1::SearchResult::kRecordFieldNumber == 1);
+  constexpr char kRecordsTag = (1 << 3) | 2;  // field 1, length-delimited
+  out.push_back(kRecordsTag);
+  if (view == v1::RECORD_VIEW_FULL) {
+    AppendVarint(record.size(), out);
+    out.append(record.data(), record.size());
+    return true;
+  }
+  std::string basic;
+  basic.reserve(record.size());
+  google::protobuf::io::CodedInputStream input(
+      reinterpret_cast<const uint8_t*>(record.data()), static_cast<int>(record.size()));
+  for (;;) {
+    const int begin = input.CurrentPosition();
+    const uint32_t tag = input.ReadTag();
+    if (tag == 0) break;
+    if (!google::protobuf::internal::WireFormatLite::SkipField(&input, tag)) {
+      return false;
+    }
+    switch (google::protobuf::internal::WireFormatLite::GetTagFieldNumber(tag)) {
+      case v1::Record::kSectionsFieldNumber:
+      case v1::Record::kEventsFieldNumber:
+      case v1::Record::kSourceHtmlFieldNumber:
+        continue;  // FULL only
+    }
+    basic.append(record.data() + begin, input.CurrentPosition() - begin);
+  }
+  if (input.CurrentPosition() != static_cast<int>(record.size())) return false;
+  AppendVarint(basic.size(), out);
+  out.append(basic);
+  return true;
+}
+
 }  // namespace
+
+// A validated ListRecords request.
+struct QueryServiceImpl::ListPlan {
+  Parent parent;
+  Filter filter;
+  Order order;
+  int page_size;
+  uint64_t fingerprint;
+  std::string after;  // the page token's position
+};
+
+absl::StatusOr<QueryServiceImpl::ListPlan> QueryServiceImpl::PlanList(
+    const v1::ListRecordsRequest& request) {
+  absl::StatusOr<Parent> parent = ParseParentField(request.parent());
+  if (!parent.ok()) return parent.status();
+  absl::StatusOr<Filter> filter = Filter::Parse(request.filter());
+  if (!filter.ok()) return filter.status();
+  absl::StatusOr<Order> order = ParseOrder(request.order_by());
+  if (!order.ok()) return order.status();
+  absl::StatusOr<int> page_size = PageSize(request.page_size(), kDefaultPageSize);
+  if (!page_size.ok()) return page_size.status();
+  const uint64_t fingerprint = RequestFingerprint(
+      request.parent(), request.filter(), request.order_by());
+  absl::StatusOr<std::string> after =
+      DecodePageToken(request.page_token(), fingerprint);
+  if (!after.ok()) return after.status();
+  return ListPlan{*std::move(parent), *std::move(filter), *order, *page_size,
+                  fingerprint, *std::move(after)};
+}
 
 absl::Status QueryServiceImpl::AwaitSequence(grpc::ServerContext* context,
                                              uint64_t min_sequence) const {
@@ -139,134 +234,202 @@ absl::Status QueryServiceImpl::AwaitSequence(grpc::ServerContext* context,
                                   std::min(deadline, call_deadline));
 }
 
-grpc::Status QueryServiceImpl::GetRecord(grpc::ServerContext* context,
-                                         const v1::GetRecordRequest* request,
-                                         v1::Record* response) {
-  absl::StatusOr<RecordName> name = ParseRecordName(request->name());
-  if (!name.ok()) {
-    return ToGrpcStatus(
-        BadField("INVALID_NAME", "name", name.status().message()));
+grpc::ServerUnaryReactor* QueryServiceImpl::GetRecord(
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request_bytes,
+    grpc::ByteBuffer* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  v1::GetRecordRequest request;
+  if (grpc::Status parsed = ParseRequest(*request_bytes, request); !parsed.ok()) {
+    reactor->Finish(parsed);
+    return reactor;
   }
-  absl::Status waited = AwaitSequence(context, request->min_sequence());
-  if (!waited.ok()) return ToGrpcStatus(waited);
-  absl::StatusOr<v1::Record> record = replica_.Get(*name);
-  if (!record.ok()) return ToGrpcStatus(record.status());
-  *response = *std::move(record);
-  return grpc::Status::OK;
+  absl::StatusOr<RecordName> name = ParseRecordName(request.name());
+  if (!name.ok()) {
+    reactor->Finish(ToGrpcStatus(
+        BadField("INVALID_NAME", "name", name.status().message())));
+    return reactor;
+  }
+  // One point read: cheap enough for gRPC's thread.
+  Answer(context, reactor, request.min_sequence(), /*cheap=*/true,
+         [this, key = RecordKey(*name), response]() {
+           absl::StatusOr<std::string> record = replica_.GetBytes(key);
+           if (!record.ok()) return ToGrpcStatus(record.status());
+           SetResponse(*record, *response);
+           return grpc::Status::OK;
+         });
+  return reactor;
 }
 
-grpc::Status QueryServiceImpl::ListRecords(
-    grpc::ServerContext* context, const v1::ListRecordsRequest* request,
-    v1::ListRecordsResponse* response) {
-  absl::StatusOr<Parent> parent = ParseParentField(request->parent());
-  if (!parent.ok()) return ToGrpcStatus(parent.status());
-  absl::StatusOr<Filter> filter = Filter::Parse(request->filter());
-  if (!filter.ok()) return ToGrpcStatus(filter.status());
-  absl::StatusOr<Order> order = ParseOrder(request->order_by());
-  if (!order.ok()) return ToGrpcStatus(order.status());
-  absl::StatusOr<int> page_size = PageSize(request->page_size(), kDefaultPageSize);
-  if (!page_size.ok()) return ToGrpcStatus(page_size.status());
-  const uint64_t fingerprint = RequestFingerprint(
-      request->parent(), request->filter(), request->order_by());
-  absl::StatusOr<std::string> after =
-      DecodePageToken(request->page_token(), fingerprint);
-  if (!after.ok()) return ToGrpcStatus(after.status());
-  absl::Status waited = AwaitSequence(context, request->min_sequence());
-  if (!waited.ok()) return ToGrpcStatus(waited);
+grpc::ServerUnaryReactor* QueryServiceImpl::ListRecords(
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request_bytes,
+    grpc::ByteBuffer* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  auto request = std::make_unique<v1::ListRecordsRequest>();
+  if (grpc::Status parsed = ParseRequest(*request_bytes, *request); !parsed.ok()) {
+    reactor->Finish(parsed);
+    return reactor;
+  }
+  absl::StatusOr<ListPlan> plan = PlanList(*request);
+  if (!plan.ok()) {
+    reactor->Finish(ToGrpcStatus(plan.status()));
+    return reactor;
+  }
+  // A page in key order without a filter reads one page and the maintained
+  // count; anything else may scan the whole parent.
+  const bool cheap =
+      plan->filter.empty() && plan->order.field == Order::Field::kName;
+  const uint64_t min_sequence = request->min_sequence();
+  Answer(context, reactor, min_sequence, cheap,
+         [this, context, request = std::move(request),
+          plan = *std::move(plan), response]() {
+           absl::StatusOr<std::string> answer =
+               ListRecordsBytes(*context, *request, plan);
+           if (!answer.ok()) return ToGrpcStatus(answer.status());
+           SetResponse(*answer, *response);
+           return grpc::Status::OK;
+         });
+  return reactor;
+}
 
+void QueryServiceImpl::Answer(grpc::CallbackServerContext* context,
+                              grpc::ServerUnaryReactor* reactor,
+                              uint64_t min_sequence, bool cheap,
+                              absl::AnyInvocable<grpc::Status() &&> answer) {
+  if (min_sequence == 0 || replica_.applied_sequence() >= min_sequence) {
+    if (cheap) {
+      reactor->Finish(std::move(answer)());
+    } else {
+      runner_.Run([reactor, answer = std::move(answer)]() mutable {
+        reactor->Finish(std::move(answer)());
+      });
+    }
+    return;
+  }
+  const absl::Time deadline =
+      std::min(absl::Now() + options_.max_sequence_wait,
+               absl::FromChrono(context->deadline()));
+  runner_.RunAt(min_sequence, deadline,
+                [reactor, answer = std::move(answer)](absl::Status waited) mutable {
+                  reactor->Finish(waited.ok() ? std::move(answer)()
+                                              : ToGrpcStatus(waited));
+                });
+}
+
+absl::StatusOr<std::string> QueryServiceImpl::ListRecordsBytes(
+    const grpc::ServerContextBase& context, const v1::ListRecordsRequest& request,
+    const ListPlan& plan) const {
+  const Filter& filter = plan.filter;
+  const Order& order = plan.order;
+  const size_t page_size = static_cast<size_t>(plan.page_size);
+  const std::string& after = plan.after;
+  // The response: its records field entries, then a message with the
+  // other fields appended (a serialized message is the concatenation of
+  // its fields).
+  std::string out;
+  size_t records = 0;
+  v1::ListRecordsResponse rest;
   int64_t total = 0;
-  std::string last_key;
-  bool more = false;
   absl::Status status;
-  if (order->field == Order::Field::kName) {
+  if (order.field == Order::Field::kName) {
     // Scan order: the page starts after the token's key. Without a filter
     // the count is maintained, so the scan stops one past the page.
-    const bool count_by_scan = !filter->empty();
-    status = replica_.ForEach(
-        *parent, *after, [&](const std::string& key, v1::Record& record) {
-          if ((total & 1023) == 0 && context->IsCancelled()) return false;
-          if (!filter->Matches(record)) return true;
-          if (response->records_size() == *page_size) {
+    const bool count_by_scan = !filter.empty();
+    std::string last_key;
+    bool more = false;
+    int64_t visited = 0;
+    status = replica_.ForEachBytes(
+        plan.parent, after, [&](absl::string_view key, absl::string_view bytes) {
+          if ((++visited & 1023) == 0 && context.IsCancelled()) return false;
+          if (count_by_scan) {
+            v1::Record record;
+            if (!record.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+              status = StorageCorrupted("record");
+              return false;
+            }
+            if (!filter.Matches(record)) return true;
+          }
+          if (records == page_size) {
             more = true;
             if (!count_by_scan) return false;
             ++total;
             return true;
           }
           ++total;
-          ApplyView(request->view(), record);
-          *response->add_records() = std::move(record);
-          last_key = key;
+          if (!AppendRecord(request.view(), bytes, out)) {
+            status = StorageCorrupted("record");
+            return false;
+          }
+          ++records;
+          last_key.assign(key.data(), key.size());
           return true;
         });
-    if (status.ok() && context->IsCancelled()) status = Cancelled();
-    if (!status.ok()) return ToGrpcStatus(status);
+    if (status.ok() && context.IsCancelled()) status = Cancelled();
+    if (!status.ok()) return status;
     if (count_by_scan) {
       // Matches before the page start count too.
-      if (!after->empty()) {
+      if (!after.empty()) {
         int64_t before = 0;
-        status = replica_.ForEach(*parent, "", [&](const std::string& key,
-                                                  v1::Record& record) {
+        status = replica_.ForEach(plan.parent, "", [&](const std::string& key,
+                                                      v1::Record& record) {
           // The page starts after `after`: count up to and including it.
-          if (key > *after) return false;
-          if (filter->Matches(record)) ++before;
+          if (key > after) return false;
+          if (filter.Matches(record)) ++before;
           return true;
         });
-        if (!status.ok()) return ToGrpcStatus(status);
+        if (!status.ok()) return status;
         total += before;
       }
     } else {
-      absl::StatusOr<int64_t> count = replica_.Count(*parent);
-      if (!count.ok()) return ToGrpcStatus(count.status());
+      absl::StatusOr<int64_t> count = replica_.Count(plan.parent);
+      if (!count.ok()) return count.status();
       total = *count;
     }
-    if (more) {
-      response->set_next_page_token(EncodePageToken(fingerprint, last_key));
-    }
+    if (more) rest.set_next_page_token(EncodePageToken(plan.fingerprint, last_key));
   } else {
     // Sorted order: collect the positions of every match, sort, and page
     // after the token's position.
     std::vector<std::pair<std::string, std::string>> matches;  // position, key
     status = replica_.ForEach(
-        *parent, "", [&](const std::string& key, v1::Record& record) {
-          if ((matches.size() & 1023) == 0 && context->IsCancelled()) return false;
-          if (filter->Matches(record)) {
+        plan.parent, "", [&](const std::string& key, v1::Record& record) {
+          if ((matches.size() & 1023) == 0 && context.IsCancelled()) return false;
+          if (filter.Matches(record)) {
             // Positions use the scan key (unique within the parent); the
             // record is fetched by its own key.
-            matches.emplace_back(Position(SortKey(*order, record), key),
+            matches.emplace_back(Position(SortKey(order, record), key),
                                  RecordKeyOf(record));
           }
           return true;
         });
-    if (status.ok() && context->IsCancelled()) status = Cancelled();
-    if (!status.ok()) return ToGrpcStatus(status);
+    if (status.ok() && context.IsCancelled()) status = Cancelled();
+    if (!status.ok()) return status;
     auto before = [&](const std::string& a, const std::string& b) {
-      return order->descending ? a > b : a < b;
+      return order.descending ? a > b : a < b;
     };
     std::sort(matches.begin(), matches.end(),
               [&](const auto& a, const auto& b) { return before(a.first, b.first); });
     total = static_cast<int64_t>(matches.size());
     size_t start = 0;
-    if (!after->empty()) {
-      start = std::upper_bound(matches.begin(), matches.end(), *after,
+    if (!after.empty()) {
+      start = std::upper_bound(matches.begin(), matches.end(), after,
                                [&](const std::string& value, const auto& m) {
                                  return before(value, m.first);
                                }) -
               matches.begin();
     }
-    size_t end = std::min(matches.size(), start + *page_size);
+    size_t end = std::min(matches.size(), start + page_size);
     for (size_t i = start; i < end; ++i) {
-      absl::StatusOr<v1::Record> record = replica_.GetByKey(matches[i].second);
-      if (!record.ok()) return ToGrpcStatus(record.status());
-      ApplyView(request->view(), *record);
-      *response->add_records() = *std::move(record);
+      absl::StatusOr<std::string> record = replica_.GetBytes(matches[i].second);
+      if (!record.ok()) return record.status();
+      if (!AppendRecord(request.view(), *record, out)) return StorageCorrupted("record");
     }
     if (end < matches.size()) {
-      response->set_next_page_token(
-          EncodePageToken(fingerprint, matches[end - 1].first));
+      rest.set_next_page_token(
+          EncodePageToken(plan.fingerprint, matches[end - 1].first));
     }
   }
-  response->set_total_size(static_cast<int32_t>(total));
-  return grpc::Status::OK;
+  rest.set_total_size(static_cast<int32_t>(total));
+  rest.AppendToString(&out);
+  return out;
 }
 
 grpc::Status QueryServiceImpl::SearchRecords(

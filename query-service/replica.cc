@@ -135,12 +135,6 @@ bool UsesBureauIndex(const Parent& parent) {
   return parent.city == kWildcardId && !parent.bureau.empty();
 }
 
-absl::Status Corrupted(absl::string_view what) {
-  return WithReason(
-      absl::InternalError(absl::StrCat("cannot parse stored ", what)),
-      "STORAGE_CORRUPTED");
-}
-
 std::string EncodeCount(int64_t n) { return SequenceKey(static_cast<uint64_t>(n)); }
 
 }  // namespace
@@ -179,7 +173,7 @@ absl::StatusOr<std::unique_ptr<Replica>> Replica::Open(
                               kAppliedSequenceKey, &value);
   if (s.ok()) {
     std::optional<uint64_t> decoded = DecodeSequenceKey(value);
-    if (!decoded) return Corrupted("applied sequence");
+    if (!decoded) return StorageCorrupted("applied sequence");
     applied = *decoded;
   } else if (!s.IsNotFound()) {
     return FromRocksDb(s, "reading the applied sequence");
@@ -230,21 +224,21 @@ absl::Status Replica::LoadCounts() {
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     std::optional<std::vector<std::string>> parts =
         DecodeKeyComponents(View(it->key()));
-    if (!parts || parts->empty()) return Corrupted("count key");
+    if (!parts || parts->empty()) return StorageCorrupted("count key");
     const std::string& kind = parts->front();
     if (kind == "cn" && parts->size() == 2) {
       if (!city_names_[(*parts)[1]].ParseFromArray(it->value().data(),
                                                    it->value().size())) {
-        return Corrupted("city");
+        return StorageCorrupted("city");
       }
     } else if (kind == "bn" && parts->size() == 2) {
       if (!bureau_names_[(*parts)[1]].ParseFromArray(it->value().data(),
                                                      it->value().size())) {
-        return Corrupted("bureau");
+        return StorageCorrupted("bureau");
       }
     } else {
       std::optional<uint64_t> n = DecodeSequenceKey(View(it->value()));
-      if (!n) return Corrupted("count");
+      if (!n) return StorageCorrupted("count");
       counts_[it->key().ToString()] = static_cast<int64_t>(*n);
     }
   }
@@ -307,7 +301,7 @@ absl::StatusOr<Replica::ReplicaDigest> Replica::Digest() const {
   rocksdb::Status s = db_->Get(read_options, meta_, kAppliedSequenceKey, &value);
   if (s.ok()) {
     std::optional<uint64_t> applied = DecodeSequenceKey(value);
-    if (!applied) status = Corrupted("applied sequence");
+    if (!applied) status = StorageCorrupted("applied sequence");
     out.sequence = applied.value_or(0);
   } else if (!s.IsNotFound()) {
     status = FromRocksDb(s, "reading the applied sequence");
@@ -319,7 +313,7 @@ absl::StatusOr<Replica::ReplicaDigest> Replica::Digest() const {
       v1::Record record;
       if (!record.ParseFromArray(it->value().data(),
                                  static_cast<int>(it->value().size()))) {
-        status = Corrupted("record");
+        status = StorageCorrupted("record");
         break;
       }
       digest.Add(View(it->key()), record.etag());
@@ -362,7 +356,7 @@ absl::Status Replica::ApplyChanges(const std::vector<v1::Change>& changes,
     if (s.IsNotFound()) return std::optional<SearchFields>();
     if (!s.ok()) return FromRocksDb(s, "reading search text");
     std::optional<SearchReader::Entry> entry = DecodeEntry(value);
-    if (!entry) return Corrupted("search text");
+    if (!entry) return StorageCorrupted("search text");
     return std::optional<SearchFields>(std::move(entry->fields));
   };
 
@@ -454,17 +448,20 @@ absl::Status Replica::ApplyChanges(const std::vector<v1::Change>& changes,
   absl::Status written = FromRocksDb(s, "applying changes");
   if (!written.ok()) return written;
 
-  absl::MutexLock lock(&mutex_);
-  for (const auto& [k, n] : updated) {
-    if (n > 0) {
-      counts_[k] = n;
-    } else {
-      counts_.erase(k);
+  {
+    absl::MutexLock lock(&mutex_);
+    for (const auto& [k, n] : updated) {
+      if (n > 0) {
+        counts_[k] = n;
+      } else {
+        counts_.erase(k);
+      }
     }
+    for (auto& [id, city] : cities) city_names_[id] = std::move(city);
+    for (auto& [id, bureau] : bureaus) bureau_names_[id] = std::move(bureau);
+    applied_ = last;
   }
-  for (auto& [id, city] : cities) city_names_[id] = std::move(city);
-  for (auto& [id, bureau] : bureaus) bureau_names_[id] = std::move(bureau);
-  applied_ = last;
+  NotifyProgress(last, /*stopped=*/false);
   return absl::OkStatus();
 }
 
@@ -475,21 +472,48 @@ absl::Status Replica::WaitForSequence(uint64_t sequence,
   mutex_.AwaitWithDeadline(absl::Condition(&CaughtUpOrStopped, &args),
                            deadline);
   if (applied_ >= sequence) return absl::OkStatus();
+  return SequenceNotReached(sequence, applied_, stopped_);
+}
+
+absl::Status Replica::SequenceNotReached(uint64_t sequence, uint64_t applied,
+                                         bool stopped) {
   std::string message =
-      absl::StrCat("the replica has applied sequence ", applied_,
+      absl::StrCat("the replica has applied sequence ", applied,
                    "; min_sequence ", sequence, " was not reached");
-  if (stopped_) {
+  if (stopped) {
     return WithReason(absl::UnavailableError(message), "REPLICA_STOPPING");
   }
   return WithReason(absl::DeadlineExceededError(message), "REPLICA_BEHIND");
 }
 
 void Replica::StopWaiting() {
-  absl::MutexLock lock(&mutex_);
-  stopped_ = true;
+  uint64_t applied;
+  {
+    absl::MutexLock lock(&mutex_);
+    stopped_ = true;
+    applied = applied_;
+  }
+  NotifyProgress(applied, /*stopped=*/true);
 }
 
-absl::StatusOr<v1::Record> Replica::ReadRecord(
+int Replica::AddProgressListener(ProgressListener listener) const {
+  absl::MutexLock lock(&listeners_mutex_);
+  const int id = next_listener_++;
+  listeners_.emplace(id, std::move(listener));
+  return id;
+}
+
+void Replica::RemoveProgressListener(int id) const {
+  absl::MutexLock lock(&listeners_mutex_);
+  listeners_.erase(id);
+}
+
+void Replica::NotifyProgress(uint64_t applied, bool stopped) const {
+  absl::MutexLock lock(&listeners_mutex_);
+  for (const auto& [id, listener] : listeners_) listener(applied, stopped);
+}
+
+absl::StatusOr<std::string> Replica::ReadRecordBytes(
     const rocksdb::ReadOptions& options, const std::string& key) const {
   std::string value;
   rocksdb::Status s = db_->Get(options, records_, key, &value);
@@ -501,9 +525,20 @@ absl::StatusOr<v1::Record> Replica::ReadRecord(
         "RECORD_NOT_FOUND");
   }
   if (!s.ok()) return FromRocksDb(s, "reading a record");
+  return value;
+}
+
+absl::StatusOr<v1::Record> Replica::ReadRecord(
+    const rocksdb::ReadOptions& options, const std::string& key) const {
+  absl::StatusOr<std::string> value = ReadRecordBytes(options, key);
+  if (!value.ok()) return value.status();
   v1::Record record;
-  if (!record.ParseFromString(value)) return Corrupted("record");
+  if (!record.ParseFromString(*value)) return StorageCorrupted("record");
   return record;
+}
+
+absl::StatusOr<std::string> Replica::GetBytes(const std::string& key) const {
+  return ReadRecordBytes(rocksdb::ReadOptions(), key);
 }
 
 absl::StatusOr<v1::Record> Replica::GetByKey(const std::string& key) const {
@@ -517,6 +552,23 @@ absl::StatusOr<v1::Record> Replica::Get(const RecordName& name) const {
 absl::Status Replica::ForEach(
     const Parent& parent, const std::string& after_key,
     const std::function<bool(const std::string& key, v1::Record& record)>&
+        visit) const {
+  absl::Status status;
+  absl::Status scanned = ForEachBytes(
+      parent, after_key, [&](absl::string_view key, absl::string_view bytes) {
+        v1::Record record;
+        if (!record.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+          status = StorageCorrupted("record");
+          return false;
+        }
+        return visit(std::string(key), record);
+      });
+  return status.ok() ? scanned : status;
+}
+
+absl::Status Replica::ForEachBytes(
+    const Parent& parent, const std::string& after_key,
+    absl::FunctionRef<bool(absl::string_view key, absl::string_view record)>
         visit) const {
   const std::string prefix = ScanPrefix(parent);
   const bool indexed = UsesBureauIndex(parent);
@@ -544,13 +596,7 @@ absl::Status Replica::ForEach(
       }
       record_bytes = value;
     }
-    v1::Record record;
-    if (!record.ParseFromArray(record_bytes.data(),
-                               static_cast<int>(record_bytes.size()))) {
-      status = Corrupted("record");
-      break;
-    }
-    if (!visit(it->key().ToString(), record)) break;
+    if (!visit(View(it->key()), View(record_bytes))) break;
   }
   if (status.ok()) status = FromRocksDb(it->status(), "scanning records");
   it.reset();
@@ -639,7 +685,7 @@ absl::StatusOr<std::map<int, int64_t>> Replica::SearchReader::LevelCounts(
   for (it->Seek(prefix); it->Valid() && absl::StartsWith(View(it->key()), prefix);
        it->Next()) {
     std::optional<int64_t> n = DecodeCount(View(it->value()));
-    if (it->key().size() != prefix.size() + 1 || !n) return Corrupted("gram count");
+    if (it->key().size() != prefix.size() + 1 || !n) return StorageCorrupted("gram count");
     if (*n > 0) out[255 - static_cast<uint8_t>(it->key()[prefix.size()])] = *n;
   }
   if (absl::Status s = FromRocksDb(it->status(), "reading gram counts"); !s.ok()) {
@@ -671,7 +717,7 @@ absl::StatusOr<std::vector<uint64_t>> Replica::SearchReader::SamplePostings(
   it->Seek(prefix);
   std::optional<PostingKeyParts> first =
       it->Valid() ? parts_here() : std::nullopt;
-  if (!first || !last) return Corrupted("posting list");
+  if (!first || !last) return StorageCorrupted("posting list");
   // Chunks to visit, spread over the span, and IDs to take from each,
   // spread over the chunk.
   const uint64_t span = last->chunk - first->chunk + 1;
@@ -686,7 +732,7 @@ absl::StatusOr<std::vector<uint64_t>> Replica::SearchReader::SamplePostings(
     if (!it->Valid() || !absl::StartsWith(View(it->key()), prefix)) break;
     std::optional<PostingKeyParts> parts = parts_here();
     std::optional<std::vector<uint64_t>> ids = DecodeIds(View(it->value()));
-    if (!parts || !ids) return Corrupted("posting list");
+    if (!parts || !ids) return StorageCorrupted("posting list");
     if (parts->chunk == previous_chunk) continue;
     previous_chunk = parts->chunk;
     const size_t take = std::min<size_t>(per_chunk, ids->size());
@@ -713,7 +759,7 @@ absl::Status Replica::SearchReader::ForEachPosting(
     std::optional<PostingKeyParts> parts =
         ParsePostingKeySuffix(View(it->key()).substr(prefix.size()));
     std::optional<std::vector<uint64_t>> ids = DecodeIds(View(it->value()));
-    if (!parts || !ids) return Corrupted("posting list");
+    if (!parts || !ids) return StorageCorrupted("posting list");
     for (uint64_t id : *ids) {
       if (!visit(parts->level, id)) return absl::OkStatus();
     }
@@ -733,7 +779,7 @@ absl::StatusOr<Replica::SearchReader::Entry> Replica::SearchReader::GetEntry(
   }
   if (!s.ok()) return FromRocksDb(s, "reading search text");
   std::optional<Entry> entry = DecodeEntry(value);
-  if (!entry) return Corrupted("search text");
+  if (!entry) return StorageCorrupted("search text");
   return *std::move(entry);
 }
 

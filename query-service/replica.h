@@ -34,6 +34,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -112,9 +113,24 @@ class Replica {
   // StopWaiting().
   absl::Status WaitForSequence(uint64_t sequence, absl::Time deadline) const;
   void StopWaiting();
+  // The error of a wait for `sequence` that ended with `applied` reached
+  // (REPLICA_BEHIND, or REPLICA_STOPPING once `stopped`).
+  static absl::Status SequenceNotReached(uint64_t sequence, uint64_t applied,
+                                         bool stopped);
+
+  // Calls `listener(applied, stopped)` after every batch that advances the
+  // applied sequence and on StopWaiting(), on the thread that did it, with
+  // no lock of the replica held. It must be quick. Returns an ID for
+  // RemoveProgressListener, which returns once no call to it is running.
+  using ProgressListener = std::function<void(uint64_t applied, bool stopped)>;
+  int AddProgressListener(ProgressListener listener) const;
+  void RemoveProgressListener(int id) const;
 
   // NotFound when absent.
   absl::StatusOr<v1::Record> Get(const RecordName& name) const;
+  // The stored record, serialized (a v1::Record as the ingest service
+  // wrote it); NotFound when absent.
+  absl::StatusOr<std::string> GetBytes(const std::string& key) const;
 
   // Records under `parent` in key order (by city, bureau, record; for
   // "cities/-/bureaus/{b}" by bureau, city, record) whose scan key is
@@ -128,6 +144,11 @@ class Replica {
   absl::Status ForEach(
       const Parent& parent, const std::string& after_key,
       const std::function<bool(const std::string& key, v1::Record& record)>&
+          visit) const;
+  // As ForEach, with each record serialized as stored.
+  absl::Status ForEachBytes(
+      const Parent& parent, const std::string& after_key,
+      absl::FunctionRef<bool(absl::string_view key, absl::string_view record)>
           visit) const;
 
   // Number of records under `parent`, from the maintained counts.
@@ -193,6 +214,10 @@ class Replica {
   absl::Status Reset();
   absl::StatusOr<v1::Record> ReadRecord(const rocksdb::ReadOptions& options,
                                         const std::string& key) const;
+  absl::StatusOr<std::string> ReadRecordBytes(
+      const rocksdb::ReadOptions& options, const std::string& key) const;
+  // Calls the progress listeners (no lock of mutex_ held).
+  void NotifyProgress(uint64_t applied, bool stopped) const;
 
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
@@ -211,6 +236,13 @@ class Replica {
   absl::flat_hash_map<std::string, v1::City> city_names_ ABSL_GUARDED_BY(mutex_);
   absl::flat_hash_map<std::string, v1::Bureau> bureau_names_
       ABSL_GUARDED_BY(mutex_);
+
+  // Held while listeners are called, so that removing one waits for its
+  // running call.
+  mutable absl::Mutex listeners_mutex_ ABSL_ACQUIRED_AFTER(mutex_);
+  mutable std::map<int, ProgressListener> listeners_
+      ABSL_GUARDED_BY(listeners_mutex_);
+  mutable int next_listener_ ABSL_GUARDED_BY(listeners_mutex_) = 0;
 };
 
 }  // namespace kouryu::query

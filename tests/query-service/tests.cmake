@@ -1,6 +1,7 @@
 # Unit tests of query-service: the replica on a real RocksDB in a temporary
-# directory, the search index's storage, and page tokens.
+# directory, the search index's storage, page tokens and the call runner.
 
 kouryu_test(replica_test SOURCES query-service/replica_test.cc LIBS kouryu_query)
 kouryu_test(postings_test SOURCES query-service/postings_test.cc LIBS kouryu_query)
 kouryu_test(page_token_test SOURCES query-service/page_token_test.cc LIBS kouryu_query)
+kouryu_test(call_runner_test SOURCES query-service/call_runner_test.cc LIBS kouryu_query)
