@@ -303,18 +303,18 @@ absl::Status Run::Queries() {
   null_1_ = &Record(RunLoad(null_name, Load(1, pids), null_rpc), tcp_1_);
   null_n_ = &Record(RunLoad(null_name, Load(n, pids), null_rpc), tcp_n_);
 
-  AsyncCall get = GetRecords(*query_stub_, names_);
+  AsyncCall get = GetRecords(query_channel_, names_);
   get_1_ = &Record(RunLoad("GetRecord", Load(1, pids), get), null_1_);
   report_.Compare(*get_1_, *rocksdb_get_1_);
   get_n_ = &Record(RunLoad("GetRecord", Load(n, pids), get), null_n_);
   report_.Compare(*get_n_, *rocksdb_get_n_);
 
   const int page = options_.page_size;
-  AsyncCall basic = ListRecords(*query_stub_, v1::RECORD_VIEW_BASIC, page);
+  AsyncCall basic = ListRecords(query_channel_, v1::RECORD_VIEW_BASIC, page);
   const std::string basic_name = absl::StrCat("ListRecords ", page, " BASIC");
   Record(RunLoad(basic_name, Load(1, pids), basic), null_1_);
   Record(RunLoad(basic_name, Load(n, pids), basic), null_n_);
-  AsyncCall full = ListRecords(*query_stub_, v1::RECORD_VIEW_FULL, page);
+  AsyncCall full = ListRecords(query_channel_, v1::RECORD_VIEW_FULL, page);
   const std::string full_name = absl::StrCat("ListRecords ", page, " FULL");
   Record(RunLoad(full_name, Load(1, pids), full), null_1_);
   list_full_n_ = &Record(RunLoad(full_name, Load(n, pids), full), null_n_);

@@ -1,5 +1,7 @@
 #include "bench/load.h"
 
+#include <unistd.h>
+
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -119,6 +121,17 @@ class ClosedLoop {
 
 }  // namespace
 
+std::string Flatten(const grpc::ByteBuffer& buffer) {
+  std::vector<grpc::Slice> slices;
+  std::string out;
+  if (!buffer.Dump(&slices).ok()) return out;
+  out.reserve(buffer.Length());
+  for (const grpc::Slice& slice : slices) {
+    out.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+  }
+  return out;
+}
+
 std::string CodeName(grpc::StatusCode code) {
   // gRPC's codes are the canonical codes, numbered as absl's are.
   return absl::StatusCodeToString(static_cast<absl::StatusCode>(code));
@@ -131,12 +144,14 @@ Figures RunLoad(const std::string& name, const LoadOptions& options,
   loop.ServeHandOffs(absl::Now() + options.warmup);
 
   const int64_t cpu_start = ProcessCpuMicros(options.cpu_pids);
+  const int64_t client_cpu_start = ProcessCpuMicros(getpid());
   const Clock::time_point window_start = Clock::now();
   loop.BeginWindow();
   loop.ServeHandOffs(absl::Now() + options.duration);
   loop.EndWindow();
   const Clock::time_point window_end = Clock::now();
   const int64_t cpu_end = ProcessCpuMicros(options.cpu_pids);
+  const int64_t client_cpu_end = ProcessCpuMicros(getpid());
   loop.Drain();
 
   Figures figures{.name = name, .concurrency = options.concurrency};
@@ -145,6 +160,10 @@ Figures RunLoad(const std::string& name, const LoadOptions& options,
   loop.Collect(figures);
   if (!options.timed) figures.p50_us = figures.p99_us = std::nullopt;
   if (!options.cpu_pids.empty()) SetCpuPerOp(cpu_start, cpu_end, figures);
+  if (figures.ops > 0 && client_cpu_start >= 0 && client_cpu_end >= 0) {
+    figures.client_cpu_us_per_op =
+        static_cast<double>(client_cpu_end - client_cpu_start) / figures.ops;
+  }
   return figures;
 }
 

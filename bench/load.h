@@ -15,12 +15,15 @@
 //             request.set_name(names[i % names.size()]);
 //           }));
 
+#include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "bench/measure.h"
 
@@ -42,6 +45,9 @@ using AsyncCall = std::function<void(uint64_t i, CallDone done)>;
 // timed; failed calls are counted by code over the whole run.
 Figures RunLoad(const std::string& name, const LoadOptions& options,
                 const AsyncCall& call);
+
+// The bytes of `buffer`, in one string.
+std::string Flatten(const grpc::ByteBuffer& buffer);
 
 // A generated stub's callback-API method: stub->async()->Method(...).
 template <typename Request, typename Response>
@@ -80,6 +86,42 @@ AsyncCall UnaryCall(
 
 // The name of a status code ("DEADLINE_EXCEEDED").
 std::string CodeName(grpc::StatusCode code);
+
+// An AsyncCall of a unary method whose answer is checked without parsing
+// it into its message type: `check(request, answer)` reads the serialized
+// answer (a client that needs a few fields of a large answer may do the
+// same, and the benchmark's own CPU then stays out of the servers' way).
+// `method` is the full name, "/kouryu.v1.QueryService/GetRecord".
+template <typename Request>
+AsyncCall RawAnswerCall(
+    std::shared_ptr<grpc::Channel> channel, std::string method,
+    std::function<void(uint64_t i, Request& request)> fill,
+    std::function<grpc::Status(const Request& request, absl::string_view answer)>
+        check) {
+  auto stub = std::make_shared<grpc::TemplatedGenericStub<Request, grpc::ByteBuffer>>(
+      std::move(channel));
+  return [stub, method = std::move(method), fill = std::move(fill),
+          check = std::move(check)](uint64_t i, CallDone done) {
+    struct Call {
+      grpc::ClientContext context;
+      Request request;
+      grpc::ByteBuffer response;
+    };
+    auto* call = new Call;
+    call->context.set_deadline(absl::ToChronoTime(absl::Now() + kCallTimeout));
+    fill(i, call->request);
+    stub->UnaryCall(&call->context, method, grpc::StubOptions(), &call->request,
+                    &call->response,
+                    [call, &check, done = std::move(done)](grpc::Status status) {
+                      if (status.ok()) {
+                        std::string answer = Flatten(call->response);
+                        status = check(call->request, answer);
+                      }
+                      delete call;
+                      done(status);
+                    });
+  };
+}
 
 }  // namespace kouryu::bench
 

@@ -53,6 +53,10 @@ struct Figures {
   // CPU time (user + system) of the measured processes over the window,
   // per operation; unset when not measured.
   std::optional<double> cpu_us_per_op = std::nullopt;
+  // CPU time of the benchmark process itself (the load generator's
+  // clients) over the window, per operation: it shares the machine's cores
+  // with the servers. Unset where the benchmark is not the client.
+  std::optional<double> client_cpu_us_per_op = std::nullopt;
   // Every failure, warm-up and drain included.
   Errors errors = {};
   // Anything else the reader needs to interpret the row.

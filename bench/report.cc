@@ -71,9 +71,9 @@ void Report::AddGoal(std::string goal, std::string measured, bool met) {
 void Report::Print(std::FILE* out) const {
   std::fprintf(
       out,
-      "| scenario | ×conc | QPS | p50 µs | p99 µs | CPU µs/op | errors "
-      "| floor | QPS ÷ floor | p50 ÷ floor | p99 ÷ floor | CPU ÷ floor |\n"
-      "|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|\n");
+      "| scenario | ×conc | QPS | p50 µs | p99 µs | CPU µs/op | client CPU µs/op "
+      "| errors | floor | QPS ÷ floor | p50 ÷ floor | p99 ÷ floor | CPU ÷ floor |\n"
+      "|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|\n");
   for (const Row& row : rows_) {
     const Figures& f = *row.figures;
     std::string ratios = "| | — | — | — | — |";
@@ -84,10 +84,11 @@ void Report::Print(std::FILE* out) const {
           Ratio(f.p50_us, floor.p50_us), " | ", Ratio(f.p99_us, floor.p99_us),
           " | ", Ratio(f.cpu_us_per_op, floor.cpu_us_per_op), " |");
     }
-    std::fprintf(out, "| %s | %d | %s | %s | %s | %s | %lld %s\n",
+    std::fprintf(out, "| %s | %d | %s | %s | %s | %s | %s | %lld %s\n",
                  f.name.c_str(), f.concurrency, Number(Qps(f)).c_str(),
                  Number(f.p50_us).c_str(), Number(f.p99_us).c_str(),
                  Number(f.cpu_us_per_op).c_str(),
+                 Number(f.client_cpu_us_per_op).c_str(),
                  static_cast<long long>(ErrorTotal(f.errors)), ratios.c_str());
   }
 

@@ -1,6 +1,14 @@
 #include "bench/scenarios.h"
 
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/wire_format_lite.h>
+
+#include <cstring>
+#include <optional>
 #include <utility>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 
 namespace kouryu::bench {
 namespace {
@@ -8,6 +16,59 @@ namespace {
 // Spreads consecutive call numbers over the records (Knuth's multiplicative
 // hash), so that successive calls do not read neighbouring keys.
 uint64_t Spread(uint64_t i, size_t size) { return (i * 2654435761ULL) % size; }
+
+using google::protobuf::internal::WireFormatLite;
+
+// The length-delimited fields `number` of a serialized message, read
+// without parsing the rest; nullopt when the message is malformed.
+std::optional<std::vector<absl::string_view>> LengthDelimited(
+    absl::string_view message, int number) {
+  std::vector<absl::string_view> found;
+  google::protobuf::io::CodedInputStream input(
+      reinterpret_cast<const uint8_t*>(message.data()),
+      static_cast<int>(message.size()));
+  for (uint32_t tag; (tag = input.ReadTag()) != 0;) {
+    if (WireFormatLite::GetTagFieldNumber(tag) == number &&
+        WireFormatLite::GetTagWireType(tag) ==
+            WireFormatLite::WIRETYPE_LENGTH_DELIMITED) {
+      uint32_t length;
+      if (!input.ReadVarint32(&length)) return std::nullopt;
+      const int at = input.CurrentPosition();
+      if (!input.Skip(static_cast<int>(length))) return std::nullopt;
+      found.push_back(message.substr(at, length));
+    } else if (!WireFormatLite::SkipField(&input, tag)) {
+      return std::nullopt;
+    }
+  }
+  if (input.CurrentPosition() != static_cast<int>(message.size())) {
+    return std::nullopt;
+  }
+  return found;
+}
+
+// The name of a serialized v1::Record; empty when it has none.
+absl::string_view RecordName(absl::string_view record) {
+  static_assert(v1::Record::kNameFieldNumber == 1);
+  std::optional<std::vector<absl::string_view>> names = LengthDelimited(record, 1);
+  return names && names->size() == 1 ? names->front() : absl::string_view();
+}
+
+// Whether record `name` is under `parent` ("cities/{c}", "cities/-",
+// "cities/{c}/bureaus/{b}", "cities/-/bureaus/{b}").
+bool UnderParent(absl::string_view name, absl::string_view parent) {
+  if (!absl::StartsWith(name, "cities/")) return false;
+  if (absl::StartsWith(parent, "cities/-/bureaus/")) {
+    return absl::StrContains(
+        name, absl::StrCat("/bureaus/", parent.substr(strlen("cities/-/bureaus/")),
+                           "/records/"));
+  }
+  return parent == "cities/-" || absl::StartsWith(name, absl::StrCat(parent, "/"));
+}
+
+grpc::Status WrongAnswer(absl::string_view what) {
+  return grpc::Status(grpc::StatusCode::INTERNAL,
+                      absl::StrCat("wrong answer: ", what));
+}
 
 }  // namespace
 
@@ -53,29 +114,45 @@ AsyncCall NullRpc(grpc::health::v1::Health::Stub& stub) {
       });
 }
 
-AsyncCall GetRecords(v1::QueryService::Stub& stub,
+AsyncCall GetRecords(std::shared_ptr<grpc::Channel> channel,
                      const std::vector<std::string>& names) {
-  auto* async = stub.async();
-  return UnaryCall<v1::GetRecordRequest, v1::Record>(
-      [async](auto* context, auto* request, auto* response, auto done) {
-        async->GetRecord(context, request, response, std::move(done));
-      },
+  return RawAnswerCall<v1::GetRecordRequest>(
+      std::move(channel), "/kouryu.v1.QueryService/GetRecord",
       [&names](uint64_t i, v1::GetRecordRequest& request) {
         request.set_name(names[Spread(i, names.size())]);
+      },
+      [](const v1::GetRecordRequest& request, absl::string_view record) {
+        if (RecordName(record) != request.name()) {
+          return WrongAnswer(absl::StrCat("not record ", request.name()));
+        }
+        return grpc::Status::OK;
       });
 }
 
-AsyncCall ListRecords(v1::QueryService::Stub& stub, v1::RecordView view,
-                      int page_size) {
-  auto* async = stub.async();
-  return UnaryCall<v1::ListRecordsRequest, v1::ListRecordsResponse>(
-      [async](auto* context, auto* request, auto* response, auto done) {
-        async->ListRecords(context, request, response, std::move(done));
-      },
+AsyncCall ListRecords(std::shared_ptr<grpc::Channel> channel,
+                      v1::RecordView view, int page_size) {
+  return RawAnswerCall<v1::ListRecordsRequest>(
+      std::move(channel), "/kouryu.v1.QueryService/ListRecords",
       [view, page_size](uint64_t i, v1::ListRecordsRequest& request) {
         request.set_parent(ListParents()[i % ListParents().size()]);
         request.set_view(view);
         request.set_page_size(page_size);
+      },
+      [](const v1::ListRecordsRequest& request, absl::string_view answer) {
+        static_assert(v1::ListRecordsResponse::kRecordsFieldNumber == 1);
+        std::optional<std::vector<absl::string_view>> records =
+            LengthDelimited(answer, 1);
+        if (!records) return WrongAnswer("a malformed ListRecordsResponse");
+        if (static_cast<int>(records->size()) > request.page_size()) {
+          return WrongAnswer(absl::StrCat(records->size(), " records on a page of ",
+                                          request.page_size()));
+        }
+        for (absl::string_view record : *records) {
+          if (!UnderParent(RecordName(record), request.parent())) {
+            return WrongAnswer(absl::StrCat("a record outside ", request.parent()));
+          }
+        }
+        return grpc::Status::OK;
       });
 }
 

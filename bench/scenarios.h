@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -29,12 +30,16 @@ const std::vector<std::string>& SearchTerms();
 AsyncCall NullRpc(grpc::health::v1::Health::Stub& stub);
 
 // GetRecord of names[(i * stride) % size]: every call another record.
-AsyncCall GetRecords(v1::QueryService::Stub& stub,
+// The answer must be that record (its name is read from the wire, the rest
+// is not parsed).
+AsyncCall GetRecords(std::shared_ptr<grpc::Channel> channel,
                      const std::vector<std::string>& names);
 
-// The first page of `page_size` records of ListParents()[i % size].
-AsyncCall ListRecords(v1::QueryService::Stub& stub, v1::RecordView view,
-                      int page_size);
+// The first page of `page_size` records of ListParents()[i % size]. The
+// answer must hold at most `page_size` records, each under the parent
+// (read from the wire as GetRecords does).
+AsyncCall ListRecords(std::shared_ptr<grpc::Channel> channel,
+                      v1::RecordView view, int page_size);
 
 // The first page of `page_size` results of SearchTerms()[i % size].
 AsyncCall SearchRecords(v1::QueryService::Stub& stub, int page_size);
