@@ -76,40 +76,66 @@ std::optional<Replica::SearchReader::Entry> DecodeEntry(absl::string_view value)
 
 // Index changes of one batch: posting key -> index ID -> net +1 or -1, and
 // gram -> net change of its record count.
-struct IndexDelta {
-  absl::flat_hash_map<std::string, absl::flat_hash_map<uint64_t, int>> postings;
-  absl::flat_hash_map<std::string, int64_t> counts;  // count key -> delta
-
+// The index changes of one batch, gathered per (gram, level) and written
+// as one Merge per posting list chunk and count that changed.
+class IndexDelta {
+ public:
   // Adds (+1) or removes (-1) the record `id` with text `fields`.
   void Change(const SearchFields& fields, uint64_t id, int sign) {
     for (const IndexedGram& g : IndexedGrams(fields)) {
-      postings[PostingKey(g.gram, g.level, id >> kChunkBits)][id] += sign;
-      counts[GramCountKey(g.gram, g.level)] += sign;
+      // Looked up by a reused buffer: no allocation unless the pair is new.
+      scratch_.assign(g.gram);
+      scratch_.push_back(static_cast<char>(g.level));
+      auto [it, inserted] = positions_.try_emplace(scratch_, grams_.size());
+      if (inserted) grams_.push_back({g.gram, g.level});
+      GramChanges& changes = grams_[it->second];
+      changes.count += sign;
+      changes.ids.emplace_back(id, sign);
     }
   }
 
-  // One Merge per posting list and count that changed.
   rocksdb::Status WriteTo(rocksdb::WriteBatch& batch,
-                          rocksdb::ColumnFamilyHandle* grams) const {
+                          rocksdb::ColumnFamilyHandle* grams) {
     rocksdb::Status s;
     std::vector<uint64_t> add, remove;
-    for (const auto& [key, ids] : postings) {
-      add.clear();
-      remove.clear();
-      for (const auto& [id, net] : ids) {
-        if (net > 0) add.push_back(id);
-        if (net < 0) remove.push_back(id);
+    for (GramChanges& changes : grams_) {
+      std::sort(changes.ids.begin(), changes.ids.end());
+      // IDs in order, so chunk by chunk; each ID's changes are adjacent.
+      auto& ids = changes.ids;
+      for (size_t i = 0; i < ids.size() && s.ok();) {
+        const uint64_t chunk = ids[i].first >> kChunkBits;
+        add.clear();
+        remove.clear();
+        while (i < ids.size() && ids[i].first >> kChunkBits == chunk) {
+          const uint64_t id = ids[i].first;
+          int net = 0;
+          for (; i < ids.size() && ids[i].first == id; ++i) net += ids[i].second;
+          if (net > 0) add.push_back(id);
+          if (net < 0) remove.push_back(id);
+        }
+        if (add.empty() && remove.empty()) continue;
+        s = batch.Merge(grams, PostingKey(changes.gram, changes.level, chunk),
+                        PostingDelta(add, remove));
       }
-      if (add.empty() && remove.empty()) continue;
-      std::sort(add.begin(), add.end());
-      std::sort(remove.begin(), remove.end());
-      if (s.ok()) s = batch.Merge(grams, key, PostingDelta(add, remove));
-    }
-    for (const auto& [key, delta] : counts) {
-      if (delta != 0 && s.ok()) s = batch.Merge(grams, key, CountDelta(delta));
+      if (changes.count != 0 && s.ok()) {
+        s = batch.Merge(grams, GramCountKey(changes.gram, changes.level),
+                        CountDelta(changes.count));
+      }
     }
     return s;
   }
+
+ private:
+  struct GramChanges {
+    std::string gram;
+    int level;
+    int64_t count = 0;                          // net records added
+    std::vector<std::pair<uint64_t, int>> ids;  // (ID, +1 or -1)
+  };
+  // Gram and level byte -> position in grams_.
+  absl::flat_hash_map<std::string, size_t> positions_;
+  std::vector<GramChanges> grams_;
+  std::string scratch_;
 };
 
 struct WaitArgs {
