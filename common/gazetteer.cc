@@ -1,5 +1,7 @@
 #include "common/gazetteer.h"
 
+#include <unicode/utf8.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
@@ -28,6 +30,14 @@ std::vector<std::string> SplitAliases(absl::string_view field) {
     out.emplace_back(a);
   }
   return out;
+}
+
+// The code point `text` starts with (negative when it is not valid UTF-8).
+int32_t FirstCodePoint(absl::string_view text) {
+  int32_t i = 0;
+  UChar32 c;
+  U8_NEXT(text.data(), i, static_cast<int32_t>(text.size()), c);
+  return c;
 }
 
 }  // namespace
@@ -102,6 +112,11 @@ absl::StatusOr<std::unique_ptr<Gazetteer>> Gazetteer::Parse(
                    longest_first);
   std::stable_sort(g->bureau_names_.begin(), g->bureau_names_.end(),
                    longest_first);
+  for (size_t rank = 0; rank < g->city_names_.size(); ++rank) {
+    const std::string& text = g->city_names_[rank].text;
+    if (text.empty()) continue;
+    g->city_names_by_first_[FirstCodePoint(text)].push_back(rank);
+  }
   return g;
 }
 
@@ -149,24 +164,41 @@ const BureauEntry* Gazetteer::FindBureau(absl::string_view id) const {
 }
 
 std::vector<const CityEntry*> Gazetteer::CitiesIn(absl::string_view text) const {
-  std::string normalized = NormalizeText(text);
-  // (position, city index) of every match; a longer name claims its span so
-  // that a shorter alias inside it is not counted again.
+  const std::string normalized = NormalizeText(text);
+  // Every occurrence of every name, as (rank in city_names_, position).
+  // Normalized text is valid UTF-8, so a name can only start where a code
+  // point does.
+  std::vector<std::pair<size_t, size_t>> occurrences;
+  const int32_t length = static_cast<int32_t>(normalized.size());
+  for (int32_t i = 0; i < length;) {
+    const size_t pos = static_cast<size_t>(i);
+    UChar32 c;
+    U8_NEXT(normalized.data(), i, length, c);
+    auto candidates = city_names_by_first_.find(c);
+    if (candidates == city_names_by_first_.end()) continue;
+    for (size_t rank : candidates->second) {
+      if (normalized.compare(pos, city_names_[rank].text.size(),
+                             city_names_[rank].text) == 0) {
+        occurrences.emplace_back(rank, pos);
+      }
+    }
+  }
+  // Longest names first, each left to right: a longer name claims its span
+  // so that a shorter alias inside it is not counted again. Then (position,
+  // city index) of every claimed match.
+  std::sort(occurrences.begin(), occurrences.end());
   std::vector<std::pair<size_t, size_t>> found;
   std::vector<bool> claimed(normalized.size(), false);
-  for (const Name& name : city_names_) {
-    if (name.text.empty()) continue;
-    for (size_t pos = normalized.find(name.text); pos != std::string::npos;
-         pos = normalized.find(name.text, pos + 1)) {
-      if (std::any_of(claimed.begin() + pos,
-                      claimed.begin() + pos + name.text.size(),
-                      [](bool c) { return c; })) {
-        continue;
-      }
-      std::fill(claimed.begin() + pos,
-                claimed.begin() + pos + name.text.size(), true);
-      found.emplace_back(pos, name.index);
+  for (const auto& [rank, pos] : occurrences) {
+    const Name& name = city_names_[rank];
+    if (std::any_of(claimed.begin() + pos,
+                    claimed.begin() + pos + name.text.size(),
+                    [](bool c) { return c; })) {
+      continue;
     }
+    std::fill(claimed.begin() + pos, claimed.begin() + pos + name.text.size(),
+              true);
+    found.emplace_back(pos, name.index);
   }
   std::sort(found.begin(), found.end());
   std::vector<const CityEntry*> out;

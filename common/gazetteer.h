@@ -15,13 +15,15 @@
 // A Gazetteer is immutable after construction and safe to share between
 // threads.
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace kouryu {
 
@@ -85,6 +87,10 @@ class Gazetteer {
   // Sorted longest first, so the longest name wins a match.
   std::vector<Name> city_names_;
   std::vector<Name> bureau_names_;
+  // Indexes into city_names_ (ascending) by the first code point of the
+  // name, so CitiesIn tries at each position only the names that can start
+  // there.
+  absl::flat_hash_map<int32_t, std::vector<size_t>> city_names_by_first_;
 };
 
 }  // namespace kouryu
