@@ -1,10 +1,15 @@
 #include "ingest-service/store.h"
 
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <google/protobuf/util/time_util.h>
+#include <google/protobuf/wire_format_lite.h>
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
 #include <rocksdb/write_batch.h>
 #include <sys/statvfs.h>
+
+#include <memory>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
@@ -76,23 +81,109 @@ bool HasChangesOrStopped(WaitArgs* args) {
   return *args->head > args->after || *args->stopped;
 }
 
+// The bytes ContentEtag hashes: `record` serialized without its
+// name-independent metadata (source, timestamps, create_sequence, etag).
+// The metadata is moved out for the serialization and back afterwards, so
+// the record is unchanged on return and nothing large is copied.
+std::string ContentBytes(v1::Record& record) {
+  std::unique_ptr<v1::SourceRef> source(
+      record.has_source() ? record.release_source() : nullptr);
+  std::unique_ptr<google::protobuf::Timestamp> create_time(
+      record.has_create_time() ? record.release_create_time() : nullptr);
+  std::unique_ptr<google::protobuf::Timestamp> update_time(
+      record.has_update_time() ? record.release_update_time() : nullptr);
+  const uint64_t create_sequence = record.create_sequence();
+  record.clear_create_sequence();
+  std::string etag = std::move(*record.mutable_etag());
+  record.clear_etag();
+
+  std::string bytes;
+  {
+    google::protobuf::io::StringOutputStream stream(&bytes);
+    google::protobuf::io::CodedOutputStream out(&stream);
+    out.SetSerializationDeterministic(true);
+    record.SerializeToCodedStream(&out);
+  }
+
+  record.set_allocated_source(source.release());
+  record.set_allocated_create_time(create_time.release());
+  record.set_allocated_update_time(update_time.release());
+  record.set_create_sequence(create_sequence);
+  *record.mutable_etag() = std::move(etag);
+  return bytes;
+}
+
+std::string EtagOf(absl::string_view content_bytes) {
+  return Hex64(Fnv1a64(content_bytes));
+}
+
+// `record` serialized, given its ContentBytes. The metadata fields have the
+// highest field numbers, and a message without unknown fields serializes
+// its fields in field-number order, so the whole is the content followed by
+// the metadata: the content is not serialized a second time.
+std::string RecordBytes(const v1::Record& record, std::string content_bytes) {
+  if (!record.GetReflection()->GetUnknownFields(record).empty()) {
+    return record.SerializeAsString();
+  }
+  v1::Record metadata;
+  if (record.has_source()) *metadata.mutable_source() = record.source();
+  if (record.has_create_time()) {
+    *metadata.mutable_create_time() = record.create_time();
+  }
+  if (record.has_update_time()) {
+    *metadata.mutable_update_time() = record.update_time();
+  }
+  metadata.set_etag(record.etag());
+  metadata.set_create_sequence(record.create_sequence());
+  std::string bytes = std::move(content_bytes);
+  metadata.AppendToString(&bytes);
+  return bytes;
+}
+
+// A serialized v1::Change whose record (when not null) is already
+// serialized: the same bytes as setting the fields and serializing, since
+// fields serialize in field-number order and an embedded message as its
+// tag, its length and its own bytes.
+std::string ChangeBytes(uint64_t sequence, v1::ChangeKind kind,
+                        const std::string& name, const std::string* record,
+                        const google::protobuf::Timestamp& commit_time) {
+  static_assert(v1::Change::kNameFieldNumber < v1::Change::kRecordFieldNumber &&
+                v1::Change::kRecordFieldNumber <
+                    v1::Change::kCommitTimeFieldNumber);
+  v1::Change head;
+  head.set_sequence(sequence);
+  head.set_kind(kind);
+  head.set_name(name);
+  std::string bytes = head.SerializeAsString();
+  if (record != nullptr) {
+    google::protobuf::io::StringOutputStream stream(&bytes);
+    google::protobuf::io::CodedOutputStream out(&stream);
+    out.WriteTag(google::protobuf::internal::WireFormatLite::MakeTag(
+        v1::Change::kRecordFieldNumber,
+        google::protobuf::internal::WireFormatLite::WIRETYPE_LENGTH_DELIMITED));
+    out.WriteVarint32(static_cast<uint32_t>(record->size()));
+    out.WriteRaw(record->data(), static_cast<int>(record->size()));
+  }
+  v1::Change tail;
+  *tail.mutable_commit_time() = commit_time;
+  tail.AppendToString(&bytes);
+  return bytes;
+}
+
+// A record this process serialized for a pending write.
+absl::StatusOr<v1::Record> ParsePending(const std::string& bytes) {
+  v1::Record record;
+  if (!record.ParseFromString(bytes)) {
+    return absl::InternalError("cannot parse a record of a pending write");
+  }
+  return record;
+}
+
 }  // namespace
 
 std::string ContentEtag(const v1::Record& record) {
-  v1::Record content = record;
-  content.clear_source();
-  content.clear_create_time();
-  content.clear_create_sequence();
-  content.clear_update_time();
-  content.clear_etag();
-  std::string bytes;
-  google::protobuf::io::StringOutputStream stream(&bytes);
-  {
-    google::protobuf::io::CodedOutputStream out(&stream);
-    out.SetSerializationDeterministic(true);
-    content.SerializeToCodedStream(&out);
-  }
-  return Hex64(Fnv1a64(bytes));
+  v1::Record copy = record;
+  return EtagOf(ContentBytes(copy));
 }
 
 absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
@@ -176,7 +267,10 @@ absl::StatusOr<std::optional<v1::Record>> Store::ReadRecord(
 absl::StatusOr<std::optional<v1::Record>> Store::CurrentById(
     const std::string& id) {
   if (auto it = overlay_.find(id); it != overlay_.end()) {
-    return it->second.record;
+    if (it->second.record == nullptr) return std::nullopt;
+    absl::StatusOr<v1::Record> pending = ParsePending(*it->second.record);
+    if (!pending.ok()) return pending.status();
+    return *std::move(pending);
   }
   std::string name;
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), record_ids_, id, &name);
@@ -197,17 +291,14 @@ absl::StatusOr<std::vector<UpsertResult>> Store::Upsert(
     absl::MutexLock write_lock(&write_mutex_);
     uint64_t seq = assigned_;
     Ops ops;
-    // Records written earlier in this call, by record ID.
-    absl::flat_hash_map<std::string, v1::Record> pending;
+    // Records written earlier in this call, serialized, by record ID.
+    absl::flat_hash_map<std::string, std::shared_ptr<const std::string>>
+        pending;
     auto log = [&](v1::ChangeKind kind, const std::string& name,
-                   const v1::Record* record) {
-      v1::Change change;
-      change.set_sequence(++seq);
-      change.set_kind(kind);
-      change.set_name(name);
-      if (record != nullptr) *change.mutable_record() = *record;
-      *change.mutable_commit_time() = now;
-      ops.Put(changelog_, SequenceKey(seq), change.SerializeAsString());
+                   const std::string* record) {
+      ++seq;
+      ops.Put(changelog_, SequenceKey(seq),
+              ChangeBytes(seq, kind, name, record, now));
     };
 
     for (v1::Record& record : records) {
@@ -215,14 +306,17 @@ absl::StatusOr<std::vector<UpsertResult>> Store::Upsert(
       if (!name.ok()) return name.status();
       std::optional<v1::Record> existing;
       if (auto it = pending.find(name->record); it != pending.end()) {
-        existing = it->second;
+        absl::StatusOr<v1::Record> earlier = ParsePending(*it->second);
+        if (!earlier.ok()) return earlier.status();
+        existing = *std::move(earlier);
       } else {
         absl::StatusOr<std::optional<v1::Record>> current =
             CurrentById(name->record);
         if (!current.ok()) return current.status();
         existing = *std::move(current);
       }
-      std::string etag = ContentEtag(record);
+      std::string content = ContentBytes(record);
+      std::string etag = EtagOf(content);
       if (existing && existing->name() == record.name() &&
           existing->etag() == etag) {
         results.push_back({*std::move(existing), v1::OUTCOME_UNCHANGED});
@@ -242,10 +336,12 @@ absl::StatusOr<std::vector<UpsertResult>> Store::Upsert(
       record.set_create_sequence(existing && existing->create_sequence() != 0
                                      ? existing->create_sequence()
                                      : seq + 1);
-      ops.Put(records_, RecordKey(*name), record.SerializeAsString());
+      auto bytes = std::make_shared<const std::string>(
+          RecordBytes(record, std::move(content)));
+      ops.Put(records_, RecordKey(*name), *bytes);
       ops.Put(record_ids_, name->record, record.name());
-      log(v1::CHANGE_KIND_UPSERT, record.name(), &record);
-      pending[name->record] = record;
+      log(v1::CHANGE_KIND_UPSERT, record.name(), bytes.get());
+      pending[name->record] = std::move(bytes);
       results.push_back({std::move(record), existing ? v1::OUTCOME_UPDATED
                                                      : v1::OUTCOME_CREATED});
     }
@@ -256,7 +352,7 @@ absl::StatusOr<std::vector<UpsertResult>> Store::Upsert(
     if (!ops.empty()) {
       absl::Status added = ops.AppendTo(*open_batch_);
       if (!added.ok()) return added;
-      for (auto& [id, record] : pending) overlay_[id] = {record, seq};
+      for (auto& [id, bytes] : pending) overlay_[id] = {std::move(bytes), seq};
       assigned_ = seq;
     }
     // Outcomes may rest on writes not yet durable: wait for all of them.
@@ -301,7 +397,7 @@ absl::StatusOr<uint64_t> Store::Delete(const std::string& name,
     ops.Put(changelog_, SequenceKey(seq), change.SerializeAsString());
     absl::Status added = ops.AppendTo(*open_batch_);
     if (!added.ok()) return added;
-    overlay_[parsed->record] = {std::nullopt, seq};
+    overlay_[parsed->record] = {nullptr, seq};
     assigned_ = seq;
   }
   absl::Status durable = WaitDurable(seq);

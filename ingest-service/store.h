@@ -137,9 +137,9 @@ class Store {
 
  private:
   // The latest state of a record ID written by a pending (not yet durable)
-  // write; nullopt record for a delete.
+  // write: the record serialized as it is written, or null for a delete.
   struct Overlay {
-    std::optional<v1::Record> record;
+    std::shared_ptr<const std::string> record;
     uint64_t sequence = 0;
   };
 
