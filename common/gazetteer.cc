@@ -164,7 +164,11 @@ const BureauEntry* Gazetteer::FindBureau(absl::string_view id) const {
 }
 
 std::vector<const CityEntry*> Gazetteer::CitiesIn(absl::string_view text) const {
-  const std::string normalized = NormalizeText(text);
+  return CitiesInNormalized(NormalizeText(text));
+}
+
+std::vector<const CityEntry*> Gazetteer::CitiesInNormalized(
+    absl::string_view normalized) const {
   // Every occurrence of every name, as (rank in city_names_, position).
   // Normalized text is valid UTF-8, so a name can only start where a code
   // point does.

@@ -63,6 +63,10 @@ class Gazetteer {
   // Every city whose name or alias occurs in `text` (NFKC-normalized), in
   // order of first occurrence, each once.
   std::vector<const CityEntry*> CitiesIn(absl::string_view text) const;
+  // CitiesIn for text that is already NormalizeText's output, which is not
+  // normalized again.
+  std::vector<const CityEntry*> CitiesInNormalized(
+      absl::string_view normalized) const;
 
   struct DepartmentSplit {
     const BureauEntry* bureau;

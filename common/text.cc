@@ -4,23 +4,60 @@
 #include <unicode/normalizer2.h>
 #include <unicode/uchar.h>
 #include <unicode/unistr.h>
+#include <unicode/uset.h>
 #include <unicode/utf8.h>
 
+#include <algorithm>
 #include <array>
+#include <utility>
+#include <vector>
 
 namespace kouryu {
 namespace {
 
-// u_isUWhiteSpace for the ASCII range, looked up once: the property lookup
-// is the larger part of collapsing mostly-ASCII text.
-bool IsWhiteSpace(UChar32 c) {
-  static const std::array<bool, 128> kAscii = [] {
-    std::array<bool, 128> table{};
-    for (UChar32 a = 0; a < 128; ++a) table[a] = u_isUWhiteSpace(a);
-    return table;
-  }();
-  return c < 128 ? kAscii[c] : u_isUWhiteSpace(c);
-}
+// u_isUWhiteSpace, answered from the property's code points read once: a
+// table for ASCII and the few ranges above it. The property lookup was the
+// larger part of collapsing whitespace, and all non-ASCII white space lies
+// below U+3001, so most text (kana, kanji) is answered by one comparison.
+class WhiteSpace {
+ public:
+  WhiteSpace() {
+    for (UChar32 c = 0; c < 128; ++c) ascii_[c] = u_isUWhiteSpace(c);
+    UErrorCode error = U_ZERO_ERROR;
+    const USet* set = u_getBinaryPropertySet(UCHAR_WHITE_SPACE, &error);
+    if (U_FAILURE(error)) {
+      ask_icu_ = true;
+      return;
+    }
+    for (int32_t i = 0; i < uset_getRangeCount(set); ++i) {
+      UChar32 start, end;
+      uset_getItem(set, i, &start, &end, nullptr, 0, &error);
+      if (U_FAILURE(error)) {
+        ask_icu_ = true;
+        return;
+      }
+      if (end < 128) continue;
+      ranges_.emplace_back(std::max<UChar32>(start, 128), end);
+      max_ = std::max(max_, end);
+    }
+  }
+
+  bool Contains(UChar32 c) const {
+    if (c >= 0 && c < 128) return ascii_[c];
+    if (ask_icu_) return u_isUWhiteSpace(c);
+    if (c > max_) return false;
+    for (const auto& [start, end] : ranges_) {
+      if (c >= start && c <= end) return true;
+    }
+    return false;
+  }
+
+ private:
+  std::array<bool, 128> ascii_{};
+  std::vector<std::pair<UChar32, UChar32>> ranges_;
+  UChar32 max_ = -1;
+  bool ask_icu_ = false;
+};
 
 // `text` (valid UTF-8) with every run of whitespace collapsed to one ASCII
 // space and the ends trimmed.
@@ -59,6 +96,11 @@ std::string NormalizeThroughUtf16(const icu::Normalizer2* nfkc,
 }
 
 }  // namespace
+
+bool IsWhiteSpace(int32_t code_point) {
+  static const WhiteSpace* const kWhiteSpace = new WhiteSpace();
+  return kWhiteSpace->Contains(code_point);
+}
 
 bool IsValidUtf8(absl::string_view text) {
   int32_t i = 0;

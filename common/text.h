@@ -1,10 +1,16 @@
 #ifndef KOURYU_COMMON_TEXT_H_
 #define KOURYU_COMMON_TEXT_H_
 
+#include <cstdint>
 #include <string>
+
 #include "absl/strings/string_view.h"
 
 namespace kouryu {
+
+// True when `code_point` has the Unicode White_Space property (as
+// u_isUWhiteSpace, without its per-call property lookup).
+bool IsWhiteSpace(int32_t code_point);
 
 // True when `text` is well-formed UTF-8.
 bool IsValidUtf8(absl::string_view text);

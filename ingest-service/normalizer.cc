@@ -2,7 +2,9 @@
 
 #include <re2/re2.h>
 
+#include <algorithm>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "absl/strings/ascii.h"
@@ -86,6 +88,19 @@ class Checker {
   absl::string_view prefix_;
   std::vector<FieldViolation> violations_;
 };
+
+// NormalizeText of the title and the results text on separate lines, the
+// text whose cities a record mentions. Both are normalized already and the
+// results text's lines are not empty, so normalizing again would only turn
+// the line breaks into spaces: that is done directly.
+std::string MentionText(const v1::Record& record) {
+  std::string text = record.title();
+  if (!text.empty() && !record.results_text().empty()) text.push_back(' ');
+  const size_t results_begin = text.size();
+  text.append(record.results_text());
+  std::replace(text.begin() + results_begin, text.end(), '\n', ' ');
+  return text;
+}
 
 // A place an item names in the published form "country + place", such as
 // イタリア共和国ミラノ市; nullopt when the text names none.
@@ -179,7 +194,9 @@ absl::StatusOr<NormalizedRecord> Normalizer::Normalize(
   record.set_department(split->department);
 
   NormalizedRecord out;
-  std::vector<const CityEntry*> in_title = gazetteer_.CitiesIn(record.title());
+  // The title is normalized already.
+  std::vector<const CityEntry*> in_title =
+      gazetteer_.CitiesInNormalized(record.title());
   const CityEntry& city =
       in_title.size() == 1 ? *in_title.front() : Gazetteer::Unassigned();
   if (in_title.empty()) {
@@ -198,8 +215,8 @@ absl::StatusOr<NormalizedRecord> Normalizer::Normalize(
     }
   }
   SetCity(city, record.mutable_city());
-  for (const CityEntry* mentioned : gazetteer_.CitiesIn(
-           absl::StrCat(record.title(), "\n", record.results_text()))) {
+  for (const CityEntry* mentioned :
+       gazetteer_.CitiesInNormalized(MentionText(record))) {
     SetCity(*mentioned, record.add_mentioned_cities());
   }
 

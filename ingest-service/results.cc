@@ -1,7 +1,6 @@
 #include "ingest-service/results.h"
 
 #include <gumbo.h>
-#include <unicode/uchar.h>
 #include <unicode/utf8.h>
 
 #include "absl/strings/ascii.h"
@@ -142,7 +141,7 @@ class SectionBuilder {
       U8_NEXT(line.data(), i, length, c);
       if (c < 0) c = 0xFFFD;
       absl::string_view bytes = line.substr(start, i - start);
-      const bool space = u_isUWhiteSpace(c);
+      const bool space = IsWhiteSpace(c);
       if (after_space && !space) {
         if (c == U'【') {
           size_t close = line.find("】", i);

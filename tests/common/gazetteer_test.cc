@@ -13,6 +13,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
 #include "common/keys.h"
+#include "common/text.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -224,6 +225,10 @@ TEST(GazetteerTest, CitiesInListsEachCityOnceInOrderOfFirstOccurrence) {
   for (const Case& c : cases) {
     EXPECT_THAT(Ids(Gazetteer::Builtin().CitiesIn(c.text)),
                 ElementsAreArray(c.ids))
+        << c.text;
+    EXPECT_THAT(
+        Ids(Gazetteer::Builtin().CitiesInNormalized(NormalizeText(c.text))),
+        ElementsAreArray(c.ids))
         << c.text;
   }
 }

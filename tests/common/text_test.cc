@@ -1,5 +1,7 @@
 #include "common/text.h"
 
+#include <unicode/uchar.h>
+
 #include <string>
 #include <vector>
 
@@ -57,6 +59,13 @@ TEST(NormalizeTextTest, ReplacesInvalidSequences) {
   EXPECT_TRUE(IsValidUtf8(out)) << out;
   EXPECT_EQ(out.front(), 'a');
   EXPECT_EQ(out.back(), 'b');
+}
+
+TEST(IsWhiteSpaceTest, AgreesWithIcuOnEveryCodePoint) {
+  for (UChar32 c = 0; c <= 0x10FFFF; ++c) {
+    ASSERT_EQ(IsWhiteSpace(c), static_cast<bool>(u_isUWhiteSpace(c)))
+        << "U+" << std::hex << c;
+  }
 }
 
 TEST(IsValidUtf8Test, Cases) {
