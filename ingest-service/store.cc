@@ -33,6 +33,9 @@ constexpr const char* kChangelogFamily = "changelog";
 // In the default column family: the latest sequence written, which the
 // changelog alone cannot tell once it has been trimmed empty.
 constexpr char kHeadKey[] = "head_sequence";
+// A written batch up to this size is kept for the next group write (see
+// Store::spare_batch_); larger ones, from big imports, are freed.
+constexpr size_t kMaxSpareBatchBytes = 8 << 20;
 
 // The operations of one write, collected before any reaches the shared
 // open batch, so a write that fails halfway adds nothing.
@@ -448,7 +451,10 @@ void Store::WriteGroup() {
   uint64_t last = 0;
   {
     absl::MutexLock lock(&write_mutex_);
-    batch = std::exchange(open_batch_, std::make_unique<rocksdb::WriteBatch>());
+    batch = std::exchange(open_batch_,
+                          spare_batch_ != nullptr
+                              ? std::move(spare_batch_)
+                              : std::make_unique<rocksdb::WriteBatch>());
     last = assigned_;
   }
   absl::Status status;
@@ -464,7 +470,10 @@ void Store::WriteGroup() {
       status = FromRocksDb(db_->Write(write_options, batch.get()), "writing records");
     }
   }
+  const bool keep_batch = batch->GetDataSize() <= kMaxSpareBatchBytes;
+  if (keep_batch) batch->Clear();
   absl::MutexLock write_lock(&write_mutex_);
+  if (keep_batch) spare_batch_ = std::move(batch);
   // Forget what this group made durable, or, when it failed, everything
   // prepared so far: later writes were prepared on top of it.
   if (status.ok()) {

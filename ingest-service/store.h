@@ -178,6 +178,11 @@ class Store {
   absl::flat_hash_map<std::string, Overlay> overlay_ ABSL_GUARDED_BY(write_mutex_);
   std::unique_ptr<rocksdb::WriteBatch> open_batch_ ABSL_GUARDED_BY(write_mutex_) =
       std::make_unique<rocksdb::WriteBatch>();
+  // The emptied batch of the last group write, which becomes the next open
+  // batch: its buffer keeps its capacity, so a group does not grow (and
+  // fault in) its buffer from nothing. Not kept when larger than
+  // kMaxSpareBatchBytes (store.cc).
+  std::unique_ptr<rocksdb::WriteBatch> spare_batch_ ABSL_GUARDED_BY(write_mutex_);
 
   // Committing: the durable head, the group in flight, failures.
   mutable absl::Mutex commit_mutex_;
