@@ -1,8 +1,11 @@
 #include "ingest-service/events.h"
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <optional>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -182,20 +185,44 @@ v1::EventKind KindOf(absl::string_view text) {
     v1::EventKind kind;
     std::vector<absl::string_view> words;
   };
-  static const auto* kRules = new std::vector<Rule>{
-      {v1::EVENT_KIND_AGREEMENT, {"締結", "調印", "署名"}},
-      {v1::EVENT_KIND_DISPATCHED, {"派遣", "渡航", "訪中", "出張"}},
-      {v1::EVENT_KIND_RECEIVED,
-       {"受入", "受け入れ", "招聘", "来日", "来訪", "来都", "視察対応",
-        "都政説明", "施設案内"}},
-      {v1::EVENT_KIND_MEETING,
-       {"会談", "面会", "意見交換", "交換会", "会議", "懇談", "協議",
-        "シンポジウム", "フォーラム"}},
+  // The first rule with a word in the text gives the kind.
+  struct Rules {
+    std::vector<Rule> rules;
+    // (word, index of its rule) by the word's first byte, so that one pass
+    // over the text finds every rule's words.
+    std::array<std::vector<std::pair<absl::string_view, size_t>>, 256>
+        by_first_byte;
   };
-  for (const Rule& rule : *kRules) {
-    for (absl::string_view word : rule.words) {
-      if (absl::StrContains(text, word)) return rule.kind;
+  static const Rules* kRules = [] {
+    auto* r = new Rules{{
+        {v1::EVENT_KIND_AGREEMENT, {"締結", "調印", "署名"}},
+        {v1::EVENT_KIND_DISPATCHED, {"派遣", "渡航", "訪中", "出張"}},
+        {v1::EVENT_KIND_RECEIVED,
+         {"受入", "受け入れ", "招聘", "来日", "来訪", "来都", "視察対応",
+          "都政説明", "施設案内"}},
+        {v1::EVENT_KIND_MEETING,
+         {"会談", "面会", "意見交換", "交換会", "会議", "懇談", "協議",
+          "シンポジウム", "フォーラム"}},
+    }};
+    for (size_t i = 0; i < r->rules.size(); ++i) {
+      for (absl::string_view word : r->rules[i].words) {
+        r->by_first_byte[static_cast<unsigned char>(word[0])].emplace_back(
+            word, i);
+      }
     }
+    return r;
+  }();
+  std::vector<bool> found(kRules->rules.size(), false);
+  for (size_t i = 0; i < text.size(); ++i) {
+    for (const auto& [word, rule] :
+         kRules->by_first_byte[static_cast<unsigned char>(text[i])]) {
+      if (!found[rule] && absl::StartsWith(text.substr(i), word)) {
+        found[rule] = true;
+      }
+    }
+  }
+  for (size_t i = 0; i < kRules->rules.size(); ++i) {
+    if (found[i]) return kRules->rules[i].kind;
   }
   return v1::EVENT_KIND_OTHER;
 }
