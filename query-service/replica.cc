@@ -358,8 +358,18 @@ absl::Status Replica::ApplyChanges(const std::vector<v1::Change>& changes,
   uint64_t applied = applied_sequence();
   uint64_t last = applied;
   rocksdb::WriteBatch batch;
-  // The state of each record touched by this batch, as of the batch so far.
-  absl::flat_hash_map<std::string, std::optional<v1::Record>> touched;
+  // What the batch needs of a stored record: where it is counted and its
+  // index ID.
+  struct Placed {
+    std::string city;
+    std::string bureau;
+    uint64_t index_id;
+  };
+  auto placed = [](const v1::Record& r) {
+    return Placed{r.city().id(), r.bureau().id(), RecordIndexId(r)};
+  };
+  // Each record touched by this batch, as of the batch so far.
+  absl::flat_hash_map<std::string, std::optional<Placed>> touched;
   // The folded text of each index ID touched, as of the batch so far.
   absl::flat_hash_map<uint64_t, std::optional<SearchFields>> texts;
   IndexDelta index;
@@ -367,11 +377,11 @@ absl::Status Replica::ApplyChanges(const std::vector<v1::Change>& changes,
   absl::flat_hash_map<std::string, v1::City> cities;
   absl::flat_hash_map<std::string, v1::Bureau> bureaus;
 
-  auto count = [&delta](const v1::Record& r, int64_t d) {
+  auto count = [&delta](const Placed& r, int64_t d) {
     delta[AllKey()] += d;
-    delta[CounterKey({"c", r.city().id()})] += d;
-    delta[CounterKey({"b", r.bureau().id()})] += d;
-    delta[CounterKey({"cb", r.city().id(), r.bureau().id()})] += d;
+    delta[CounterKey({"c", r.city})] += d;
+    delta[CounterKey({"b", r.bureau})] += d;
+    delta[CounterKey({"cb", r.city, r.bureau})] += d;
   };
   // The folded text indexed for `id`: this batch's, else the stored one.
   auto indexed_text = [&](uint64_t id) -> absl::StatusOr<std::optional<SearchFields>> {
@@ -399,13 +409,13 @@ absl::Status Replica::ApplyChanges(const std::vector<v1::Change>& changes,
           absl::StrCat("change ", change.sequence(), " has no kind"));
     }
     const std::string key = RecordKey(*name);
-    std::optional<v1::Record> old;
+    std::optional<Placed> old;
     if (auto it = touched.find(key); it != touched.end()) {
       old = it->second;
     } else {
       absl::StatusOr<v1::Record> stored = GetByKey(key);
       if (stored.ok()) {
-        old = *std::move(stored);
+        old = placed(*stored);
       } else if (!absl::IsNotFound(stored.status())) {
         return stored.status();
       }
@@ -413,7 +423,7 @@ absl::Status Replica::ApplyChanges(const std::vector<v1::Change>& changes,
     rocksdb::Status s;
     if (old) {
       count(*old, -1);
-      const uint64_t old_id = RecordIndexId(*old);
+      const uint64_t old_id = old->index_id;
       absl::StatusOr<std::optional<SearchFields>> text = indexed_text(old_id);
       if (!text.ok()) return text.status();
       if (*text) index.Change(**text, old_id, -1);
@@ -422,17 +432,18 @@ absl::Status Replica::ApplyChanges(const std::vector<v1::Change>& changes,
     }
     if (change.kind() == v1::CHANGE_KIND_UPSERT) {
       const v1::Record& record = change.record();
-      count(record, +1);
+      Placed now = placed(record);
+      count(now, +1);
       cities[record.city().id()] = record.city();
       bureaus[record.bureau().id()] = record.bureau();
       if (s.ok()) s = batch.Put(records_, key, record.SerializeAsString());
       if (s.ok()) s = batch.Put(by_bureau_, BureauIndexKey(*name), key);
-      const uint64_t id = RecordIndexId(record);
+      const uint64_t id = now.index_id;
       SearchFields fields = FoldedFields(record);
       if (s.ok()) s = batch.Put(search_text_, SequenceKey(id), EncodeEntry(key, fields));
       index.Change(fields, id, +1);
       texts[id] = std::move(fields);
-      touched[key] = record;
+      touched[key] = std::move(now);
     } else {
       if (s.ok()) s = batch.Delete(records_, key);
       if (s.ok()) s = batch.Delete(by_bureau_, BureauIndexKey(*name));
