@@ -1,5 +1,8 @@
 #include "bench/measure.h"
 
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -64,6 +67,25 @@ void SetCpuPerOp(int64_t cpu_start, int64_t cpu_end, Figures& figures) {
     figures.cpu_us_per_op =
         static_cast<double>(cpu_end - cpu_start) / figures.ops;
   }
+}
+
+std::string AwaitIdle(const std::vector<pid_t>& pids, absl::Duration limit,
+                      double idle_share) {
+  const absl::Time start = absl::Now();
+  const int64_t cpu_start = ProcessCpuMicros(pids);
+  int64_t before = cpu_start;
+  bool idle = false;
+  while (!idle && absl::Now() - start < limit) {
+    absl::SleepFor(absl::Seconds(1));
+    const int64_t now = ProcessCpuMicros(pids);
+    if (now < 0 || before < 0) break;
+    idle = now - before < static_cast<int64_t>(idle_share * 1e6);
+    before = now;
+  }
+  return absl::StrFormat(
+      "%s after %.0f s, in which the server used %.1f CPU s",
+      idle ? "idle" : "still busy", absl::ToDoubleSeconds(absl::Now() - start),
+      (before - cpu_start) / 1e6);
 }
 
 std::optional<double> Percentile(std::vector<double>& samples, double p) {

@@ -77,6 +77,13 @@ int64_t ProcessCpuMicros(const std::vector<pid_t>& pids);
 // or nothing succeeded.
 void SetCpuPerOp(int64_t cpu_start, int64_t cpu_end, Figures& figures);
 
+// Waits until the processes are idle: their CPU use over one second below
+// `idle_share` of one core (RocksDB's background flushes and compactions
+// after a bulk load have ended), at most `limit`. Returns how long it
+// waited and the CPU seconds they used meanwhile, as a note.
+std::string AwaitIdle(const std::vector<pid_t>& pids, absl::Duration limit,
+                      double idle_share = 0.05);
+
 // The p-quantile (0 <= p <= 1) of `samples`, which it reorders; unset when
 // there are none.
 std::optional<double> Percentile(std::vector<double>& samples, double p);
