@@ -81,11 +81,9 @@ absl::StatusOr<std::unique_ptr<RocksDbFloor>> RocksDbFloor::Create(
     keys.push_back({RecordKey(name), name.record, FormatRecordName(name), v});
   }
 
-  rocksdb::ColumnFamilyOptions cf_options;
-  cf_options.compression = rocksdb::kLZ4Compression;
   absl::StatusOr<OpenedDb> opened =
-      OpenDb(dir, rocksdb::DBOptions(), cf_options,
-             {"records", "record_ids", "changelog"});
+      OpenDb(dir, rocksdb::DBOptions(), ingest::StoreColumnFamilyOptions(),
+             ingest::StoreColumnFamilies());
   if (!opened.ok()) return opened.status();
   std::unique_ptr<RocksDbFloor> floor(
       new RocksDbFloor(std::move(opened->db), std::move(opened->families),

@@ -5,9 +5,10 @@
 // RocksDB's own write and read rates through the RocksDB API, in-process,
 // for the keys and values kouryu stores.
 //
-// The database is opened with the store's options (ingest-service/store.cc:
-// default DBOptions, LZ4, the records, record_ids and changelog column
-// families, through common/db.h) and written as the store writes a new
+// The database is opened with the store's options (StoreColumnFamilyOptions
+// and StoreColumnFamilies in ingest-service/store.h: default DBOptions, LZ4,
+// Bloom filters, the records, record_ids and changelog column families,
+// through common/db.h) and written as the store writes a new
 // record: its key and serialized Record, its ID and name, and its changelog
 // entry (a Change holding the record), in one WriteBatch with the head
 // sequence. The records are generated rows normalized by kouryu's own

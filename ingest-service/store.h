@@ -14,6 +14,7 @@
 //
 // Thread-safe. Writes are serialized (single writer); reads run concurrently.
 
+#include <rocksdb/options.h>
 #include <rocksdb/write_batch.h>
 
 #include <cstdint>
@@ -38,6 +39,12 @@ class DB;
 }  // namespace rocksdb
 
 namespace kouryu::ingest {
+
+// How the store opens RocksDB: the options of every column family, and the
+// families in order. The benchmark's RocksDB floor opens its database so
+// too.
+rocksdb::ColumnFamilyOptions StoreColumnFamilyOptions();
+std::vector<std::string> StoreColumnFamilies();
 
 struct StoreOptions {
   // fsync the WAL before a write is acknowledged (survives power loss).
