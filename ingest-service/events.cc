@@ -203,7 +203,7 @@ v1::EventKind KindOf(absl::string_view text) {
         {v1::EVENT_KIND_MEETING,
          {"会談", "面会", "意見交換", "交換会", "会議", "懇談", "協議",
           "シンポジウム", "フォーラム"}},
-    }};
+    }, {}};
     for (size_t i = 0; i < r->rules.size(); ++i) {
       for (absl::string_view word : r->rules[i].words) {
         r->by_first_byte[static_cast<unsigned char>(word[0])].emplace_back(
