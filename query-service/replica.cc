@@ -88,7 +88,7 @@ class IndexDelta {
       scratch_.assign(g.gram);
       scratch_.push_back(static_cast<char>(g.level));
       auto [it, inserted] = positions_.try_emplace(scratch_, grams_.size());
-      if (inserted) grams_.push_back({g.gram, g.level});
+      if (inserted) grams_.push_back({g.gram, g.level, 0, {}});
       GramChanges& changes = grams_[it->second];
       changes.count += sign;
       changes.ids.emplace_back(id, sign);
