@@ -103,13 +103,8 @@ class LagProbes {
       if (writes_in_flight_ >= max_in_flight) return false;
       ++writes_in_flight_;
     }
-    struct Call {
-      grpc::ClientContext context;
-      v1::UpsertRecordRequest request;
-      v1::UpsertRecordResponse response;
-    };
-    auto* call = new Call;
-    call->context.set_deadline(absl::ToChronoTime(absl::Now() + kCallTimeout));
+    auto* call =
+        new CallState<v1::UpsertRecordRequest, v1::UpsertRecordResponse>;
     *call->request.mutable_record() = generator_.Row(next_row.fetch_add(1));
     ingest_.async()->UpsertRecord(&call->context, &call->request,
                                   &call->response,
@@ -166,13 +161,7 @@ class LagProbes {
 
   void Probe(const std::string& name, uint64_t sequence,
              Clock::time_point acked, bool in_window) {
-    struct Call {
-      grpc::ClientContext context;
-      v1::GetRecordRequest request;
-      v1::Record response;
-    };
-    auto* call = new Call;
-    call->context.set_deadline(absl::ToChronoTime(absl::Now() + kCallTimeout));
+    auto* call = new CallState<v1::GetRecordRequest, v1::Record>;
     call->request.set_name(name);
     call->request.set_min_sequence(sequence);
     query_.async()->GetRecord(

@@ -46,6 +46,19 @@ using AsyncCall = std::function<void(uint64_t i, CallDone done)>;
 Figures RunLoad(const std::string& name, const LoadOptions& options,
                 const AsyncCall& call);
 
+// One unary call's state: its context, with the kCallTimeout deadline set,
+// its request and its response. Allocate it with `new` when starting the
+// call and delete it in the call's callback.
+template <typename Request, typename Response>
+struct CallState {
+  CallState() {
+    context.set_deadline(absl::ToChronoTime(absl::Now() + kCallTimeout));
+  }
+  grpc::ClientContext context;
+  Request request;
+  Response response;
+};
+
 // The bytes of `buffer`, in one string.
 std::string Flatten(const grpc::ByteBuffer& buffer);
 
@@ -67,13 +80,7 @@ AsyncCall UnaryCall(
     std::function<grpc::Status(const Response&)> check = nullptr) {
   return [method = std::move(method), fill = std::move(fill),
           check = std::move(check)](uint64_t i, CallDone done) {
-    struct Call {
-      grpc::ClientContext context;
-      Request request;
-      Response response;
-    };
-    auto* call = new Call;
-    call->context.set_deadline(absl::ToChronoTime(absl::Now() + kCallTimeout));
+    auto* call = new CallState<Request, Response>;
     fill(i, call->request);
     method(&call->context, &call->request, &call->response,
            [call, &check, done = std::move(done)](grpc::Status status) {
@@ -102,13 +109,7 @@ AsyncCall RawAnswerCall(
       std::move(channel));
   return [stub, method = std::move(method), fill = std::move(fill),
           check = std::move(check)](uint64_t i, CallDone done) {
-    struct Call {
-      grpc::ClientContext context;
-      Request request;
-      grpc::ByteBuffer response;
-    };
-    auto* call = new Call;
-    call->context.set_deadline(absl::ToChronoTime(absl::Now() + kCallTimeout));
+    auto* call = new CallState<Request, grpc::ByteBuffer>;
     fill(i, call->request);
     stub->UnaryCall(&call->context, method, grpc::StubOptions(), &call->request,
                     &call->response,
