@@ -29,6 +29,11 @@ class Service;
 
 namespace kouryu {
 
+// Largest message a kouryu server sends or receives by default, and what a
+// query replica accepts from the change feed: one constant, so that
+// whatever ingest may send, a replica can receive.
+inline constexpr int kMaxMessageBytes = 64 << 20;
+
 struct ServerOptions {
   // HOST:PORT; port 0 picks a free port.
   std::string listen = "127.0.0.1:0";
@@ -36,7 +41,7 @@ struct ServerOptions {
   std::string name = "kouryu";
   // Largest request or response message accepted (default 64 MiB, enough
   // for ImportTable of a large table).
-  int max_message_bytes = 64 << 20;
+  int max_message_bytes = kMaxMessageBytes;
   // Bounds under overload: calls beyond these fail with RESOURCE_EXHAUSTED
   // instead of growing the process. Threads serving calls at once (the
   // sync server runs one call per thread), memory gRPC may use for

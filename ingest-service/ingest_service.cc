@@ -18,6 +18,26 @@ constexpr size_t kChangesPerResponse = 512;
 constexpr absl::Duration kIdleCheck = absl::Seconds(1);
 // Records per SubscribeResponse of a snapshot.
 constexpr int kRecordsPerSnapshotPart = 256;
+// Bytes per SubscribeResponse at most, besides the counts above, so that a
+// batch of large records goes in several responses. A single change (or
+// record) larger than this goes alone; kMaxMessageBytes (common/server.h),
+// the server's send limit and a replica's receive limit, bounds it.
+constexpr size_t kBytesPerResponse = size_t{4} << 20;
+
+// Adds one change or record of `size` bytes to a response holding `bytes`
+// so far (`items` of them): false when it must start the next response
+// instead. Counts the field's tag and length and leaves room for the
+// response's other fields.
+bool Fits(size_t& bytes, int items, size_t size) {
+  constexpr size_t kFieldOverhead = 6;       // tag + length varint
+  constexpr size_t kResponseOverhead = 64;   // head_sequence, snapshot header
+  size += kFieldOverhead;
+  if (items > 0 && bytes + size > kBytesPerResponse - kResponseOverhead) {
+    return false;
+  }
+  bytes += size;
+  return true;
+}
 
 struct Counts {
   int created = 0, updated = 0, unchanged = 0, rejected = 0;
@@ -354,9 +374,17 @@ grpc::Status ChangeFeedImpl::Subscribe(
               " while this stream was behind; subscribe again")),
           "CHANGELOG_TRIMMED"));
     }
-    v1::SubscribeResponse response;
     cursor = changes->back().sequence();
+    v1::SubscribeResponse response;
+    size_t bytes = 0;
     for (v1::Change& change : *changes) {
+      if (!Fits(bytes, response.changes_size(), change.ByteSizeLong())) {
+        response.set_head_sequence(store_.HeadSequence());
+        if (!writer->Write(response)) return grpc::Status::OK;
+        response.Clear();
+        bytes = 0;
+        Fits(bytes, 0, change.ByteSizeLong());
+      }
       *response.add_changes() = std::move(change);
     }
     response.set_head_sequence(store_.HeadSequence());
@@ -372,6 +400,7 @@ absl::StatusOr<uint64_t> ChangeFeedImpl::SendSnapshot(
   if (!snapshot.ok()) return snapshot.status();
   const uint64_t sequence = (*snapshot)->sequence();
   v1::SubscribeResponse response;
+  size_t bytes = 0;
   bool first = true;
   bool open = true;
   auto send = [&](bool last) {
@@ -382,10 +411,17 @@ absl::StatusOr<uint64_t> ChangeFeedImpl::SendSnapshot(
     response.set_head_sequence(store_.HeadSequence());
     open = writer->Write(response);
     response.Clear();
+    bytes = 0;
     first = false;
   };
   absl::Status status = (*snapshot)->ForEach(
       [&](absl::string_view key, v1::Record& record) {
+        const size_t size = record.ByteSizeLong();
+        if (!Fits(bytes, response.snapshot().records_size(), size)) {
+          send(/*last=*/false);
+          if (!open) return false;
+          Fits(bytes, 0, size);
+        }
         *response.mutable_snapshot()->add_records() = std::move(record);
         if (response.snapshot().records_size() == kRecordsPerSnapshotPart) {
           send(/*last=*/false);

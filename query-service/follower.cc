@@ -11,8 +11,10 @@
 
 namespace kouryu::query {
 
-std::shared_ptr<grpc::Channel> ConnectToIngest(const std::string& address) {
+std::shared_ptr<grpc::Channel> ConnectToIngest(const std::string& address,
+                                               int max_receive_message_bytes) {
   grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(max_receive_message_bytes);
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
@@ -25,11 +27,11 @@ std::shared_ptr<grpc::Channel> ConnectToIngest(const std::string& address) {
 Follower::Follower(Replica& replica,
                    std::shared_ptr<grpc::ChannelInterface> channel,
                    const FollowerOptions& options,
-                   std::function<void()> on_caught_up)
+                   std::function<void(bool)> on_serving)
     : replica_(replica),
       stub_(v1::ChangeFeed::NewStub(channel)),
       options_(options),
-      on_caught_up_(std::move(on_caught_up)) {}
+      on_serving_(std::move(on_serving)) {}
 
 FollowerStatus Follower::status() const {
   absl::MutexLock lock(&mutex_);
@@ -57,14 +59,28 @@ absl::Status Follower::Handle(v1::SubscribeResponse& response) {
   if (!applied.ok()) return applied;
   const uint64_t at = replica_.applied_sequence();
   bool first_catch_up = false;
+  bool serving = false;
   {
     absl::MutexLock lock(&mutex_);
     status_.connected = true;
     status_.head_sequence = std::max(status_.head_sequence, response.head_sequence());
     if (last_change != absl::InfinitePast()) status_.last_change_time = last_change;
+    if (response.has_snapshot() || response.changes_size() > 0) {
+      progressed_ = true;
+      failures_ = 0;
+      status_.last_error.clear();
+      if (status_.stalled) {
+        status_.stalled = false;
+        std::fprintf(stderr,
+                     "kouryu-query: replica making progress again at sequence "
+                     "%llu\n",
+                     static_cast<unsigned long long>(at));
+      }
+    }
     if (at >= status_.head_sequence && !response.has_snapshot() &&
-        !status_.caught_up_once) {
-      status_.caught_up_once = first_catch_up = true;
+        !status_.stalled && !serving_) {
+      first_catch_up = !status_.caught_up_once;
+      status_.caught_up_once = serving_ = serving = true;
     }
     const absl::Time now = absl::Now();
     if (at < status_.head_sequence &&
@@ -78,12 +94,35 @@ absl::Status Follower::Handle(v1::SubscribeResponse& response) {
                    static_cast<unsigned long long>(status_.head_sequence));
     }
   }
-  if (first_catch_up) {
-    std::fprintf(stderr, "kouryu-query: caught up at sequence %llu\n",
+  if (serving) {
+    std::fprintf(stderr, "kouryu-query: caught up%s at sequence %llu\n",
+                 first_catch_up ? "" : " again",
                  static_cast<unsigned long long>(at));
-    if (on_caught_up_) on_caught_up_();
+    if (on_serving_) on_serving_(true);
   }
   return absl::OkStatus();
+}
+
+bool Follower::NoteStreamEnd(const absl::Status& ended, bool progressed) {
+  if (progressed) failures_ = 0;
+  // Ingest down or restarting is an outage, not a stall: the replica
+  // serves what it has and reconnects.
+  if (!ended.ok() && !absl::IsUnavailable(ended)) ++failures_;
+  status_.last_error = ended.ok() ? "" : ended.ToString();
+  if (status_.stalled || failures_ < options_.stall_after_failures) {
+    return false;
+  }
+  status_.stalled = true;
+  const uint64_t at = replica_.applied_sequence();
+  std::fprintf(stderr,
+               "kouryu-query: replica stalled at sequence %llu (head %llu) "
+               "after %d failed streams in a row; NOT_SERVING until it "
+               "catches up again. Last error: %s\n",
+               static_cast<unsigned long long>(at),
+               static_cast<unsigned long long>(
+                   std::max(at, status_.head_sequence)),
+               failures_, status_.last_error.c_str());
+  return true;
 }
 
 Follower::~Follower() { Stop(); }
@@ -102,14 +141,19 @@ void Follower::Stop() {
 void Follower::Run() {
   absl::Duration backoff = options_.initial_backoff;
   while (true) {
-    uint64_t before = replica_.applied_sequence();
     absl::Status status = FollowOnce();
+    bool stalled = false;
+    {
+      absl::MutexLock lock(&mutex_);
+      if (stopping_) return;
+      // A stream that made progress was healthy: start the backoff afresh.
+      if (progressed_) backoff = options_.initial_backoff;
+      stalled = NoteStreamEnd(status, progressed_) && serving_;
+      if (stalled) serving_ = false;
+    }
+    if (stalled && on_serving_) on_serving_(false);
     absl::MutexLock lock(&mutex_);
     if (stopping_) return;
-    // A stream that made progress was healthy: start the backoff afresh.
-    if (replica_.applied_sequence() > before) {
-      backoff = options_.initial_backoff;
-    }
     std::fprintf(stderr,
                  "kouryu-query: change feed ended at sequence %llu (%s); "
                  "retrying in %s\n",
@@ -132,21 +176,31 @@ struct Inbox {
   // batched, and memory stays what bulk catch-up needs (an Apply's
   // WriteBatch and index changes grow with its size).
   static constexpr int kMaxBatchChanges = 512;
+  // Likewise in bytes (twice what the feed sends in one response).
+  static constexpr size_t kMaxBatchBytes = size_t{8} << 20;
 
   static int Size(const v1::SubscribeResponse& response) {
     return response.has_snapshot() ? response.snapshot().records_size()
                                    : response.changes_size();
   }
   static bool HasRoom(Inbox* inbox) {
-    return inbox->queued < kMaxBatchChanges || inbox->abandoned;
+    return (inbox->queued < kMaxBatchChanges &&
+            inbox->queued_bytes < kMaxBatchBytes) ||
+           inbox->abandoned;
   }
   static bool HasWork(Inbox* inbox) {
     return !inbox->queue.empty() || inbox->done;
   }
 
+  struct Arrived {
+    v1::SubscribeResponse response;
+    size_t bytes;
+  };
+
   absl::Mutex mutex;
-  std::deque<v1::SubscribeResponse> queue;
-  int queued = 0;          // Sum of Size() over the queue.
+  std::deque<Arrived> queue;
+  int queued = 0;            // Sum of Size() over the queue.
+  size_t queued_bytes = 0;   // Sum of bytes over the queue.
   bool done = false;       // The stream ended.
   bool abandoned = false;  // The applier stopped taking responses.
 };
@@ -159,6 +213,7 @@ absl::Status Follower::FollowOnce() {
     absl::MutexLock lock(&mutex_);
     if (stopping_) return absl::OkStatus();
     context_ = &context;
+    progressed_ = false;
   }
   v1::SubscribeRequest request;
   request.set_after_sequence(replica_.applied_sequence());
@@ -171,11 +226,13 @@ absl::Status Follower::FollowOnce() {
   std::thread reading([&reader, &inbox] {
     v1::SubscribeResponse response;
     while (reader->Read(&response)) {
+      const size_t bytes = response.ByteSizeLong();
       absl::MutexLock lock(&inbox.mutex);
       inbox.mutex.Await(absl::Condition(&Inbox::HasRoom, &inbox));
       if (inbox.abandoned) break;
       inbox.queued += Inbox::Size(response);
-      inbox.queue.push_back(std::move(response));
+      inbox.queued_bytes += bytes;
+      inbox.queue.push_back({std::move(response), bytes});
       response.Clear();
     }
     absl::MutexLock lock(&inbox.mutex);
@@ -183,31 +240,37 @@ absl::Status Follower::FollowOnce() {
   });
   absl::Status applied = absl::OkStatus();
   while (applied.ok()) {
-    std::deque<v1::SubscribeResponse> arrived;
+    std::deque<Inbox::Arrived> arrived;
     {
       absl::MutexLock lock(&inbox.mutex);
       inbox.mutex.Await(absl::Condition(&Inbox::HasWork, &inbox));
       if (inbox.queue.empty()) break;  // The stream ended.
       arrived.swap(inbox.queue);
       inbox.queued = 0;
+      inbox.queued_bytes = 0;
     }
     // Consecutive change responses merge into one; snapshot parts go alone.
     v1::SubscribeResponse merged;
+    size_t merged_bytes = 0;
     bool pending = false;
-    for (v1::SubscribeResponse& response : arrived) {
+    for (auto& [response, bytes] : arrived) {
       if (response.has_snapshot()) {
         if (pending) applied = Handle(merged);
         merged.Clear();
+        merged_bytes = 0;
         pending = false;
         if (applied.ok()) applied = Handle(response);
       } else {
-        if (pending && merged.changes_size() + response.changes_size() >
-                           Inbox::kMaxBatchChanges) {
+        if (pending && (merged.changes_size() + response.changes_size() >
+                            Inbox::kMaxBatchChanges ||
+                        merged_bytes + bytes > Inbox::kMaxBatchBytes)) {
           applied = Handle(merged);
           merged.Clear();
+          merged_bytes = 0;
           pending = false;
           if (!applied.ok()) break;
         }
+        merged_bytes += bytes;
         merged.set_head_sequence(
             std::max(merged.head_sequence(), response.head_sequence()));
         for (v1::Change& change : *response.mutable_changes()) {

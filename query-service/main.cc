@@ -49,12 +49,14 @@ int main(int argc, char** argv) {
                static_cast<unsigned long long>((*replica)->applied_sequence()));
 
   // Health stays NOT_SERVING until the replica first reaches the head of
-  // the changelog, and SERVING afterwards, through ingest outages too.
+  // the changelog, and SERVING afterwards, through ingest outages too;
+  // NOT_SERVING again while the replica is stalled (it cannot make
+  // progress), until it reaches the head again.
   std::atomic<kouryu::Server*> serving{nullptr};
   kouryu::query::Follower follower(
       **replica, kouryu::query::ConnectToIngest(absl::GetFlag(FLAGS_ingest)),
-      {}, [&serving] {
-        if (kouryu::Server* server = serving.load()) server->SetServing(true);
+      {}, [&serving](bool ready) {
+        if (kouryu::Server* server = serving.load()) server->SetServing(ready);
       });
   kouryu::query::QueryServiceImpl query(**replica, {}, &follower);
 

@@ -663,6 +663,8 @@ grpc::Status QueryServiceImpl::GetReplicaStatus(
   }
   response->set_connected(status.connected);
   response->set_caught_up_once(status.caught_up_once);
+  response->set_last_error(status.last_error);
+  response->set_stalled(status.stalled);
   return grpc::Status::OK;
 }
 

@@ -1,3 +1,6 @@
 # The query service end to end in one process: generated rows through a real
 # store and replica, served over a real gRPC server on port 0.
 kouryu_test(query_service_test SOURCES query-service/query_service_test.cc LIBS kouryu_query kouryu_ingest kouryu_server kouryu_generator)
+# The follower against a real ChangeFeed server on port 0: stalls are
+# reported in status and health.
+kouryu_test(follower_test SOURCES query-service/follower_test.cc LIBS kouryu_query kouryu_ingest kouryu_server)
