@@ -126,6 +126,32 @@ std::string RecordKeyOf(const v1::Record& record) {
   return name.ok() ? RecordKey(*name) : std::string();
 }
 
+// Room left in a list or search response for its fields other than the
+// records (next_page_token, total_size).
+constexpr size_t kResponseReserve = 4096;
+
+size_t RecordBudget(size_t max_response_bytes) {
+  return max_response_bytes > 2 * kResponseReserve
+             ? max_response_bytes - kResponseReserve
+             : max_response_bytes / 2;
+}
+
+// The name of a stored record (for messages).
+std::string NameOfStored(absl::string_view bytes) {
+  v1::Record record;
+  record.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()));
+  return record.name();
+}
+
+// One record alone is more than a response may carry.
+absl::Status TooLarge(absl::string_view name, size_t bytes, size_t limit) {
+  return WithReason(
+      absl::ResourceExhaustedError(absl::StrCat(
+          "record ", name.substr(0, 200), " takes ", bytes,
+          " bytes in this view; a response carries at most ", limit)),
+      "RESPONSE_TOO_LARGE");
+}
+
 absl::Status Cancelled() {
   return absl::Status(absl::StatusCode::kDeadlineExceeded,
                       "the call was cancelled or its deadline passed");
@@ -322,6 +348,7 @@ absl::StatusOr<std::string> QueryServiceImpl::ListRecordsBytes(
   const Order& order = plan.order;
   const size_t page_size = static_cast<size_t>(plan.page_size);
   const std::string& after = plan.after;
+  const size_t budget = RecordBudget(options_.max_response_bytes);
   // The response: its records field entries, then a message with the
   // other fields appended (a serialized message is the concatenation of
   // its fields).
@@ -336,6 +363,8 @@ absl::StatusOr<std::string> QueryServiceImpl::ListRecordsBytes(
     const bool count_by_scan = !filter.empty();
     std::string last_key;
     bool more = false;
+    bool full = false;  // The next record would pass the byte budget.
+    absl::Status failed;
     int64_t visited = 0;
     status = replica_.ForEachBytes(
         plan.parent, after, [&](absl::string_view key, absl::string_view bytes) {
@@ -343,26 +372,38 @@ absl::StatusOr<std::string> QueryServiceImpl::ListRecordsBytes(
           if (count_by_scan) {
             v1::Record record;
             if (!record.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
-              status = StorageCorrupted("record");
+              failed = StorageCorrupted("record");
               return false;
             }
             if (!filter.Matches(record)) return true;
           }
-          if (records == page_size) {
+          if (records == page_size || full) {
             more = true;
             if (!count_by_scan) return false;
             ++total;
             return true;
           }
           ++total;
+          const size_t mark = out.size();
           if (!AppendRecord(request.view(), bytes, out)) {
-            status = StorageCorrupted("record");
+            failed = StorageCorrupted("record");
             return false;
+          }
+          if (out.size() > budget) {
+            if (records == 0) {
+              failed = TooLarge(NameOfStored(bytes), out.size(), budget);
+              return false;
+            }
+            out.resize(mark);  // This record starts the next page.
+            full = more = true;
+            return count_by_scan;
           }
           ++records;
           last_key.assign(key.data(), key.size());
           return true;
         });
+    // What the scan stopped for, if not its end.
+    if (status.ok()) status = failed;
     if (status.ok() && context.IsCancelled()) status = Cancelled();
     if (!status.ok()) return status;
     if (count_by_scan) {
@@ -420,7 +461,15 @@ absl::StatusOr<std::string> QueryServiceImpl::ListRecordsBytes(
     for (size_t i = start; i < end; ++i) {
       absl::StatusOr<std::string> record = replica_.GetBytes(matches[i].second);
       if (!record.ok()) return record.status();
+      const size_t mark = out.size();
       if (!AppendRecord(request.view(), *record, out)) return StorageCorrupted("record");
+      if (out.size() > budget) {
+        if (i == start) {
+          return TooLarge(NameOfStored(*record), out.size(), budget);
+        }
+        out.resize(mark);  // This record starts the next page.
+        end = i;
+      }
     }
     if (end < matches.size()) {
       rest.set_next_page_token(
@@ -475,6 +524,10 @@ grpc::Status QueryServiceImpl::SearchRecords(
   v1::RecordView view = request->view() == v1::RECORD_VIEW_UNSPECIFIED
                             ? v1::RECORD_VIEW_BASIC
                             : request->view();
+  const size_t budget = RecordBudget(options_.max_response_bytes);
+  size_t bytes = 0;
+  bool more = page->more;
+  const std::string* last_position = nullptr;
   for (const SearchHit& hit : page->hits) {
     absl::StatusOr<v1::Record> record = reader->GetByKey(hit.key);
     if (!record.ok()) return ToGrpcStatus(record.status());
@@ -483,10 +536,23 @@ grpc::Status QueryServiceImpl::SearchRecords(
     result->set_snippet(Snippet(FoldedFields(*record), query));
     ApplyView(view, *record);
     *result->mutable_record() = *std::move(record);
+    constexpr size_t kFieldOverhead = 6;  // tag + length varint
+    const size_t size = result->ByteSizeLong() + kFieldOverhead;
+    if (bytes + size > budget) {
+      if (response->results_size() == 1) {
+        return ToGrpcStatus(TooLarge(result->record().name(), size, budget));
+      }
+      // This result starts the next page.
+      response->mutable_results()->RemoveLast();
+      more = true;
+      break;
+    }
+    bytes += size;
+    last_position = &hit.position;
   }
-  if (page->more) {
+  if (more && last_position != nullptr) {
     response->set_next_page_token(
-        EncodePageToken(fingerprint, page->hits.back().position));
+        EncodePageToken(fingerprint, *last_position));
   }
   response->set_total_size(
       static_cast<int32_t>(std::min<int64_t>(page->total, INT32_MAX)));

@@ -18,6 +18,7 @@
 
 #include "absl/functional/any_invocable.h"
 #include "absl/time/time.h"
+#include "common/server.h"
 #include "kouryu/v1/query_service.grpc.pb.h"
 #include "query-service/call_runner.h"
 #include "query-service/follower.h"
@@ -32,6 +33,11 @@ struct QueryServiceOptions {
   // Threads of the CallRunner (scans with a filter or sort, calls that
   // waited for min_sequence).
   int runner_threads = 4;
+  // Largest ListRecords or SearchRecords response: a page ends early, with
+  // a next_page_token, rather than pass it (AIP-158 allows short pages). A
+  // single record larger than this fails the call with RESOURCE_EXHAUSTED.
+  // The server's send limit by default.
+  size_t max_response_bytes = kMaxMessageBytes;
 };
 
 class QueryServiceImpl final

@@ -4,3 +4,5 @@ kouryu_test(query_service_test SOURCES query-service/query_service_test.cc LIBS 
 # The follower against a real ChangeFeed server on port 0: stalls are
 # reported in status and health.
 kouryu_test(follower_test SOURCES query-service/follower_test.cc LIBS kouryu_query kouryu_ingest kouryu_server)
+# Pages of records too large for a full page in one response.
+kouryu_test(large_pages_test SOURCES query-service/large_pages_test.cc LIBS kouryu_query kouryu_ingest kouryu_server)
