@@ -36,8 +36,12 @@ void SetPayload(absl::Status& status, const google::protobuf::Message& m) {
 
 absl::Status InvalidArgumentError(
     absl::string_view reason, absl::string_view message,
-    const std::vector<FieldViolation>& violations) {
-  absl::Status status = WithReason(absl::InvalidArgumentError(message), reason);
+    const std::vector<FieldViolation>& violations, ErrorMetadata metadata) {
+  if (!violations.empty() && !violations.front().field.empty()) {
+    metadata.emplace("field", violations.front().field);
+  }
+  absl::Status status =
+      WithReason(absl::InvalidArgumentError(message), reason, metadata);
   if (!violations.empty()) {
     google::rpc::BadRequest bad_request;
     for (const FieldViolation& v : violations) {
@@ -50,11 +54,13 @@ absl::Status InvalidArgumentError(
   return status;
 }
 
-absl::Status WithReason(absl::Status status, absl::string_view reason) {
+absl::Status WithReason(absl::Status status, absl::string_view reason,
+                        const ErrorMetadata& metadata) {
   if (status.ok()) return status;
   google::rpc::ErrorInfo info;
   info.set_reason(std::string(reason));
   info.set_domain(std::string(kErrorDomain));
+  info.mutable_metadata()->insert(metadata.begin(), metadata.end());
   SetPayload(status, info);
   return status;
 }
@@ -74,6 +80,13 @@ std::vector<FieldViolation> ViolationsOf(const absl::Status& status) {
     out.push_back({v.field(), v.description()});
   }
   return out;
+}
+
+ErrorMetadata MetadataOf(const absl::Status& status) {
+  std::optional<google::rpc::ErrorInfo> info =
+      PayloadOf<google::rpc::ErrorInfo>(status);
+  if (!info) return {};
+  return ErrorMetadata(info->metadata().begin(), info->metadata().end());
 }
 
 absl::Status FromRocksDb(const rocksdb::Status& status,

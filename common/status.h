@@ -8,12 +8,27 @@
 // URL: a google.rpc.ErrorInfo (reason, domain "kouryu.v1") and, for bad
 // input, a google.rpc.BadRequest whose field violations point at the row and
 // column of the input. ToGrpcStatus packs them into grpc-status-details-bin.
+//
+// ErrorInfo.metadata holds the machine-readable facts of the error, as
+// AIP-193 asks, under lowerCamelCase keys: "field" (the first violation's
+// path), "line" and "column" (in an uploaded table), "expected" (what was
+// expected there), "minSequence" and "appliedSequence" (a replica behind),
+// "requestType" (a request that does not parse), ...
+//
+// Field paths count as follows. An index into a repeated field of the
+// request counts from 0, as in google.rpc.BadRequest ("columns[0]" is
+// ImportTableRequest.columns' first entry). A position in an uploaded table
+// or in a stream is numbered as people count, from 1: "rows[N]" is line N
+// of the file (blank lines and the header count), "rows[N].column[C]" its
+// C-th cell, "records[N]" the N-th message of an IngestRecords stream; N is
+// the RowResult.row of that row.
 
+#include <map>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 
 namespace grpc {
 class Status;
@@ -35,19 +50,28 @@ struct FieldViolation {
       default;
 };
 
+// ErrorInfo.metadata: key (lowerCamelCase) -> value.
+using ErrorMetadata = std::map<std::string, std::string>;
+
 // InvalidArgument with an ErrorInfo `reason` and a BadRequest listing
-// `violations`; `message` summarizes.
+// `violations`; `message` summarizes. The ErrorInfo's metadata is `metadata`
+// plus "field", the first violation's path (unless `metadata` sets it).
 absl::Status InvalidArgumentError(absl::string_view reason,
                                   absl::string_view message,
-                                  const std::vector<FieldViolation>& violations);
+                                  const std::vector<FieldViolation>& violations,
+                                  ErrorMetadata metadata = {});
 
-// Returns `status` with an ErrorInfo `reason` attached (replacing any).
-absl::Status WithReason(absl::Status status, absl::string_view reason);
+// Returns `status` with an ErrorInfo `reason` and `metadata` attached
+// (replacing any ErrorInfo).
+absl::Status WithReason(absl::Status status, absl::string_view reason,
+                        const ErrorMetadata& metadata = {});
 
 // The ErrorInfo reason of `status`, or "" when it has none.
 std::string ReasonOf(const absl::Status& status);
 // The BadRequest field violations of `status` (empty when it has none).
 std::vector<FieldViolation> ViolationsOf(const absl::Status& status);
+// The ErrorInfo metadata of `status` (empty when it has none).
+ErrorMetadata MetadataOf(const absl::Status& status);
 
 // `context` names the operation ("writing records"). Corruption and IO
 // errors become INTERNAL / UNAVAILABLE; a full disk RESOURCE_EXHAUSTED.

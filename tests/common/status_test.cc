@@ -185,5 +185,39 @@ TEST(FromRocksDbTest, StorageErrorsCarryAReason) {
   EXPECT_NE(ReasonOf(FromRocksDb(rocksdb::Status::IOError("i"), "x")), "");
 }
 
+TEST(MetadataTest, InvalidArgumentNamesTheFirstFieldAndKeepsTheRest) {
+  absl::Status status = InvalidArgumentError(
+      "INVALID_ROWS", "2 problems",
+      {{"rows[4].title", "is required"}, {"rows[9].category", "is required"}},
+      {{"violations", "2"}});
+  EXPECT_EQ(MetadataOf(status), (ErrorMetadata{{"field", "rows[4].title"},
+                                               {"violations", "2"}}));
+  // A caller's own "field" wins.
+  status = InvalidArgumentError("X", "x", {{"a", "b"}}, {{"field", "c"}});
+  EXPECT_EQ(MetadataOf(status), (ErrorMetadata{{"field", "c"}}));
+  EXPECT_THAT(MetadataOf(InvalidArgumentError("X", "x", {})), IsEmpty());
+  EXPECT_THAT(MetadataOf(absl::NotFoundError("x")), IsEmpty());
+}
+
+TEST(MetadataTest, TravelsInErrorInfoThroughGrpcStatus) {
+  absl::Status status = WithReason(absl::DeadlineExceededError("behind"),
+                                   "REPLICA_BEHIND",
+                                   {{"minSequence", "9"}, {"appliedSequence", "4"}});
+  grpc::Status grpc_status = ToGrpcStatus(status);
+  google::rpc::Status details;
+  ASSERT_TRUE(details.ParseFromString(grpc_status.error_details()));
+  google::rpc::ErrorInfo info;
+  for (const auto& any : details.details()) {
+    if (any.Is<google::rpc::ErrorInfo>()) {
+      ASSERT_TRUE(any.UnpackTo(&info));
+    }
+  }
+  EXPECT_EQ(info.reason(), "REPLICA_BEHIND");
+  EXPECT_EQ(info.domain(), "kouryu.v1");
+  EXPECT_EQ(info.metadata().size(), 2u);
+  EXPECT_EQ(info.metadata().at("minSequence"), "9");
+  EXPECT_EQ(info.metadata().at("appliedSequence"), "4");
+}
+
 }  // namespace
 }  // namespace kouryu
