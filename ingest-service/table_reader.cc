@@ -8,6 +8,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "common/status.h"
 #include "common/text.h"
 
@@ -15,18 +16,43 @@ namespace kouryu::ingest {
 namespace {
 
 constexpr absl::string_view kBom = "\xEF\xBB\xBF";
-// The published header names, matched after NFKC by these prefixes.
-constexpr absl::string_view kHeaderPrefixes[] = {"①分野", "②担当", "③項目",
-                                                "④実績"};
+// The published header names, matched after NFKC by these prefixes, with
+// or without the column's number before them: ①分野 as published, and
+// 分野, 1分野, (1)分野 as tools without circled digits (Shift_JIS) write
+// it (NFKC makes ① 1 and ⑴ (1)).
+constexpr absl::string_view kHeaderPrefixes[] = {"分野", "担当", "項目", "実績"};
+constexpr absl::string_view kCircledDigits[] = {"①", "②", "③", "④"};
 
 absl::Status TableError(absl::string_view reason, int line, int column,
-                        absl::string_view description) {
+                        absl::string_view description,
+                        ErrorMetadata metadata = {}) {
   std::string field = column > 0 ? absl::StrCat("rows[", line, "].column[",
                                                 column, "]")
                                  : absl::StrCat("rows[", line, "]");
+  metadata.emplace("line", absl::StrCat(line));
+  if (column > 0) metadata.emplace("column", absl::StrCat(column));
   return InvalidArgumentError(
       reason, absl::StrCat("line ", line, ": ", description),
-      {{std::move(field), std::string(description)}});
+      {{std::move(field), std::string(description)}}, std::move(metadata));
+}
+
+// Whether header cell `cell` names published column `column` (1-4).
+bool NamesColumn(absl::string_view cell, int column) {
+  const std::string text = NormalizeText(cell);
+  absl::string_view rest = text;
+  const std::string number = absl::StrCat(column);
+  if (!absl::ConsumePrefix(&rest, absl::StrCat("(", number, ")"))) {
+    absl::ConsumePrefix(&rest, number);
+  }
+  absl::ConsumePrefix(&rest, " ");
+  return absl::StartsWith(rest, kHeaderPrefixes[column - 1]);
+}
+
+// "①分野, 分野, 1分野 or (1)分野": the forms NamesColumn accepts.
+std::string AcceptedForms(int column) {
+  const absl::string_view name = kHeaderPrefixes[column - 1];
+  return absl::StrCat(kCircledDigits[column - 1], name, ", ", name, ", ",
+                      column, name, " or (", column, ")", name);
 }
 
 // Splits `content` into records of cells. Quoted cells follow RFC 4180.
@@ -170,19 +196,23 @@ absl::StatusOr<Table> ReadTable(absl::string_view content,
     }
     if (!options.check_header) continue;
     if (table.header.size() < 4) {
-      return TableError("UNRECOGNIZED_HEADER", table.header_line, 0,
-                        absl::StrCat("the header has ", table.header.size(),
-                                     " columns; expected 4: ①分野, "
-                                     "②担当(関係)部所名, ③項目名, ④実績(…)"));
+      return TableError(
+          "UNRECOGNIZED_HEADER", table.header_line, 0,
+          absl::StrCat("the header has ", table.header.size(),
+                       " columns; expected 4: ①分野, ②担当(関係)部所名, "
+                       "③項目名, ④実績(…), each with or without its number "
+                       "(分野, 1分野, (1)分野)"),
+          {{"expected", "分野, 担当, 項目, 実績"}});
     }
-    for (size_t i = 0; i < 4; ++i) {
-      if (!absl::StartsWith(NormalizeText(table.header[i]),
-                            NormalizeText(kHeaderPrefixes[i]))) {
+    for (int column = 1; column <= 4; ++column) {
+      const std::string& cell = table.header[column - 1];
+      if (!NamesColumn(cell, column)) {
         return TableError(
-            "UNRECOGNIZED_HEADER", table.header_line, static_cast<int>(i + 1),
-            absl::StrCat("header column ", i + 1, " is \"", table.header[i],
+            "UNRECOGNIZED_HEADER", table.header_line, column,
+            absl::StrCat("header column ", column, " is \"", cell,
                          "\"; expected one starting with ",
-                         kHeaderPrefixes[i]));
+                         AcceptedForms(column)),
+            {{"expected", std::string(kHeaderPrefixes[column - 1])}});
       }
     }
   }

@@ -36,13 +36,16 @@ struct TableOptions {
   // is a row and the separator is chosen from the first line.
   bool has_header = true;
   // The header must name the four published columns (①分野, ②担当…,
-  // ③項目…, ④実績…).
+  // ③項目…, ④実績…), each with or without its number: ①分野, 分野,
+  // 1分野, (1)分野 (full-width or not).
   bool check_header = true;
 };
 
-// InvalidArgument, with a BadRequest violation naming the line and column,
-// for bytes that are not UTF-8, an unterminated quote, an empty table or
-// (with check_header) a header without the published columns.
+// InvalidArgument, with a BadRequest violation naming the line and column
+// (ErrorInfo metadata "line", "column", and for a header the column name
+// "expected"), for bytes that are not UTF-8, an unterminated quote, an
+// empty table or (with check_header) a header without the published
+// columns.
 absl::StatusOr<Table> ReadTable(absl::string_view content,
                                 const TableOptions& options = {});
 

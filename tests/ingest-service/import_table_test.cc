@@ -235,6 +235,64 @@ TEST_F(ImportTableTest, HeaderYearsInEveryForm) {
   }
 }
 
+// Shift_JIS has no circled digits: the published table passed through
+// such a tool arrives with 分野, 担当(関係)部所名, ... or (1)分野, 1分野.
+TEST_F(ImportTableTest, HeaderWithoutCircledDigitsGivesTheSameRecords) {
+  const std::string tsv = PublishedCp932Safe();
+  v1::ImportTableResponse first = ImportOk(tsv);
+  ASSERT_EQ(first.created_count(), 36);
+  const std::set<std::string> names = Names(first);
+  // The header is line 3 (after two blank lines); keep every line number.
+  const size_t header_begin = tsv.find("①分野");
+  ASSERT_NE(header_begin, std::string::npos);
+  const std::string before = tsv.substr(0, header_begin);
+  const std::string body = tsv.substr(tsv.find('\n', header_begin));
+  const std::vector<std::pair<std::string, std::string>> forms = {
+      {"分野\t担当(関係)部所名\t項目名\t実績(R元年度)", ""},
+      {"分野\t担当(関係)部所名\t項目名\t実績(R元年度)", "Shift_JIS"},
+      {"1分野\t2担当(関係)部所名\t3項目名\t4実績(R元年度)", ""},
+      {"(1)分野\t(2)担当(関係)部所名\t(3)項目名\t(4)実績(R元年度)", "Shift_JIS"},
+  };
+  for (const auto& [header, encoding] : forms) {
+    SCOPED_TRACE(header + " " + encoding);
+    const std::string table = before + header + body;
+    v1::ImportTableResponse again =
+        ImportOk(encoding.empty() ? table : ToCp932(table), encoding);
+    EXPECT_EQ(again.fiscal_year(), 2019);
+    EXPECT_EQ(again.unchanged_count(), 36);
+    EXPECT_EQ(Names(again), names);
+  }
+  Problem p = ImportFails(before + "分類\t担当\t項目名\t実績(R元年度)" + body);
+  EXPECT_EQ(p.reason, "UNRECOGNIZED_HEADER");
+  ASSERT_FALSE(p.violations.empty());
+  EXPECT_EQ(p.violations[0].first, "rows[3].column[1]");
+  EXPECT_THAT(p.violations[0].second, HasSubstr("①分野, 分野, 1分野 or (1)分野"));
+}
+
+// The convention written in ingest_service.proto: an index into a repeated
+// field of the request counts from 0; a line, a cell of a line, counts
+// from 1 as people count them.
+TEST_F(ImportTableTest, FieldPathsCountRequestEntriesFromZeroAndLinesFromOne) {
+  v1::ImportTableRequest request;
+  request.set_content("a\tb\tc\td\n");
+  for (const char* c : {"category", "department", "title", "body"}) {
+    request.add_columns(c);
+  }
+  v1::ImportTableResponse response;
+  Problem p = ProblemOf(Import(request, &response));
+  EXPECT_EQ(p.reason, "INVALID_COLUMNS");
+  ASSERT_FALSE(p.violations.empty());
+  EXPECT_EQ(p.violations[0].first, "columns[3]");  // "body", the 4th entry
+
+  // Line 3 of the file (after a blank line and the header), its 2nd cell.
+  p = ImportFails(
+      "\n①分野\t②担当(関係)部所名\t③項目名\t④実績(R元年度)\n"
+      "①姉妹\t\xff\t題\t実績\n");
+  EXPECT_EQ(p.reason, "INVALID_ENCODING");
+  ASSERT_FALSE(p.violations.empty());
+  EXPECT_EQ(p.violations[0].first, "rows[3].column[2]");
+}
+
 TEST_F(ImportTableTest, UnrecognisedHeaderNeedsColumnsAndYear) {
   const std::string table =
       "分類\t部署\t項目\t実績\n"

@@ -320,5 +320,61 @@ TEST(ReadTableTest, UnrecognisedHeaderNamesTheColumn) {
   EXPECT_EQ(violations[0].field, "rows[2].column[3]");
 }
 
+// Shift_JIS has no circled digits: a table that went through such a tool
+// names its columns without them, or numbers them 1分野 or (1)分野.
+TEST(ReadTableTest, HeaderWithOrWithoutCircledDigits) {
+  const std::vector<std::string> headers = {
+      "①分野\t②担当(関係)部所名\t③項目名\t④実績(R元年度)",
+      "分野\t担当(関係)部所名\t項目名\t実績(R元年度)",
+      "1分野\t2担当(関係)部所名\t3項目名\t4実績(R元年度)",
+      "(1)分野\t(2)担当(関係)部所名\t(3)項目名\t(4)実績(R元年度)",
+      "（１）分野\t（２）担当(関係)部所名\t（３）項目名\t（４）実績(R元年度)",
+      "⑴分野\t⑵担当(関係)部所名\t⑶項目名\t⑷実績(R元年度)",
+      "１分野\t②担当(関係)部所名\t項目名\t(4)実績(R元年度)",
+  };
+  for (const std::string& header : headers) {
+    absl::StatusOr<Table> table =
+        ReadTable(header + "\n①\t教育庁\tA\tx\n");
+    ASSERT_TRUE(table.ok()) << header << ": " << table.status();
+    EXPECT_EQ(table->fiscal_year, 2019) << header;
+    EXPECT_EQ(table->rows.size(), 1u) << header;
+  }
+}
+
+TEST(ReadTableTest, UnrecognisedHeaderSaysWhichFormsAreAccepted) {
+  // A digit that is not the column's own is no match either.
+  for (const std::string header :
+       {"分類\t担当\t項目名\t実績", "2分野\t担当\t項目名\t実績"}) {
+    absl::StatusOr<Table> table = ReadTable(header + "\n①\t教育庁\tA\tx\n");
+    ASSERT_EQ(table.status().code(), absl::StatusCode::kInvalidArgument)
+        << header;
+    EXPECT_EQ(ReasonOf(table.status()), "UNRECOGNIZED_HEADER");
+    std::vector<FieldViolation> violations = ViolationsOf(table.status());
+    ASSERT_THAT(violations, Not(IsEmpty()));
+    EXPECT_EQ(violations[0].field, "rows[1].column[1]");
+    EXPECT_THAT(violations[0].description,
+                ::testing::HasSubstr("①分野, 分野, 1分野 or (1)分野"));
+  }
+}
+
+TEST(ReadTableTest, ErrorsCarryLineColumnAndExpectedInMetadata) {
+  absl::StatusOr<Table> header =
+      ReadTable("①分野\t②担当(関係)部所名\tタイトル\t④実績(R元年度)\n");
+  EXPECT_EQ(MetadataOf(header.status()),
+            (ErrorMetadata{{"field", "rows[1].column[3]"},
+                           {"line", "1"},
+                           {"column", "3"},
+                           {"expected", "項目"}}));
+  absl::StatusOr<Table> bytes =
+      ReadTable(std::string(kTsvHeader) + "\n①\t教育庁\t\xff\tx\n");
+  EXPECT_EQ(MetadataOf(bytes.status()),
+            (ErrorMetadata{{"field", "rows[2].column[3]"},
+                           {"line", "2"},
+                           {"column", "3"}}));
+  absl::StatusOr<Table> empty = ReadTable("");
+  EXPECT_EQ(MetadataOf(empty.status()),
+            (ErrorMetadata{{"field", "rows[1]"}, {"line", "1"}}));
+}
+
 }  // namespace
 }  // namespace kouryu::ingest
