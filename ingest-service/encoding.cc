@@ -75,7 +75,10 @@ absl::Status LocateInvalidBytes(absl::string_view content,
       return InvalidArgumentError(
           "INVALID_ENCODING",
           absl::StrCat("line ", line_number, ", column ", column, ": ", description),
-          {{field, description}});
+          {{field, description}},
+          {{"line", absl::StrCat(line_number)},
+           {"column", absl::StrCat(column)},
+           {"encoding", std::string(encoding)}});
     }
   }
   return InvalidArgumentError("INVALID_ENCODING",
@@ -109,7 +112,8 @@ absl::StatusOr<DecodedText> DecodeTable(absl::string_view content,
         "UNSUPPORTED_ENCODING",
         absl::StrCat("encoding \"", encoding, "\" is not supported"),
         {{"encoding", "use UTF-8 or CP932 (Shift_JIS), or leave it empty to "
-                      "detect"}});
+                      "detect"}},
+        {{"expected", "UTF-8, CP932, Shift_JIS, Windows-31J or \"\""}});
   }
 
   if (chosen == kUtf8) {

@@ -123,7 +123,8 @@ absl::Status NormalizeAndWrite(
                      " problem(s); nothing was written (atomic). First: ",
                      all_violations.front().field, " ",
                      all_violations.front().description),
-        all_violations);
+        all_violations,
+        {{"violations", absl::StrCat(all_violations.size())}});
   }
   uint64_t sequence = 0;
   absl::StatusOr<std::vector<UpsertResult>> written =
@@ -296,7 +297,9 @@ grpc::Status IngestServiceImpl::ImportTable(
         absl::StrCat(shape_problems.front().field, " ",
                      shape_problems.front().description,
                      "; nothing was written"),
-        shape_problems));
+        shape_problems,
+        {{"expectedColumns", absl::StrCat(layout->size())},
+         {"violations", absl::StrCat(shape_problems.size())}}));
   }
   absl::Status written = NormalizeAndWrite(
       normalizer_, store_, rows, sources,

@@ -395,14 +395,17 @@ absl::StatusOr<uint64_t> Store::Delete(const std::string& name,
     if (!existing.ok()) return existing.status();
     if (!*existing || (*existing)->name() != name) {
       return WithReason(absl::NotFoundError(absl::StrCat("no record ", name)),
-                        "RECORD_NOT_FOUND");
+                        "RECORD_NOT_FOUND", {{"name", std::string(name)}});
     }
     if (!etag.empty() && (*existing)->etag() != etag) {
       return WithReason(
           absl::AbortedError(absl::StrCat("etag \"", etag, "\" is stale; ",
                                           name, " is at \"",
                                           (*existing)->etag(), "\"")),
-          "ETAG_MISMATCH");
+          "ETAG_MISMATCH",
+          {{"name", std::string(name)},
+           {"etag", std::string(etag)},
+           {"currentEtag", (*existing)->etag()}});
     }
     seq = assigned_ + 1;
     v1::Change change;

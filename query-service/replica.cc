@@ -527,10 +527,14 @@ absl::Status Replica::SequenceNotReached(uint64_t sequence, uint64_t applied,
   std::string message =
       absl::StrCat("the replica has applied sequence ", applied,
                    "; min_sequence ", sequence, " was not reached");
+  const ErrorMetadata metadata = {{"minSequence", absl::StrCat(sequence)},
+                                  {"appliedSequence", absl::StrCat(applied)}};
   if (stopped) {
-    return WithReason(absl::UnavailableError(message), "REPLICA_STOPPING");
+    return WithReason(absl::UnavailableError(message), "REPLICA_STOPPING",
+                      metadata);
   }
-  return WithReason(absl::DeadlineExceededError(message), "REPLICA_BEHIND");
+  return WithReason(absl::DeadlineExceededError(message), "REPLICA_BEHIND",
+                    metadata);
 }
 
 void Replica::StopWaiting() {
@@ -566,10 +570,9 @@ absl::StatusOr<std::string> Replica::ReadRecordBytes(
   rocksdb::Status s = db_->Get(options, records_, key, &value);
   if (s.IsNotFound()) {
     std::optional<RecordName> name = DecodeRecordKey(key);
-    return WithReason(
-        absl::NotFoundError(absl::StrCat(
-            "no record ", name ? FormatRecordName(*name) : std::string("?"))),
-        "RECORD_NOT_FOUND");
+    const std::string formatted = name ? FormatRecordName(*name) : "?";
+    return WithReason(absl::NotFoundError(absl::StrCat("no record ", formatted)),
+                      "RECORD_NOT_FOUND", {{"name", formatted}});
   }
   if (!s.ok()) return FromRocksDb(s, "reading a record");
   return value;

@@ -12,6 +12,7 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "common/keys.h"
+#include "common/status.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
@@ -315,6 +316,24 @@ TEST_F(StoreTest, DeleteChecksTheEtag) {
   EXPECT_EQ(store_->Delete(Seoul().name(), "").status().code(),
             absl::StatusCode::kNotFound);
   EXPECT_EQ(store_->HeadSequence(), 3u);
+}
+
+// ErrorInfo.metadata carries what a client needs to retry (AIP-193).
+TEST_F(StoreTest, DeleteErrorsCarryTheirFactsInMetadata) {
+  uint64_t sequence = 0;
+  MustUpsert({Seoul()}, &sequence);
+  absl::StatusOr<v1::Record> stored = store_->Get(Seoul().name());
+  ASSERT_TRUE(stored.ok());
+  absl::StatusOr<uint64_t> stale = store_->Delete(Seoul().name(), "0123");
+  EXPECT_EQ(ReasonOf(stale.status()), "ETAG_MISMATCH");
+  EXPECT_EQ(MetadataOf(stale.status()),
+            (ErrorMetadata{{"name", Seoul().name()},
+                           {"etag", "0123"},
+                           {"currentEtag", stored->etag()}}));
+  const std::string missing = "cities/paris/bureaus/environment/records/fy2019-0";
+  absl::StatusOr<uint64_t> gone = store_->Delete(missing, "");
+  EXPECT_EQ(ReasonOf(gone.status()), "RECORD_NOT_FOUND");
+  EXPECT_EQ(MetadataOf(gone.status()), (ErrorMetadata{{"name", missing}}));
 }
 
 TEST_F(StoreTest, DeleteWithoutEtag) {

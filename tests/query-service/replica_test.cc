@@ -17,6 +17,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/keys.h"
+#include "common/status.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/support/temp_dir.h"
@@ -352,6 +353,19 @@ TEST_F(ReplicaTest, WaitForSequenceDeadlinePassed) {
             absl::StatusCode::kDeadlineExceeded);
   EXPECT_EQ(replica_->WaitForSequence(2, absl::InfinitePast()).code(),
             absl::StatusCode::kDeadlineExceeded);
+}
+
+TEST_F(ReplicaTest, SequenceNotReachedSaysHowFarTheReplicaGot) {
+  ASSERT_TRUE(replica_->Apply({Upsert(1, kSeoul)}).ok());
+  absl::Status behind = replica_->WaitForSequence(5, absl::Now());
+  EXPECT_EQ(ReasonOf(behind), "REPLICA_BEHIND");
+  EXPECT_EQ(MetadataOf(behind), (ErrorMetadata{{"minSequence", "5"},
+                                               {"appliedSequence", "1"}}));
+  replica_->StopWaiting();
+  absl::Status stopping = replica_->WaitForSequence(7, absl::InfiniteFuture());
+  EXPECT_EQ(ReasonOf(stopping), "REPLICA_STOPPING");
+  EXPECT_EQ(MetadataOf(stopping), (ErrorMetadata{{"minSequence", "7"},
+                                                 {"appliedSequence", "1"}}));
 }
 
 TEST_F(ReplicaTest, WaitForSequenceAfterStopWaiting) {
