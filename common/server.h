@@ -3,7 +3,8 @@
 
 // The server bootstrap both services share: listening (port 0 picks a free
 // port, the bound address is printed), grpc.health.v1, server reflection,
-// resource limits, and graceful shutdown on SIGTERM/SIGINT.
+// resource limits, INVALID_ARGUMENT for requests that do not parse
+// (common/request.h), and graceful shutdown on SIGTERM/SIGINT.
 //
 // Usage in main():
 //   kouryu::LimitMallocArenas();

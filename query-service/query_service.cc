@@ -2,7 +2,6 @@
 
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/wire_format_lite.h>
-#include <grpcpp/impl/codegen/proto_utils.h>
 #include <grpcpp/server_context.h>
 
 #include <algorithm>
@@ -13,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "common/keys.h"
+#include "common/request.h"
 #include "common/status.h"
 #include "common/text.h"
 #include "query-service/filter.h"
@@ -157,16 +157,11 @@ absl::Status Cancelled() {
                       "the call was cancelled or its deadline passed");
 }
 
-// Parses a raw callback method's request.
-template <typename Request>
-grpc::Status ParseRequest(const grpc::ByteBuffer& bytes, Request& request) {
-  grpc::ByteBuffer copy(bytes);  // Deserialize consumes its buffer.
-  grpc::Status status =
-      grpc::SerializationTraits<Request>::Deserialize(&copy, &request);
-  if (status.ok()) return status;
-  return ToGrpcStatus(absl::InvalidArgumentError(absl::StrCat(
-      "the request is not a valid ", Request::descriptor()->full_name(), ": ",
-      status.error_message())));
+// Parses a raw callback method's request; MALFORMED_REQUEST naming the
+// field when it does not parse.
+grpc::Status ParseRequest(const grpc::ByteBuffer& bytes,
+                          google::protobuf::Message& request) {
+  return ToGrpcStatus(kouryu::ParseRequest(bytes, request));
 }
 
 void SetResponse(absl::string_view bytes, grpc::ByteBuffer& response) {
