@@ -3,6 +3,8 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/impl/server_builder_option.h>
+#include <grpcpp/impl/server_initializer.h>
 #include <grpcpp/resource_quota.h>
 #include <malloc.h>
 #include <signal.h>
@@ -24,6 +26,37 @@ std::string HostOf(const std::string& listen) {
   size_t colon = listen.rfind(':');
   return colon == std::string::npos ? listen : listen.substr(0, colon);
 }
+
+// Learns the full names of the services a server offers (its own, and
+// those gRPC and its plugins add, such as reflection) once it is built:
+// grpc::Service does not tell its name, the built server does.
+class ServiceNames final : public grpc::ServerBuilderOption {
+ public:
+  explicit ServiceNames(std::vector<std::string>* names) : names_(names) {}
+
+  void UpdateArguments(grpc::ChannelArguments*) override {}
+  void UpdatePlugins(
+      std::vector<std::unique_ptr<grpc::ServerBuilderPlugin>>* plugins) override {
+    plugins->push_back(std::make_unique<Plugin>(names_));
+  }
+
+ private:
+  class Plugin final : public grpc::ServerBuilderPlugin {
+   public:
+    explicit Plugin(std::vector<std::string>* names) : names_(names) {}
+    std::string name() override { return "kouryu_service_names"; }
+    void InitServer(grpc::ServerInitializer*) override {}
+    void Finish(grpc::ServerInitializer* initializer) override {
+      *names_ = *initializer->GetServiceList();
+    }
+    void ChangeArguments(const std::string&, void*) override {}
+
+   private:
+    std::vector<std::string>* names_;
+  };
+
+  std::vector<std::string>* names_;
+};
 
 }  // namespace
 
@@ -63,6 +96,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
       interceptors;
   interceptors.push_back(MalformedRequestInterceptorFactory());
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
+  std::vector<std::string> service_names;
+  builder.SetOption(std::make_unique<ServiceNames>(&service_names));
   for (grpc::Service* service : services) builder.RegisterService(service);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
@@ -70,7 +105,13 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
         absl::StrCat("cannot listen on ", options.listen));
   }
   std::string address = absl::StrCat(HostOf(options.listen), ":", port);
-  server->GetHealthCheckService()->SetServingStatus(options.serving_at_start);
+  // Health answers for "" and for each service by name (Kubernetes probes
+  // name one); SetServing moves them all together.
+  grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
+  for (const std::string& name : service_names) {
+    health->SetServingStatus(name, options.serving_at_start);
+  }
+  health->SetServingStatus(options.serving_at_start);
   std::printf("%s listening on %s\n", options.name.c_str(), address.c_str());
   std::fflush(stdout);
   return std::unique_ptr<Server>(
@@ -84,6 +125,7 @@ Server::Server(std::unique_ptr<grpc::Server> server, std::string address,
 Server::~Server() { Shutdown(); }
 
 void Server::SetServing(bool serving) {
+  // Every name registered at Start, "" included.
   server_->GetHealthCheckService()->SetServingStatus(serving);
 }
 

@@ -2,9 +2,10 @@
 #define KOURYU_COMMON_SERVER_H_
 
 // The server bootstrap both services share: listening (port 0 picks a free
-// port, the bound address is printed), grpc.health.v1, server reflection,
-// resource limits, INVALID_ARGUMENT for requests that do not parse
-// (common/request.h), and graceful shutdown on SIGTERM/SIGINT.
+// port, the bound address is printed), grpc.health.v1 (for "" and for each
+// service the server offers by its full name), server reflection, resource
+// limits, INVALID_ARGUMENT for requests that do not parse (common/request.h),
+// and graceful shutdown on SIGTERM/SIGINT.
 //
 // Usage in main():
 //   kouryu::LimitMallocArenas();
@@ -72,6 +73,7 @@ class Server {
   // The bound address, HOST:PORT with the chosen port.
   const std::string& address() const { return address_; }
 
+  // Health of "" and of every service the server offers, all together.
   void SetServing(bool serving);
 
   // Health NOT_SERVING, then `before_drain` (to end long-lived streams),

@@ -1,7 +1,8 @@
 // What every method of both real servers promises, whatever the method:
 // a request that does not parse (a string field holding invalid UTF-8, as a
 // client sending raw bytes can produce) is INVALID_ARGUMENT with a reason
-// and, where it can be known, the field.
+// and, where it can be known, the field; and grpc.health.v1 answers for ""
+// and for every service the server offers, following the server's state.
 // kouryu-ingest and kouryu-query run as processes on port 0.
 
 #include <google/protobuf/descriptor.h>
@@ -18,6 +19,7 @@
 #include "gmock/gmock.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
+#include "grpc/health/v1/health.grpc.pb.h"
 #include "gtest/gtest.h"
 #include "kouryu/v1/change_feed.grpc.pb.h"
 #include "kouryu/v1/ingest_service.grpc.pb.h"
@@ -29,6 +31,8 @@ namespace {
 
 using ::google::protobuf::Descriptor;
 using ::google::protobuf::FieldDescriptor;
+using ::grpc::health::v1::HealthCheckRequest;
+using ::grpc::health::v1::HealthCheckResponse;
 using ::kouryu::testing::ServerProcess;
 
 std::unique_ptr<grpc::ClientContext> Deadline(int seconds = 60) {
@@ -221,6 +225,81 @@ TEST_F(ServerContractTest, UnparsableRequestsAreInvalidArgumentOnEveryMethod) {
   EXPECT_TRUE(v1::QueryService::NewStub(query)
                   ->ListCities(Deadline().get(), cities_request, &cities)
                   .ok());
+}
+
+HealthCheckResponse::ServingStatus Check(grpc::Channel& channel,
+                                         const std::string& service,
+                                         grpc::StatusCode* code = nullptr) {
+  HealthCheckRequest request;
+  request.set_service(service);
+  HealthCheckResponse response;
+  grpc::Status status = grpc::health::v1::Health::NewStub(
+                            channel.shared_from_this())
+                            ->Check(Deadline().get(), request, &response);
+  if (code != nullptr) *code = status.error_code();
+  EXPECT_TRUE(status.ok() || code != nullptr)
+      << service << ": " << status.error_message();
+  return response.status();
+}
+
+TEST_F(ServerContractTest, HealthAnswersForEveryServiceTheServerOffers) {
+  StartIngest();
+  StartQuery(ingest_->address());
+  auto ingest = Connect(*ingest_);
+  auto query = Connect(*query_);
+  for (const char* name : {"", "kouryu.v1.IngestService", "kouryu.v1.ChangeFeed",
+                           "grpc.reflection.v1alpha.ServerReflection"}) {
+    EXPECT_EQ(Check(*ingest, name), HealthCheckResponse::SERVING) << name;
+  }
+  // The replica is SERVING once it has caught up with the (empty) head;
+  // Watch says so without a sleep.
+  for (const char* name :
+       {"", "kouryu.v1.QueryService", "grpc.reflection.v1alpha.ServerReflection"}) {
+    HealthCheckRequest request;
+    request.set_service(name);
+    auto context = Deadline();
+    auto watch = grpc::health::v1::Health::NewStub(query)->Watch(context.get(),
+                                                                request);
+    HealthCheckResponse response;
+    while (watch->Read(&response) &&
+           response.status() == HealthCheckResponse::NOT_SERVING) {
+    }
+    EXPECT_EQ(response.status(), HealthCheckResponse::SERVING) << name;
+    context->TryCancel();
+  }
+  // A service the server does not offer is NOT_FOUND, as the health
+  // protocol says.
+  grpc::StatusCode code = grpc::StatusCode::OK;
+  Check(*query, "kouryu.v1.IngestService", &code);
+  EXPECT_EQ(code, grpc::StatusCode::NOT_FOUND);
+  Check(*ingest, "kouryu.v1.QueryService", &code);
+  EXPECT_EQ(code, grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(ServerContractTest, QueryServiceIsNotServingUntilTheReplicaCatchesUp) {
+  // Ingest's address, with ingest stopped: the replica cannot catch up.
+  StartIngest();
+  const std::string address = ingest_->address();
+  ASSERT_EQ(ingest_->Terminate(), 0);
+  StartQuery(address);
+  auto query = Connect(*query_);
+  for (const char* name : {"", "kouryu.v1.QueryService"}) {
+    EXPECT_EQ(Check(*query, name), HealthCheckResponse::NOT_SERVING) << name;
+  }
+  HealthCheckRequest request;
+  request.set_service("kouryu.v1.QueryService");
+  auto context = Deadline();
+  auto watch =
+      grpc::health::v1::Health::NewStub(query)->Watch(context.get(), request);
+  HealthCheckResponse response;
+  ASSERT_TRUE(watch->Read(&response));
+  EXPECT_EQ(response.status(), HealthCheckResponse::NOT_SERVING);
+  StartIngest(address);
+  ASSERT_TRUE(watch->Read(&response));
+  EXPECT_EQ(response.status(), HealthCheckResponse::SERVING);
+  EXPECT_EQ(Check(*query, "kouryu.v1.QueryService"),
+            HealthCheckResponse::SERVING);
+  context->TryCancel();
 }
 
 }  // namespace
