@@ -964,6 +964,16 @@ TEST_F(QueryServiceTest, ViewsAndGetRecord) {
   ASSERT_NO_FATAL_FAILURE(ListAll(world_->stub(), request, basic));
   ASSERT_EQ(full.records.size(), basic.records.size());
   ASSERT_FALSE(full.records.empty());
+  // Without a view, BASIC (as ListRecordsRequest.view says).
+  request.clear_view();
+  ListResult unspecified;
+  ASSERT_NO_FATAL_FAILURE(ListAll(world_->stub(), request, unspecified));
+  ASSERT_EQ(unspecified.records.size(), basic.records.size());
+  for (size_t i = 0; i < basic.records.size(); ++i) {
+    EXPECT_TRUE(MessageDifferencer::Equals(unspecified.records[i],
+                                           basic.records[i]))
+        << "no view is not BASIC: " << basic.records[i].name();
+  }
   int with_events = 0;
   for (size_t i = 0; i < full.records.size(); ++i) {
     const v1::Record& want = world_->records.at(full.records[i].name());
