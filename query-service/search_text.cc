@@ -101,8 +101,8 @@ void FoldPiece(const icu::Normalizer2* nfkc, absl::string_view piece,
     builder.Append(piece, from, to);
     return;
   }
-  icu::UnicodeString text = icu::UnicodeString::fromUTF8(
-      icu::StringPiece(piece.data(), length));
+  icu::UnicodeString text =
+      icu::UnicodeString::fromUTF8(icu::StringPiece(piece.data(), length));
   if (nfkc != nullptr) {
     UErrorCode error = U_ZERO_ERROR;
     icu::UnicodeString normalized = nfkc->normalize(text, error);
@@ -160,9 +160,10 @@ std::string Excerpt(absl::string_view text, int32_t begin, int32_t end,
   for (int n = 0; n < context && to < length; ++n) {
     U8_FWD_1(text.data(), to, length);
   }
-  return absl::StrCat(from > 0 ? "…" : "", OneLine(text.substr(from, begin - from)),
-                      "«", OneLine(text.substr(begin, end - begin)), "»",
-                      OneLine(text.substr(end, to - end)), to < length ? "…" : "");
+  return absl::StrCat(
+      from > 0 ? "…" : "", OneLine(text.substr(from, begin - from)), "«",
+      OneLine(text.substr(begin, end - begin)), "»",
+      OneLine(text.substr(end, to - end)), to < length ? "…" : "");
 }
 
 }  // namespace
@@ -190,7 +191,8 @@ SearchFields FoldedFields(const v1::Record& record) {
   for (size_t i = 2; i < texts.size(); ++i) {
     std::string name = FoldForSearch(texts[i]);
     if (name.empty() || name.find('\0') != std::string::npos) continue;
-    if (std::find(out.names.begin(), out.names.end(), name) != out.names.end()) {
+    if (std::find(out.names.begin(), out.names.end(), name) !=
+        out.names.end()) {
       continue;
     }
     out.names.push_back(std::move(name));
@@ -201,7 +203,8 @@ SearchFields FoldedFields(const v1::Record& record) {
 std::string EncodeSearchFields(const SearchFields& fields) {
   constexpr absl::string_view kNul("\0", 1);
   std::string out = absl::StrCat(fields.title, kNul, fields.results);
-  for (const std::string& name : fields.names) absl::StrAppend(&out, kNul, name);
+  for (const std::string& name : fields.names)
+    absl::StrAppend(&out, kNul, name);
   return out;
 }
 
@@ -287,7 +290,8 @@ FoldedText FoldWithOrigins(absl::string_view text) {
     const int32_t start = i;
     UChar32 c;
     U8_NEXT(text.data(), i, length, c);
-    if (start > piece && (c < 0 || nfkc == nullptr || nfkc->hasBoundaryBefore(c))) {
+    if (start > piece &&
+        (c < 0 || nfkc == nullptr || nfkc->hasBoundaryBefore(c))) {
       FoldPiece(nfkc, text.substr(piece, start - piece), piece, start, builder);
       piece = start;
     }

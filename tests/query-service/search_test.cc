@@ -90,7 +90,9 @@ class PublishedTableSearchTest : public ::testing::Test {
     delete world_;
     world_ = nullptr;
   }
-  void SetUp() override { ASSERT_TRUE(world_->ready) << "the table failed to load"; }
+  void SetUp() override {
+    ASSERT_TRUE(world_->ready) << "the table failed to load";
+  }
 
   struct World {
     ~World() {
@@ -128,7 +130,8 @@ class PublishedTableSearchTest : public ::testing::Test {
       absl::StatusOr<std::vector<ingest::UpsertResult>> written =
           store->Upsert(std::move(normalized), /*dry_run=*/false, &sequence);
       ASSERT_TRUE(written.ok()) << written.status();
-      for (const ingest::UpsertResult& w : *written) records[w.record.name()] = w.record;
+      for (const ingest::UpsertResult& w : *written)
+        records[w.record.name()] = w.record;
       ASSERT_EQ(records.size(), 36u);
 
       absl::StatusOr<std::unique_ptr<Replica>> replica_or =
@@ -145,7 +148,8 @@ class PublishedTableSearchTest : public ::testing::Test {
       }
       ASSERT_EQ(replica->applied_sequence(), store->HeadSequence());
 
-      service = std::make_unique<QueryServiceImpl>(*replica, QueryServiceOptions{});
+      service =
+          std::make_unique<QueryServiceImpl>(*replica, QueryServiceOptions{});
       ServerOptions server_options;
       server_options.listen = "127.0.0.1:0";
       server_options.name = "search_test";
@@ -176,7 +180,8 @@ class PublishedTableSearchTest : public ::testing::Test {
     request.set_page_size(100);
     v1::SearchRecordsResponse response;
     grpc::ClientContext context;
-    grpc::Status status = world_->stub->SearchRecords(&context, request, &response);
+    grpc::Status status =
+        world_->stub->SearchRecords(&context, request, &response);
     EXPECT_TRUE(status.ok()) << status.error_message();
     EXPECT_EQ(response.next_page_token(), "");
     EXPECT_EQ(response.total_size(), response.results_size()) << query;
@@ -186,7 +191,8 @@ class PublishedTableSearchTest : public ::testing::Test {
 
   static std::vector<std::string> NamesFound(const std::string& query) {
     std::vector<std::string> out;
-    for (const v1::SearchResult& r : Search(query)) out.push_back(r.record().name());
+    for (const v1::SearchResult& r : Search(query))
+      out.push_back(r.record().name());
     return out;
   }
 
@@ -220,12 +226,13 @@ TEST_F(PublishedTableSearchTest, EnglishCityNamesFindTheirRecords) {
   for (const char* query : {"Seoul", "seoul", "SEOUL"}) {
     EXPECT_THAT(NamesFound(query), UnorderedElementsAreArray(seoul)) << query;
   }
-  for (const char* query :
-       {"New South Wales", "new south wales", "NEW  SOUTH\u3000WALES", "south wales"}) {
+  for (const char* query : {"New South Wales", "new south wales",
+                            "NEW  SOUTH\u3000WALES", "south wales"}) {
     EXPECT_THAT(NamesFound(query), UnorderedElementsAreArray(nsw)) << query;
   }
   // The Japanese name, which the table itself writes NSW州.
-  EXPECT_THAT(NamesFound("ニューサウスウェールズ州"), UnorderedElementsAreArray(nsw));
+  EXPECT_THAT(NamesFound("ニューサウスウェールズ州"),
+              UnorderedElementsAreArray(nsw));
   // Across two names: no field holds it.
   EXPECT_THAT(NamesFound("Paris パリ市"), IsEmpty());
   EXPECT_THAT(NamesFound("ParisBeijing"), IsEmpty());
@@ -237,8 +244,10 @@ TEST_F(PublishedTableSearchTest, BureauNamesFindTheirRecords) {
     if (r.bureau().id() == "education") education.push_back(name);
   }
   ASSERT_EQ(education.size(), 5u);
-  EXPECT_THAT(NamesFound("Board of Education"), UnorderedElementsAreArray(education));
-  EXPECT_THAT(NamesFound("board of education"), UnorderedElementsAreArray(education));
+  EXPECT_THAT(NamesFound("Board of Education"),
+              UnorderedElementsAreArray(education));
+  EXPECT_THAT(NamesFound("board of education"),
+              UnorderedElementsAreArray(education));
   EXPECT_THAT(NamesFound("教育庁"), UnorderedElementsAreArray(education));
 }
 
@@ -246,15 +255,57 @@ TEST_F(PublishedTableSearchTest, BureauNamesFindTheirRecords) {
 // record's searched fields: the same records, with the same scores.
 TEST_F(PublishedTableSearchTest, EqualsAScanOfTheSearchedFields) {
   std::vector<std::string> queries = {
-      "Paris", "Seoul", "New South Wales", "Beijing", "beijing", "São Paulo",
-      "sao paulo", "Rome", "Berlin", "Los Angeles", "Tomsk Oblast", "Moscow",
-      "Cairo Governorate", "Port of", "port of rotterdam", "Bureau of",
-      "Office of the Governor", "of", "o", "a", "e", "Bureau of Sewerage",
-      "rwc", "RWC", "ＲＷＣ", "nsw", "NSW州", "ソウル", "ソウル特別市", "ソウル市",
-      "パリ", "北京", "交流", "市", "局", "政策企画局", "下水道局", "港湾局",
-      "該当なし", "Unassigned", "unassigned", "ロッテルダム港", "Barcelona",
-      "Jakarta", "London", "new york", "ニューヨーク市", "Paris パリ市",
-      "Sewerage 下水道局", "zzqxj", "存在しない語句",
+      "Paris",
+      "Seoul",
+      "New South Wales",
+      "Beijing",
+      "beijing",
+      "São Paulo",
+      "sao paulo",
+      "Rome",
+      "Berlin",
+      "Los Angeles",
+      "Tomsk Oblast",
+      "Moscow",
+      "Cairo Governorate",
+      "Port of",
+      "port of rotterdam",
+      "Bureau of",
+      "Office of the Governor",
+      "of",
+      "o",
+      "a",
+      "e",
+      "Bureau of Sewerage",
+      "rwc",
+      "RWC",
+      "ＲＷＣ",
+      "nsw",
+      "NSW州",
+      "ソウル",
+      "ソウル特別市",
+      "ソウル市",
+      "パリ",
+      "北京",
+      "交流",
+      "市",
+      "局",
+      "政策企画局",
+      "下水道局",
+      "港湾局",
+      "該当なし",
+      "Unassigned",
+      "unassigned",
+      "ロッテルダム港",
+      "Barcelona",
+      "Jakarta",
+      "London",
+      "new york",
+      "ニューヨーク市",
+      "Paris パリ市",
+      "Sewerage 下水道局",
+      "zzqxj",
+      "存在しない語句",
   };
   // Every English name of the gazetteer, whole and its words.
   for (const CityEntry& c : Gazetteer::Builtin().cities()) {
@@ -272,7 +323,8 @@ TEST_F(PublishedTableSearchTest, EqualsAScanOfTheSearchedFields) {
     }
     std::map<std::string, int> got;
     for (const v1::SearchResult& r : Search(query)) {
-      EXPECT_TRUE(got.emplace(r.record().name(), static_cast<int>(r.score())).second);
+      EXPECT_TRUE(
+          got.emplace(r.record().name(), static_cast<int>(r.score())).second);
     }
     EXPECT_EQ(got, expected);
   }

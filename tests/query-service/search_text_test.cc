@@ -50,9 +50,10 @@ TEST(SearchTextTest, FieldsAreTitleResultsAndDistinctNames) {
   EXPECT_EQ(fields.title, "rwc2019 ラグビー視察");
   EXPECT_EQ(fields.results, "大会の 視察 (rugby world cup)");
   EXPECT_THAT(fields.names,
-              ElementsAre("ニューサウスウェールズ州", "new south wales", "パリ市",
-                          "paris", "教育庁", "board of education"));
-  std::optional<SearchFields> decoded = DecodeSearchFields(EncodeSearchFields(fields));
+              ElementsAre("ニューサウスウェールズ州", "new south wales",
+                          "パリ市", "paris", "教育庁", "board of education"));
+  std::optional<SearchFields> decoded =
+      DecodeSearchFields(EncodeSearchFields(fields));
   ASSERT_TRUE(decoded.has_value());
   EXPECT_EQ(decoded->title, fields.title);
   EXPECT_EQ(decoded->results, fields.results);
@@ -66,14 +67,16 @@ TEST(SearchTextTest, PlaceholderCityNamesAreNotSearched) {
   r.mutable_city()->set_name_ja("該当なし");
   r.mutable_city()->set_name_en("Unassigned");
   r.clear_mentioned_cities();
-  EXPECT_THAT(FoldedFields(r).names, ElementsAre("教育庁", "board of education"));
+  EXPECT_THAT(FoldedFields(r).names,
+              ElementsAre("教育庁", "board of education"));
   EXPECT_EQ(Score(FoldedFields(r), "unassigned"), 0);
 }
 
 TEST(SearchTextTest, ScoreCountsNamesOnceEachAndNeverAcrossFields) {
   const SearchFields fields = FoldedFields(Sample());
   EXPECT_EQ(Score(fields, "paris"), 1);
-  EXPECT_EQ(Score(fields, "new south wales"), 1);  // City and mentioned: one name.
+  EXPECT_EQ(Score(fields, "new south wales"),
+            1);  // City and mentioned: one name.
   EXPECT_EQ(Score(fields, "視察"), 3 + 1);
   EXPECT_EQ(Score(fields, "rwc"), 3);
   EXPECT_EQ(Score(fields, "of"), 1);
@@ -89,9 +92,12 @@ TEST(SearchTextTest, ScoreCountsNamesOnceEachAndNeverAcrossFields) {
 
 TEST(SearchTextTest, FoldWithOriginsFoldsAsFoldForSearch) {
   std::vector<std::string> texts = {
-      "", " ", "ＲＷＣ", "  RWC  2019\u3000年 ", "Straße", "İstanbul", "ﬁnance",
-      "⑴⑵", "㍿", "e\u0301", "カ\u3099", "ｶﾞ", "\u00a8x", "ᄀ\u1161", "Ω",
-      "ΣΑΣ", "ǅ", "a\n\tb", "\u0345", "x\u0308\u0301y", "ℌ", "①分野",
+      "",        " ",        "ＲＷＣ",   "  RWC  2019\u3000年 ",
+      "Straße",  "İstanbul", "ﬁnance",   "⑴⑵",
+      "㍿",      "e\u0301",  "カ\u3099", "ｶﾞ",
+      "\u00a8x", "ᄀ\u1161", "Ω",        "ΣΑΣ",
+      "ǅ",       "a\n\tb",   "\u0345",   "x\u0308\u0301y",
+      "ℌ",       "①分野",
   };
   // Every code point of the first three planes on its own, and after a
   // letter (where it may compose with it).
@@ -134,12 +140,15 @@ TEST(SearchTextTest, FoldWithOriginsFoldsAsFoldForSearch) {
 TEST(SearchTextTest, SnippetShowsTheFieldsOwnText) {
   const v1::Record r = Sample();
   EXPECT_EQ(Snippet(r, FoldForSearch("rwc")), "«ＲＷＣ»２０１９　ラグビー視察");
-  EXPECT_EQ(Snippet(r, FoldForSearch("ＲＷＣ2019 ラグ")), "«ＲＷＣ２０１９　ラグ»ビー視察");
-  EXPECT_EQ(Snippet(r, FoldForSearch("rugby")), "大会の 視察 («Rugby» World Cup)");
+  EXPECT_EQ(Snippet(r, FoldForSearch("ＲＷＣ2019 ラグ")),
+            "«ＲＷＣ２０１９　ラグ»ビー視察");
+  EXPECT_EQ(Snippet(r, FoldForSearch("rugby")),
+            "大会の 視察 («Rugby» World Cup)");
   EXPECT_EQ(Snippet(r, FoldForSearch("paris")), "«Paris»");
   EXPECT_EQ(Snippet(r, FoldForSearch("SOUTH")), "New «South» Wales");
   EXPECT_EQ(Snippet(r, FoldForSearch("教育")), "«教育»庁");
-  EXPECT_EQ(Snippet(r, FoldForSearch("視察")), "ＲＷＣ２０１９　ラグビー«視察»");
+  EXPECT_EQ(Snippet(r, FoldForSearch("視察")),
+            "ＲＷＣ２０１９　ラグビー«視察»");
   EXPECT_EQ(Snippet(r, FoldForSearch("zzz")), "");
   EXPECT_EQ(Snippet(r, FoldForSearch("Straße")), "");
   // Context is counted in code points of the field; "…" where it goes on.
