@@ -528,7 +528,7 @@ grpc::Status QueryServiceImpl::SearchRecords(
     if (!record.ok()) return ToGrpcStatus(record.status());
     v1::SearchResult* result = response->add_results();
     result->set_score(hit.score);
-    result->set_snippet(Snippet(FoldedFields(*record), query));
+    result->set_snippet(Snippet(*record, query));
     ApplyView(view, *record);
     *result->mutable_record() = *std::move(record);
     constexpr size_t kFieldOverhead = 6;  // tag + length varint

@@ -42,9 +42,11 @@ const std::string& AllKey() {
   return *key;
 }
 
-// The layout of the replica's column families; see replica.h.
+// The layout of the replica's column families; see replica.h. Version 3
+// indexes and stores the names of a record's cities and bureau
+// (search_text.h).
 constexpr char kFormatKey[] = "format";
-constexpr char kFormat[] = "2";
+constexpr char kFormat[] = "3";
 
 // An end key above every key of every family: record, index and count keys
 // are ASCII, gram keys start with 'c' or 'p', search_text keys are 8 bytes.

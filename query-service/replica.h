@@ -16,8 +16,9 @@
 //   grams      the search index: gram counts and posting lists of index
 //              IDs, merged per batch (postings.h)
 //   search_text SequenceKey(index ID) -> the record's key and its folded
-//              title and results (search_text.h), so a search checks
-//              candidates without reading and folding whole records
+//              searched fields: title, results and names (search_text.h),
+//              so a search checks candidates without reading and folding
+//              whole records
 //   counts     "all", "c" city, "b" bureau, "cb" city bureau (escaped
 //              components) -> 8-byte count; "cn" city / "bn" bureau ->
 //              the latest v1::City / v1::Bureau seen, for their names
@@ -170,7 +171,7 @@ class Replica {
     SearchReader& operator=(const SearchReader&) = delete;
 
     // Level -> number of records in which `gram` has that level (those
-    // whose folded title or results hold it).
+    // whose folded searched fields hold it).
     absl::StatusOr<std::map<int, int64_t>> LevelCounts(
         absl::string_view gram) const;
     // Up to `n` index IDs of records holding `gram` at `level`, spread over

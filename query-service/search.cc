@@ -172,24 +172,33 @@ absl::StatusOr<SearchPage> Search(const Replica::SearchReader& reader,
     double estimate = static_cast<double>(matched);
     const int per_level = everything ? kSamplePerLevel : kScopedSamplePerLevel;
     int budget = everything ? kSampleBudget : kScopedSampleBudget;
-    for (auto it = levels.rbegin(); it != levels.rend(); ++it) {
-      const auto [level, count] = *it;
-      Tally t = tally[level];
-      const int64_t unchecked = count - t.checked;
-      if (unchecked <= 0) continue;
-      if (t.checked < per_level && budget > 0) {
-        absl::StatusOr<std::vector<uint64_t>> sample = reader.SamplePostings(
-            driver, level, std::min(per_level, budget));
-        if (!sample.ok()) return sample.status();
-        for (uint64_t id : *sample) {
-          absl::StatusOr<Checked> c = checker.Check(id);
-          if (!c.ok()) return c.status();
-          ++t.checked;
-          if (c->holds) ++t.holding;
-          if (c->hit) ++t.matched;
-          --budget;
-        }
+    // The levels with the most unchecked candidates are sampled first: they
+    // weigh most in the estimate. Samples add to a level's shares, not to
+    // what it has checked.
+    std::map<int, Tally> shares = tally;
+    std::vector<std::pair<int64_t, int>> by_unchecked;  // (unchecked, level)
+    for (const auto& [level, count] : levels) {
+      const int64_t unchecked = count - tally[level].checked;
+      if (unchecked > 0) by_unchecked.emplace_back(unchecked, level);
+    }
+    std::sort(by_unchecked.rbegin(), by_unchecked.rend());
+    for (const auto& [unchecked, level] : by_unchecked) {
+      Tally& t = shares[level];
+      if (t.checked >= per_level || budget <= 0) continue;
+      absl::StatusOr<std::vector<uint64_t>> sample = reader.SamplePostings(
+          driver, level, std::min(per_level, budget));
+      if (!sample.ok()) return sample.status();
+      for (uint64_t id : *sample) {
+        absl::StatusOr<Checked> c = checker.Check(id);
+        if (!c.ok()) return c.status();
+        ++t.checked;
+        if (c->holds) ++t.holding;
+        if (c->hit) ++t.matched;
+        --budget;
       }
+    }
+    for (const auto& [unchecked, level] : by_unchecked) {
+      const Tally& t = shares[level];
       const double share =
           t.checked > 0 ? static_cast<double>(t.holding) / static_cast<double>(t.checked)
                         : pooled;

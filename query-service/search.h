@@ -2,7 +2,8 @@
 #define KOURYU_QUERY_SERVICE_SEARCH_H_
 
 // SearchRecords over the replica's index (postings.h): one page of the
-// records holding a folded query, best first, and how many there are.
+// records holding a folded query in one of their searched fields
+// (search_text.h), best first, and how many there are.
 //
 // Candidates come from the posting list of the query's rarest gram (every
 // record holding the query holds each of its grams), by decreasing level,
@@ -15,8 +16,9 @@
 // A list of at most kExactSearchCount candidates is checked to its end and
 // counted exactly; a longer one stops when the page is settled, and the
 // total is estimated level by level: the share of matches among the
-// candidates checked at that level, or among a few sampled across it,
-// times the level's count.
+// candidates checked at that level, or among a few sampled across it (the
+// levels with the most unchecked candidates sampled first, while a budget
+// lasts), times the level's count.
 
 #include <cstdint>
 #include <functional>

@@ -1,16 +1,20 @@
 #ifndef KOURYU_QUERY_SERVICE_SEARCH_TEXT_H_
 #define KOURYU_QUERY_SERVICE_SEARCH_TEXT_H_
 
-// The text side of full-text search. A record's searchable fields are its
-// title and its results_text, each folded with FoldForSearch (NFKC,
-// whitespace collapsed, case folded); a query matches a field when its
-// folded form is a substring of the field's folded form. The index holds
-// every distinct unigram and bigram (one and two consecutive code points)
-// of each record, with an upper bound of the score of any query containing
-// it (postings.h); the grams of a query select candidates, which are then
-// checked as substrings, so results have no false positives and miss
-// nothing.
+// The text side of full-text search. A record's searched fields are its
+// title, its results_text and its names: the Japanese and English names
+// of its city (not of the placeholder city `unassigned`), of each city it
+// mentions and of its bureau, as the record carries them from the
+// gazetteer. Each field is folded with FoldForSearch (NFKC, whitespace
+// collapsed, case folded) on its own; a query matches a field when its
+// folded form is a substring of the field's folded form (never across two
+// fields). The index holds every distinct unigram and bigram (one and two
+// consecutive code points) of each field, with an upper bound of the score
+// of any query containing it (postings.h); the grams of a query select
+// candidates, which are then checked as substrings, so results have no
+// false positives and miss nothing.
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -20,15 +24,24 @@
 
 namespace kouryu::query {
 
-// The folded searchable fields of a record.
+// The searched fields of a record, as the record holds them: title,
+// results_text, then the names (city, mentioned cities, bureau; each
+// Japanese, then English), empty names left out.
+std::vector<absl::string_view> SearchedTexts(const v1::Record& record);
+
+// The folded searched fields of a record.
 struct SearchFields {
   std::string title;
   std::string results;
+  // The folded names, each once, in SearchedTexts order; none holds NUL
+  // (a name with one is not searched).
+  std::vector<std::string> names;
 };
 SearchFields FoldedFields(const v1::Record& record);
 
-// Stored form of SearchFields: title, '\0', results (folded text holds no
-// NUL: records with NUL bytes are rejected at ingest).
+// Stored form of SearchFields: title, '\0', results, then '\0' and each
+// name (folded text holds no NUL: records with NUL bytes are rejected at
+// ingest).
 std::string EncodeSearchFields(const SearchFields& fields);
 std::optional<SearchFields> DecodeSearchFields(absl::string_view stored);
 
@@ -43,9 +56,10 @@ std::vector<std::string> QueryGrams(absl::string_view folded_query);
 // Highest level of a gram: scores at or above it are not told apart.
 inline constexpr int kMaxGramLevel = 255;
 
-// Every distinct unigram and bigram of either field, each once, with its
+// Every distinct unigram and bigram of any field, each once, with its
 // level: min(kMaxGramLevel, 3 x its occurrences in the title + its
-// occurrences in the results), counting overlapping occurrences. A query
+// occurrences in the results and in each name), counting overlapping
+// occurrences. A query
 // containing the gram occurs at most that often, so the level bounds the
 // query's Score from above.
 struct IndexedGram {
@@ -58,13 +72,27 @@ std::vector<IndexedGram> IndexedGrams(const SearchFields& fields);
 int CountOccurrences(absl::string_view haystack, absl::string_view needle);
 
 // Relevance of a record for a folded query: 3 per occurrence in the title,
-// 1 per occurrence in the results. 0 means no match.
+// 1 per occurrence in the results and in each name. 0 means no match.
 int Score(const SearchFields& fields, absl::string_view folded_query);
 
-// Up to `context` code points either side of the first occurrence of the
-// query (in the title if it occurs there, else in the results), with the
-// match marked as «match». Empty when there is no occurrence.
-std::string Snippet(const SearchFields& fields, absl::string_view folded_query,
+// FoldForSearch of `text`, with the span of `text` that each byte of the
+// folded form comes from: folded byte i comes from text[begin[i], end[i]).
+// Text is folded in pieces that normalization treats independently (most
+// often one code point), so a span is such a piece, or a run of white
+// space for the one space it collapsed to.
+struct FoldedText {
+  std::string folded;
+  std::vector<int32_t> begin;
+  std::vector<int32_t> end;
+};
+FoldedText FoldWithOrigins(absl::string_view text);
+
+// The first occurrence of the folded query in the record's searched fields
+// (in SearchedTexts order), shown in the field's own text: up to `context`
+// code points either side, the text that folds to the match marked as
+// «match», "…" where the field goes on, line breaks and runs of white
+// space shown as one space. Empty when there is no occurrence.
+std::string Snippet(const v1::Record& record, absl::string_view folded_query,
                     int context = 30);
 
 }  // namespace kouryu::query

@@ -6,3 +6,5 @@ kouryu_test(query_service_test SOURCES query-service/query_service_test.cc LIBS 
 kouryu_test(follower_test SOURCES query-service/follower_test.cc LIBS kouryu_query kouryu_ingest kouryu_server)
 # Pages of records too large for a full page in one response.
 kouryu_test(large_pages_test SOURCES query-service/large_pages_test.cc LIBS kouryu_query kouryu_ingest kouryu_server)
+# Search on the published table, through a real store, replica and server.
+kouryu_test(search_test SOURCES query-service/search_test.cc LIBS kouryu_query kouryu_ingest kouryu_server)

@@ -465,26 +465,67 @@ TEST_F(SearchIndexTest, PostingsByLevelThenCreationOrder) {
   EXPECT_THAT(Postings("派遣"), ElementsAre(std::pair(6, 2ull), std::pair(3, 3ull)));
 }
 
+TEST_F(SearchIndexTest, NamesOfCitiesAndBureauAreIndexedWithTheRecord) {
+  const RecordName a{"seoul", "education", "a"};
+  v1::Change created = Created(1, a, "派遣", "");
+  v1::Record* record = created.mutable_record();
+  record->mutable_city()->set_name_ja("ソウル特別市");
+  record->mutable_city()->set_name_en("Seoul");
+  *record->add_mentioned_cities() = record->city();
+  v1::City* paris = record->add_mentioned_cities();
+  paris->set_id("paris");
+  paris->set_name_en("Paris");
+  record->mutable_bureau()->set_name_en("Board of Education");
+  ASSERT_TRUE(replica_->Apply({created}).ok());
+  // Each name once (Seoul is the city and a mentioned city), folded.
+  EXPECT_THAT(Postings("eo"), ElementsAre(std::pair(1, 1ull)));
+  EXPECT_THAT(Postings("pa"), ElementsAre(std::pair(1, 1ull)));
+  EXPECT_THAT(Postings("ソウ"), ElementsAre(std::pair(1, 1ull)));
+  // seoul 1, board of education 3.
+  EXPECT_THAT(Postings("o"), ElementsAre(std::pair(4, 1ull)));
+  EXPECT_THAT(Postings("lp"), ElementsAre());  // Not across two names.
+  absl::StatusOr<Replica::SearchReader::Entry> entry =
+      replica_->NewSearchReader()->GetEntry(1);
+  ASSERT_TRUE(entry.ok()) << entry.status();
+  EXPECT_THAT(entry->fields.names,
+              ElementsAre("ソウル特別市", "seoul", "paris", "board of education"));
+
+  // A record whose names change loses the old ones' postings.
+  v1::Change renamed = Created(2, a, "派遣", "");
+  renamed.mutable_record()->set_create_sequence(1);
+  renamed.mutable_record()->mutable_bureau()->set_name_en("Bureau of Education");
+  ASSERT_TRUE(replica_->Apply({renamed}).ok());
+  EXPECT_THAT(Postings("eo"), ElementsAre());
+  EXPECT_THAT(Postings("bu"), ElementsAre(std::pair(1, 1ull)));
+  ASSERT_TRUE(replica_->Apply({Delete(3, a)}).ok());
+  EXPECT_THAT(Postings("bu"), ElementsAre());
+  EXPECT_THAT(Postings("o"), ElementsAre());
+}
+
 TEST_F(SearchIndexTest, AnotherLayoutStartsOver) {
-  ASSERT_TRUE(replica_->Apply({Created(1, kSeoul, "派遣", "")}).ok());
-  replica_.reset();
-  {
-    // Mark the data as written by another layout version.
-    std::vector<std::string> names;
-    ASSERT_TRUE(rocksdb::DB::ListColumnFamilies({}, dir_.path(), &names).ok());
-    std::vector<rocksdb::ColumnFamilyDescriptor> families;
-    for (const std::string& name : names) families.emplace_back(name, rocksdb::ColumnFamilyOptions());
-    std::vector<rocksdb::ColumnFamilyHandle*> handles;
-    rocksdb::DB* raw = nullptr;
-    ASSERT_TRUE(rocksdb::DB::Open({}, dir_.path(), families, &handles, &raw).ok());
-    ASSERT_TRUE(raw->Put({}, "format", "1").ok());
-    for (auto* h : handles) ASSERT_TRUE(raw->DestroyColumnFamilyHandle(h).ok());
-    delete raw;
+  // 2 is the layout before the names of cities and bureaus were searched.
+  for (const char* other : {"1", "2"}) {
+    SCOPED_TRACE(other);
+    ASSERT_TRUE(replica_->Apply({Created(1, kSeoul, "派遣", "")}).ok());
+    replica_.reset();
+    {
+      // Mark the data as written by another layout version.
+      std::vector<std::string> names;
+      ASSERT_TRUE(rocksdb::DB::ListColumnFamilies({}, dir_.path(), &names).ok());
+      std::vector<rocksdb::ColumnFamilyDescriptor> families;
+      for (const std::string& name : names) families.emplace_back(name, rocksdb::ColumnFamilyOptions());
+      std::vector<rocksdb::ColumnFamilyHandle*> handles;
+      rocksdb::DB* raw = nullptr;
+      ASSERT_TRUE(rocksdb::DB::Open({}, dir_.path(), families, &handles, &raw).ok());
+      ASSERT_TRUE(raw->Put({}, "format", other).ok());
+      for (auto* h : handles) ASSERT_TRUE(raw->DestroyColumnFamilyHandle(h).ok());
+      delete raw;
+    }
+    Reopen();
+    EXPECT_EQ(replica_->applied_sequence(), 0u);
+    EXPECT_EQ(MustCount("cities/-"), 0);
+    EXPECT_THAT(Postings("派遣"), ElementsAre());
   }
-  Reopen();
-  EXPECT_EQ(replica_->applied_sequence(), 0u);
-  EXPECT_EQ(MustCount("cities/-"), 0);
-  EXPECT_THAT(Postings("派遣"), ElementsAre());
 }
 
 }  // namespace
