@@ -9,8 +9,11 @@
 #include <malloc.h>
 #include <signal.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <cstdio>
 
+#include "absl/flags/flag.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
@@ -18,8 +21,21 @@
 #include "common/request.h"
 #include "grpc/health/v1/health.pb.h"
 
+ABSL_FLAG(absl::Duration, max_connection_age, absl::InfiniteDuration(),
+          "send GOAWAY to connections older than this (+-10% jitter), so that "
+          "long-lived client channels rebalance over new replicas; inf: never");
+ABSL_FLAG(absl::Duration, max_connection_age_grace, absl::Seconds(30),
+          "calls on a connection past --max_connection_age get this long to "
+          "finish before it is closed");
+
 namespace kouryu {
 namespace {
+
+// A duration as gRPC's int milliseconds channel argument.
+int ChannelArgMillis(absl::Duration d) {
+  return static_cast<int>(
+      absl::ToInt64Milliseconds(std::min(d, absl::Milliseconds(INT32_MAX))));
+}
 
 // The host part of HOST:PORT ("[::1]:0" -> "[::1]").
 std::string HostOf(const std::string& listen) {
@@ -91,6 +107,12 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
                              10'000);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  if (options.max_connection_age != absl::InfiniteDuration()) {
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS,
+                               ChannelArgMillis(options.max_connection_age));
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS,
+                               ChannelArgMillis(options.max_connection_age_grace));
+  }
   std::vector<std::unique_ptr<
       grpc::experimental::ServerInterceptorFactoryInterface>>
       interceptors;

@@ -21,8 +21,14 @@
 #include <string>
 #include <vector>
 
+#include "absl/flags/declare.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+
+// --max_connection_age and --max_connection_age_grace, defined once here for
+// both servers; main() copies them into ServerOptions.
+ABSL_DECLARE_FLAG(absl::Duration, max_connection_age);
+ABSL_DECLARE_FLAG(absl::Duration, max_connection_age_grace);
 
 namespace grpc {
 class Server;
@@ -51,6 +57,12 @@ struct ServerOptions {
   int max_threads = 64;
   int64_t max_memory_bytes = int64_t{1} << 30;
   int max_concurrent_streams = 100;
+  // A connection older than this (gRPC adds +-10% jitter) is sent GOAWAY,
+  // so that clients holding one channel open rebalance over replicas added
+  // since; calls on it get `max_connection_age_grace` more before it is
+  // closed. Infinite: connections live as long as the client keeps them.
+  absl::Duration max_connection_age = absl::InfiniteDuration();
+  absl::Duration max_connection_age_grace = absl::Seconds(30);
   // Calls still running this long after shutdown begins are cancelled.
   absl::Duration shutdown_grace = absl::Seconds(10);
   // Health is SERVING as soon as the server starts; otherwise NOT_SERVING

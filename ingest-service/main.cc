@@ -90,7 +90,10 @@ int main(int argc, char** argv) {
   kouryu::ingest::ChangeFeedImpl feed(**store);
 
   auto server = kouryu::Server::Start(
-      {.listen = absl::GetFlag(FLAGS_listen), .name = "kouryu-ingest"},
+      {.listen = absl::GetFlag(FLAGS_listen),
+       .name = "kouryu-ingest",
+       .max_connection_age = absl::GetFlag(FLAGS_max_connection_age),
+       .max_connection_age_grace = absl::GetFlag(FLAGS_max_connection_age_grace)},
       {&ingest, &feed});
   if (!server.ok()) {
     std::fprintf(stderr, "kouryu-ingest: %s\n", server.status().ToString().c_str());

@@ -62,6 +62,10 @@ int main(int argc, char** argv) {
 
   auto server = kouryu::Server::Start({.listen = absl::GetFlag(FLAGS_listen),
                                        .name = "kouryu-query",
+                                       .max_connection_age = absl::GetFlag(
+                                           FLAGS_max_connection_age),
+                                       .max_connection_age_grace = absl::GetFlag(
+                                           FLAGS_max_connection_age_grace),
                                        .serving_at_start = false},
                                       {&query});
   if (!server.ok()) {
