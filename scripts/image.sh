@@ -125,6 +125,9 @@ for target in ingest query; do
     -f deploy/images/Containerfile --target "$target" "${build_args[@]}" \
     -t "localhost/kouryu-$target:$tag" -t "localhost/kouryu-$target:latest" . >&2
 done
+# Images of ours that the new ones replaced (untagged now).
+"${podman[@]}" image prune -f --filter label=org.opencontainers.image.vendor=kouryu >/dev/null
 echo "image.sh: built in $((SECONDS - started)) s ($( ((prebuilt)) && echo prebuilt || echo compiled) binaries)"
-"${podman[@]}" images --format '{{.Repository}}:{{.Tag}} {{.Size}}' \
-  --filter reference="localhost/kouryu-*:$tag"
+for target in ingest query; do
+  "${podman[@]}" images --format '{{.Repository}}:{{.Tag}} {{.Size}}' "localhost/kouryu-$target:$tag"
+done
