@@ -116,6 +116,10 @@ if ((prebuilt)); then
     strip --strip-unneeded -o "$staged/${binary##*/}" "build/release/$binary"
   done
   build_args+=(--build-arg BINARIES=prebuilt)
+else
+  # Passed even though it is the default: buildah 1.28 skips the stages a
+  # FROM names through an argument unless the argument is given.
+  build_args+=(--build-arg BINARIES=compiled)
 fi
 
 started=$SECONDS
