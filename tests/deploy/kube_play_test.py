@@ -157,9 +157,9 @@ def probes(container):
 
 
 def pod_of(name, template, labels=None):
+    """A Pod with a workload's pod template (its probes kept: podman ignores
+    them, and the test calls them itself, see probes())."""
     spec = copy.deepcopy(template["spec"])
-    # podman 4.3 rejects the grpc probe handler's unknown fields in places;
-    # the test calls the probes itself (probes() above).
     return {"apiVersion": "v1", "kind": "Pod",
             "metadata": {"name": name, "labels": dict(template["metadata"].get("labels", {}), **(labels or {}))},
             "spec": spec}
