@@ -84,12 +84,6 @@ class Cli:
         """Health/Check of `service`: "SERVING", "NOT_SERVING", or an error."""
         response, error = self.call(port, "grpc.health.v1.Health/Check", {"service": service}, timeout="2s")
         if error:
-            if "NOT_FOUND" in error and service:
-                # TEMPORARY: until every server registers its per-service
-                # health names, fall back to the server's overall health "".
-                # Remove this branch once they do.
-                log(f"  health name {service!r} not registered yet on :{port}; checking \"\"")
-                return self.health(port, "")
             return f"error: {error.splitlines()[0] if error else '?'}"
         return response.get("status", "UNKNOWN")
 
