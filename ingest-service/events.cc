@@ -4,11 +4,13 @@
 #include <array>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 
 namespace kouryu::ingest {
 namespace {
@@ -227,6 +229,27 @@ v1::EventKind KindOf(absl::string_view text) {
   return v1::EVENT_KIND_OTHER;
 }
 
+// The clause of a group whose piece is `piece` and whose last date ends at
+// `last_date_end` (an offset into `piece`): up to and with the first 。 after
+// that date, else the whole piece; at most kMaxEventTextBytes, cut at a
+// character boundary with an ellipsis.
+std::string Clause(absl::string_view piece, size_t last_date_end) {
+  constexpr absl::string_view kFullStop = "。";
+  constexpr absl::string_view kEllipsis = "…";
+  size_t stop = piece.find(kFullStop, last_date_end);
+  absl::string_view clause =
+      stop == absl::string_view::npos ? piece
+                                      : piece.substr(0, stop + kFullStop.size());
+  if (clause.size() <= kMaxEventTextBytes) return std::string(clause);
+  size_t cut = kMaxEventTextBytes - kEllipsis.size();
+  // Back up to the first byte of a character (item text is valid UTF-8).
+  while (cut > 0 && (static_cast<unsigned char>(clause[cut]) & 0xC0) == 0x80) {
+    --cut;
+  }
+  return absl::StrCat(absl::StripTrailingAsciiWhitespace(clause.substr(0, cut)),
+                      kEllipsis);
+}
+
 void SetDate(const Point& p, int year, google::type::Date* date) {
   date->set_year(year);
   date->set_month(p.month);
@@ -258,6 +281,11 @@ std::vector<v1::Event> ExtractEvents(absl::string_view item, int fiscal_year) {
         item.substr(text_begin, text_end - text_begin));
     int participants = Participants(piece);
     v1::EventKind kind = KindOf(piece);
+    // Where the group's last date ends, as an offset into the piece.
+    const size_t piece_begin = static_cast<size_t>(piece.data() - item.data());
+    const size_t last_date_end =
+        std::max(dates[last - 1].finish, piece_begin) - piece_begin;
+    const std::string text = Clause(piece, last_date_end);
     for (size_t i = first; i < last; ++i) {
       const DateExpr& d = dates[i];
       int start_year = d.start.year != 0 ? d.start.year
@@ -272,7 +300,7 @@ std::vector<v1::Event> ExtractEvents(absl::string_view item, int fiscal_year) {
       SetDate(d.end, end_year, event.mutable_end_date());
       event.set_participants(participants);
       event.set_kind(kind);
-      event.set_text(std::string(piece));
+      event.set_text(text);
     }
   }
   return events;

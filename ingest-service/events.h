@@ -25,14 +25,19 @@
 // whitespace form one group; each date expression of a group becomes one
 // Event with the same text. An item with several groups is split at the
 // start of each group after the first; the text before the first group
-// belongs to the first piece. Each piece's text (trimmed) is the text of
-// its events.
+// belongs to the first piece.
+//
+// Text: the clause of the event's group, which its events share: the piece
+// (trimmed) up to and with the first 。 after the group's last date, or the
+// whole piece when no 。 follows; at most kMaxEventTextBytes, longer clauses
+// cut at a character and ended with "…". So a record's events stay a fixed
+// multiple of its text (kMaxEventsExpansion).
 //
 // Participants: the sum of every "N名" and "N人" (also 各N名/各N人, counted
 // as N; N up to six digits) in the piece's text, at most 10,000,000; 0 when
 // there is none.
 //
-// Kind, from the piece's text, first match wins:
+// Kind, from the piece's text (all of it, past the clause), first match wins:
 //   EVENT_KIND_AGREEMENT   締結, 調印, 署名
 //   EVENT_KIND_DISPATCHED  派遣, 渡航, 訪中, 出張
 //   EVENT_KIND_RECEIVED    受入, 受け入れ, 招聘, 来日, 来訪, 来都, 視察対応,
@@ -41,12 +46,21 @@
 //                          協議, シンポジウム, フォーラム
 //   EVENT_KIND_OTHER       otherwise
 
+#include <cstddef>
 #include <vector>
 
 #include "absl/strings/string_view.h"
 #include "kouryu/v1/record.pb.h"
 
 namespace kouryu::ingest {
+
+// Largest event text, in bytes of UTF-8 (an ellipsis included).
+inline constexpr size_t kMaxEventTextBytes = 384;
+// The serialized events of an item are at most this many times the item's
+// size: each event is a date expression of at least 4 bytes ("4月"), and
+// takes at most kMaxEventTextBytes of text and 40 bytes of dates, kind and
+// participants.
+inline constexpr size_t kMaxEventsExpansion = (kMaxEventTextBytes + 40) / 4;
 
 // Events of `item` for a record of `fiscal_year`, in text order.
 std::vector<v1::Event> ExtractEvents(absl::string_view item, int fiscal_year);

@@ -70,6 +70,16 @@ class Checker {
     return true;
   }
 
+  // Checks the size of a field as stored; true when within `max_bytes`.
+  bool CheckNormalizedSize(absl::string_view field, absl::string_view value,
+                           size_t max_bytes) {
+    if (value.size() <= max_bytes) return true;
+    Add(field, absl::StrCat("is ", value.size(),
+                            " bytes after normalization (NFKC); at most ",
+                            max_bytes, " are accepted"));
+    return false;
+  }
+
   const std::vector<FieldViolation>& violations() const { return violations_; }
 
   absl::Status Error() const {
@@ -192,6 +202,14 @@ absl::StatusOr<NormalizedRecord> Normalizer::Normalize(
   record.mutable_bureau()->set_name_ja(bureau.name_ja);
   record.mutable_bureau()->set_name_en(bureau.name_en);
   record.set_department(split->department);
+  // The limits hold for the record as stored: NFKC may expand text (U+FDFA
+  // becomes 18 characters) and each event carries a clause.
+  check.CheckNormalizedSize("department", record.department(),
+                            kMaxDepartmentBytes);
+  check.CheckNormalizedSize("title", record.title(), kMaxTitleBytes);
+  check.CheckNormalizedSize("results", record.results_text(),
+                            kMaxResultsBytes);
+  if (!check.violations().empty()) return check.Error();
 
   NormalizedRecord out;
   // The title is normalized already.
@@ -228,6 +246,15 @@ absl::StatusOr<NormalizedRecord> Normalizer::Normalize(
   std::string record_id =
       absl::StrCat("fy", record.fiscal_year(), "-", Hex64(Fnv1a64(natural_key)));
   record.set_name(FormatRecordName({city.id, bureau.id, record_id}));
+  // What the results become (events, sections) is the rest of the record.
+  if (const size_t bytes = record.ByteSizeLong(); bytes > kMaxRecordBytes) {
+    check.Add("results",
+              absl::StrCat("makes a record of ", bytes, " bytes (",
+                           record.events_size(), " events, ",
+                           record.sections_size(), " sections); at most ",
+                           kMaxRecordBytes, " are accepted"));
+    return check.Error();
+  }
   out.record = std::move(record);
   return out;
 }

@@ -23,6 +23,16 @@ inline constexpr size_t kMaxCategoryBytes = 256;
 inline constexpr size_t kMaxDepartmentBytes = 256;
 inline constexpr size_t kMaxTitleBytes = 1024;
 inline constexpr size_t kMaxResultsBytes = 64 * 1024;
+// Largest record a row may become, serialized, before the store adds its
+// timestamps and etag.
+inline constexpr size_t kMaxRecordBytes = 512 * 1024;
+// An accepted record is at most kMaxRecordExpansion times its row's text
+// fields plus kRecordOverheadBytes (names from the gazetteer, the resource
+// name, the source). Most of it is the events' bound (kMaxEventsExpansion,
+// where a date may come from 3 bytes: ㋃ is 4月 after NFKC); then the
+// results text and its sections after NFKC, and the source HTML.
+inline constexpr size_t kMaxRecordExpansion = 160;
+inline constexpr size_t kRecordOverheadBytes = 4096;
 // Fiscal years accepted.
 inline constexpr int kMinFiscalYear = 1989;
 inline constexpr int kMaxFiscalYear = 2100;
