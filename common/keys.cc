@@ -5,6 +5,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "common/quote.h"
 
 namespace kouryu {
 namespace {
@@ -16,7 +17,7 @@ constexpr char kTerminator = '\x01';
 absl::Status BadName(absl::string_view what, absl::string_view name,
                      absl::string_view why) {
   return absl::InvalidArgumentError(
-      absl::StrCat("invalid ", what, " \"", name, "\": ", why));
+      absl::StrCat("invalid ", what, " ", QuoteValue(name), ": ", why));
 }
 
 // Reads one component starting at `pos`; advances `pos` past its terminator.
@@ -67,8 +68,8 @@ absl::StatusOr<RecordName> ParseRecordName(absl::string_view name) {
   for (size_t i : {1, 3, 5}) {
     if (!IsValidId(parts[i])) {
       return BadName("record name", name,
-                     absl::StrCat("\"", parts[i],
-                                  "\" is not an ID ([a-z0-9-], at most 63)"));
+                     absl::StrCat(QuoteValue(parts[i]),
+                                  " is not an ID ([a-z0-9-], at most 63)"));
     }
   }
   return RecordName{std::string(parts[1]), std::string(parts[3]),

@@ -14,6 +14,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "common/quote.h"
 #include "common/status.h"
 #include "common/text.h"
 
@@ -110,7 +111,7 @@ absl::StatusOr<DecodedText> DecodeTable(absl::string_view content,
   } else {
     return InvalidArgumentError(
         "UNSUPPORTED_ENCODING",
-        absl::StrCat("encoding \"", encoding, "\" is not supported"),
+        absl::StrCat("encoding ", QuoteValue(encoding), " is not supported"),
         {{"encoding", "use UTF-8 or CP932 (Shift_JIS), or leave it empty to "
                       "detect"}},
         {{"expected", "UTF-8, CP932, Shift_JIS, Windows-31J or \"\""}});

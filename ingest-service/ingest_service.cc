@@ -5,6 +5,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "common/quote.h"
 #include "common/status.h"
 #include "ingest-service/encoding.h"
 #include "ingest-service/table_reader.h"
@@ -161,13 +162,13 @@ absl::StatusOr<std::vector<int>> ColumnLayout(
     }
     if (index < 0 && !name.empty()) {
       return InvalidArgumentError(
-          "INVALID_COLUMNS", absl::StrCat("unknown column \"", name, "\""),
+          "INVALID_COLUMNS", absl::StrCat("unknown column ", QuoteValue(name)),
           {{absl::StrCat("columns[", i, "]"),
             "expected category, department, title, results or \"\""}});
     }
     if (index >= 0 && seen[index]) {
       return InvalidArgumentError(
-          "INVALID_COLUMNS", absl::StrCat("column \"", name, "\" named twice"),
+          "INVALID_COLUMNS", absl::StrCat("column ", QuoteValue(name), " named twice"),
           {{absl::StrCat("columns[", i, "]"), "named twice"}});
     }
     if (index >= 0) seen[index] = true;

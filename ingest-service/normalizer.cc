@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/hash.h"
 #include "common/keys.h"
+#include "common/quote.h"
 #include "common/status.h"
 #include "common/text.h"
 #include "ingest-service/events.h"
@@ -170,8 +171,8 @@ absl::StatusOr<NormalizedRecord> Normalizer::Normalize(
     split = gazetteer_.SplitDepartment(raw.department());
     if (!split) {
       check.Add("department",
-                absl::StrCat("\"", NormalizeText(raw.department()),
-                             "\" does not begin with a bureau the gazetteer "
+                absl::StrCat(QuoteValue(NormalizeText(raw.department())),
+                             " does not begin with a bureau the gazetteer "
                              "knows"));
     }
   }

@@ -21,6 +21,7 @@
 #include "common/digest.h"
 #include "common/hash.h"
 #include "common/keys.h"
+#include "common/quote.h"
 #include "common/slice.h"
 #include "common/status.h"
 
@@ -399,8 +400,8 @@ absl::StatusOr<uint64_t> Store::Delete(const std::string& name,
     }
     if (!etag.empty() && (*existing)->etag() != etag) {
       return WithReason(
-          absl::AbortedError(absl::StrCat("etag \"", etag, "\" is stale; ",
-                                          name, " is at \"",
+          absl::AbortedError(absl::StrCat("etag ", QuoteValue(etag),
+                                          " is stale; ", name, " is at \"",
                                           (*existing)->etag(), "\"")),
           "ETAG_MISMATCH",
           {{"name", std::string(name)},

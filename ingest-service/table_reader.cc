@@ -9,6 +9,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "common/quote.h"
 #include "common/status.h"
 #include "common/text.h"
 
@@ -209,8 +210,8 @@ absl::StatusOr<Table> ReadTable(absl::string_view content,
       if (!NamesColumn(cell, column)) {
         return TableError(
             "UNRECOGNIZED_HEADER", table.header_line, column,
-            absl::StrCat("header column ", column, " is \"", cell,
-                         "\"; expected one starting with ",
+            absl::StrCat("header column ", column, " is ", QuoteValue(cell),
+                         "; expected one starting with ",
                          AcceptedForms(column)),
             {{"expected", std::string(kHeaderPrefixes[column - 1])}});
       }

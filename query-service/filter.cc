@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
+#include "common/quote.h"
 #include "common/status.h"
 #include "common/text.h"
 #include "google/protobuf/descriptor.h"
@@ -95,6 +96,8 @@ absl::string_view OpText(Op op) {
   return "?";
 }
 
+// The whole value as a filter string, for DebugString (errors quote only a
+// prefix, with QuoteValue).
 std::string Quote(absl::string_view text) {
   std::string out = "\"";
   for (char c : text) {
@@ -207,9 +210,9 @@ std::string Describe(const Token& token) {
     case Tok::kEnd:
       return "the end of the filter";
     case Tok::kString:
-      return absl::StrCat("the string ", Quote(token.text));
+      return absl::StrCat("the string ", QuoteValue(token.text));
     default:
-      return Quote(token.text);
+      return QuoteValue(token.text);
   }
 }
 
@@ -339,8 +342,8 @@ class Parser {
                                            : Tok::kWord;
         i = end;
       } else {
-        std::string what = absl::StrCat("unexpected character \"",
-                                        absl::string_view(&text_[i], 1), "\"");
+        std::string what = absl::StrCat(
+            "unexpected character ", QuoteValue(absl::string_view(&text_[i], 1)));
         if (c == ':')
           absl::StrAppend(&what, "; the has operator is not supported");
         return Error(i, what);
@@ -443,7 +446,7 @@ class Parser {
     if (token.kind == Tok::kWord) return ParseComparison();
     if (token.kind != Tok::kLParen) {
       std::string what = "expected a comparison or \"(\"";
-      if (!after.empty()) absl::StrAppend(&what, " after ", Quote(after));
+      if (!after.empty()) absl::StrAppend(&what, " after ", QuoteValue(after));
       if (token.kind != Tok::kEnd)
         absl::StrAppend(&what, ", got ", Describe(token));
       return Error(token.offset, what);
@@ -485,13 +488,13 @@ class Parser {
     if (op.kind != Tok::kOp) {
       std::string what =
           absl::StrCat("expected an operator (=, !=, <, <=, >, >=) after ",
-                       Quote(name.text));
+                       QuoteValue(name.text));
       if (op.kind != Tok::kEnd) absl::StrAppend(&what, ", got ", Describe(op));
       return Error(op.offset, what);
     }
     Next();
     if (!spec->ordered && op.op != Op::kEq && op.op != Op::kNe) {
-      return Error(op.offset, absl::StrCat("operator ", Quote(op.text),
+      return Error(op.offset, absl::StrCat("operator ", QuoteValue(op.text),
                                            " is not allowed for ", spec->name,
                                            "; use = or !="));
     }
@@ -499,7 +502,7 @@ class Parser {
     const Token& value = Peek();
     if (value.kind != Tok::kWord && value.kind != Tok::kString) {
       std::string what =
-          absl::StrCat("expected a value after ", Quote(op.text));
+          absl::StrCat("expected a value after ", QuoteValue(op.text));
       if (value.kind != Tok::kEnd)
         absl::StrAppend(&what, ", got ", Describe(value));
       return Error(value.offset, what);
@@ -518,7 +521,7 @@ class Parser {
   absl::Status UnknownField(const Token& name) const {
     std::vector<absl::string_view> known;
     for (const FieldSpec& spec : kFields) known.push_back(spec.name);
-    std::string what = absl::StrCat("unknown field ", Quote(name.text));
+    std::string what = absl::StrCat("unknown field ", QuoteValue(name.text));
     const std::string upper = absl::AsciiStrToUpper(name.text);
     if (upper == "AND" || upper == "OR" || upper == "NOT") {
       absl::StrAppend(&what, " (the keywords AND, OR and NOT are upper case)");
@@ -534,7 +537,7 @@ class Parser {
         if (!absl::SimpleAtoi(value.text, &year)) {
           return Error(value.offset,
                        absl::StrCat("fiscal_year must be an integer, got ",
-                                    Quote(value.text)));
+                                    QuoteValue(value.text)));
         }
         node->number = year;
         return absl::OkStatus();
@@ -544,7 +547,7 @@ class Parser {
       case Field::kEventDate:
         if (!ParseDateValue(value.text, &node->first_day, &node->last_day)) {
           return Error(value.offset,
-                       absl::StrCat(Quote(value.text),
+                       absl::StrCat(QuoteValue(value.text),
                                     " is not a date; expected YYYY-MM-DD or "
                                     "YYYY-MM"));
         }
@@ -579,7 +582,7 @@ class Parser {
     }
     return Error(
         value.offset,
-        absl::StrCat(Quote(value.text), " is not a category; valid values: ",
+        absl::StrCat(QuoteValue(value.text), " is not a category; valid values: ",
                      absl::StrJoin(valid, ", "),
                      " (the CATEGORY_ prefix is optional)"));
   }

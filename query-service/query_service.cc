@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "common/keys.h"
+#include "common/quote.h"
 #include "common/request.h"
 #include "common/status.h"
 #include "common/text.h"
@@ -72,7 +73,7 @@ absl::StatusOr<Order> ParseOrder(absl::string_view text) {
   if (words.empty()) return order;
   auto bad = [&](absl::string_view why) {
     return BadField("INVALID_ORDER_BY", "order_by",
-                    absl::StrCat("\"", text, "\": ", why));
+                    absl::StrCat(QuoteValue(text), ": ", why));
   };
   if (words.size() > 2) return bad("one field, then asc or desc");
   if (words[0] == "fiscal_year") {
@@ -648,12 +649,12 @@ grpc::Status QueryServiceImpl::SummarizeRecords(
     if (!key) {
       return ToGrpcStatus(BadField(
           "INVALID_GROUP_BY", path,
-          absl::StrCat("\"", field,
-                       "\" is not one of city, bureau, fiscal_year, category")));
+          absl::StrCat(QuoteValue(field),
+                       " is not one of city, bureau, fiscal_year, category")));
     }
     if (std::find(keys.begin(), keys.end(), *key) != keys.end()) {
       return ToGrpcStatus(BadField("INVALID_GROUP_BY", path,
-                                   absl::StrCat("\"", field, "\" appears twice")));
+                                   absl::StrCat(QuoteValue(field), " appears twice")));
     }
     keys.push_back(*key);
   }

@@ -2,6 +2,7 @@
 
 kouryu_test(keys_test SOURCES common/keys_test.cc LIBS kouryu_common)
 kouryu_test(text_test SOURCES common/text_test.cc LIBS kouryu_common)
+kouryu_test(quote_test SOURCES common/quote_test.cc LIBS kouryu_common)
 kouryu_test(gazetteer_test SOURCES common/gazetteer_test.cc LIBS kouryu_common)
 kouryu_test(status_test SOURCES common/status_test.cc LIBS kouryu_common gRPC::grpc++)
 kouryu_test(request_test SOURCES common/request_test.cc LIBS kouryu_request)

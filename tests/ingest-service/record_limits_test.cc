@@ -1,7 +1,8 @@
 // What a row may become: event texts are bounded clauses, and the row limits
 // hold for the record as stored (after NFKC and event extraction). Rows that
 // would grow past them are rejected with a violation naming the field,
-// before anything is written.
+// before anything is written. Also: a bad resource name, however long, comes
+// back as a short INVALID_ARGUMENT that a default client can read.
 //
 // The inputs are the two found by a hostile-input campaign: a date clause
 // repeated until the cell is full, and a cell of U+FDFA (which NFKC expands
@@ -254,6 +255,16 @@ class RecordLimitsServerTest : public ::testing::Test {
     return stub_->UpsertRecord(&context, request, &response);
   }
 
+  grpc::Status Delete(const std::string& name) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() +
+                         std::chrono::seconds(60));
+    v1::DeleteRecordRequest request;
+    request.set_name(name);
+    v1::DeleteRecordResponse response;
+    return stub_->DeleteRecord(&context, request, &response);
+  }
+
   // Upserts `raw` and expects it rejected on `field` with nothing written.
   void ExpectRejectedUnwritten(const v1::RawRecord& raw,
                                const std::string& field) {
@@ -296,6 +307,24 @@ TEST_F(RecordLimitsServerTest, FdfaResultsWriteNothing) {
 
 TEST_F(RecordLimitsServerTest, FdfaTitleWritesNothing) {
   ExpectRejectedUnwritten(FdfaTitleRow(), "record.title");
+}
+
+// A bad name of any length is a short INVALID_ARGUMENT, readable by a
+// client with gRPC's default metadata limit.
+TEST_F(RecordLimitsServerTest, HugeNamesGetAShortError) {
+  for (size_t size : {size_t{10} * 1024, size_t{4} * 1024 * 1024}) {
+    for (const std::string& name :
+         {std::string(size, 'a'),
+          absl::StrCat("cities/seoul/bureaus/policy-planning/records/",
+                       std::string(size, 'x'))}) {
+      grpc::Status status = Delete(name);
+      EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+          << size << ": " << status.error_message().substr(0, 200);
+      EXPECT_THAT(status.error_message().size(), Le(300u))
+          << status.error_message().substr(0, 200);
+      EXPECT_THAT(status.error_details().size(), Le(1000u));
+    }
+  }
 }
 
 }  // namespace

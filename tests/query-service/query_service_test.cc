@@ -1267,6 +1267,31 @@ TEST_F(QueryServiceTest, BadArgumentsNameTheirField) {
   }
 }
 
+// A bad name of any length is a short INVALID_ARGUMENT that a client with
+// gRPC's default limits (the stub's channel) can read: the error quotes only
+// a prefix of the name.
+TEST_F(QueryServiceTest, HugeNamesGetAShortError) {
+  for (size_t size : {size_t{10} * 1024, size_t{4} * 1024 * 1024}) {
+    for (const std::string& name :
+         {std::string(size, 'a'),
+          absl::StrCat("cities/seoul/bureaus/policy-planning/records/",
+                       std::string(size, 'x'))}) {
+      SCOPED_TRACE(size);
+      v1::GetRecordRequest request;
+      request.set_name(name);
+      v1::Record response;
+      grpc::ClientContext context;
+      grpc::Status status = world_->stub().GetRecord(&context, request, &response);
+      EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+          << status.error_message().substr(0, 200);
+      EXPECT_LE(status.error_message().size(), 300u)
+          << status.error_message().substr(0, 200);
+      EXPECT_LE(status.error_details().size(), 1000u);
+      EXPECT_THAT(DetailsOf(status).fields, Contains("name"));
+    }
+  }
+}
+
 // ---------------------------------------------------------------------------
 // (f) min_sequence beyond the applied sequence.
 
