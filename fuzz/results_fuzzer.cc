@@ -97,9 +97,8 @@ void CheckRecord(absl::string_view html) {
   raw.set_title("大韓民国ソウル特別市");
   raw.set_results(std::string(html));
   raw.set_fiscal_year(2019);
-  absl::StatusOr<kouryu::ingest::NormalizedRecord> out =
-      normalizer->Normalize(raw, kouryu::v1::SourceRef(),
-                            {.field_prefix = "record."});
+  absl::StatusOr<kouryu::ingest::NormalizedRecord> out = normalizer->Normalize(
+      raw, kouryu::v1::SourceRef(), {.field_prefix = "record."});
   if (!out.ok()) {
     const std::vector<kouryu::FieldViolation> violations =
         kouryu::ViolationsOf(out.status());
@@ -115,9 +114,8 @@ void CheckRecord(absl::string_view html) {
   FUZZ_CHECK("record.output_size",
              record_bytes <= kouryu::ingest::kMaxRecordExpansion * raw_bytes +
                                  kouryu::ingest::kRecordOverheadBytes);
-  FUZZ_CHECK("record.results_text_limit",
-             out->record.results_text().size() <=
-                 kouryu::ingest::kMaxResultsBytes);
+  FUZZ_CHECK("record.results_text_limit", out->record.results_text().size() <=
+                                              kouryu::ingest::kMaxResultsBytes);
 }
 
 }  // namespace

@@ -237,9 +237,9 @@ std::string Clause(absl::string_view piece, size_t last_date_end) {
   constexpr absl::string_view kFullStop = "。";
   constexpr absl::string_view kEllipsis = "…";
   size_t stop = piece.find(kFullStop, last_date_end);
-  absl::string_view clause =
-      stop == absl::string_view::npos ? piece
-                                      : piece.substr(0, stop + kFullStop.size());
+  absl::string_view clause = stop == absl::string_view::npos
+                                 ? piece
+                                 : piece.substr(0, stop + kFullStop.size());
   if (clause.size() <= kMaxEventTextBytes) return std::string(clause);
   size_t cut = kMaxEventTextBytes - kEllipsis.size();
   // Back up to the first byte of a character (item text is valid UTF-8).

@@ -168,7 +168,8 @@ absl::StatusOr<std::vector<int>> ColumnLayout(
     }
     if (index >= 0 && seen[index]) {
       return InvalidArgumentError(
-          "INVALID_COLUMNS", absl::StrCat("column ", QuoteValue(name), " named twice"),
+          "INVALID_COLUMNS",
+          absl::StrCat("column ", QuoteValue(name), " named twice"),
           {{absl::StrCat("columns[", i, "]"), "named twice"}});
     }
     if (index >= 0) seen[index] = true;

@@ -208,8 +208,7 @@ absl::StatusOr<NormalizedRecord> Normalizer::Normalize(
   check.CheckNormalizedSize("department", record.department(),
                             kMaxDepartmentBytes);
   check.CheckNormalizedSize("title", record.title(), kMaxTitleBytes);
-  check.CheckNormalizedSize("results", record.results_text(),
-                            kMaxResultsBytes);
+  check.CheckNormalizedSize("results", record.results_text(), kMaxResultsBytes);
   if (!check.violations().empty()) return check.Error();
 
   NormalizedRecord out;
@@ -249,11 +248,12 @@ absl::StatusOr<NormalizedRecord> Normalizer::Normalize(
   record.set_name(FormatRecordName({city.id, bureau.id, record_id}));
   // What the results become (events, sections) is the rest of the record.
   if (const size_t bytes = record.ByteSizeLong(); bytes > kMaxRecordBytes) {
-    check.Add("results",
-              absl::StrCat("makes a record of ", bytes, " bytes (",
-                           record.events_size(), " events, ",
-                           record.sections_size(), " sections); at most ",
-                           kMaxRecordBytes, " are accepted"));
+    check.Add(
+        "results",
+        absl::StrCat("makes a record of ", bytes, " bytes (",
+                     record.events_size(), " events, ", record.sections_size(),
+                     record.sections_size() == 1 ? " section" : " sections",
+                     "); at most ", kMaxRecordBytes, " are accepted"));
     return check.Error();
   }
   out.record = std::move(record);

@@ -342,8 +342,9 @@ class Parser {
                                            : Tok::kWord;
         i = end;
       } else {
-        std::string what = absl::StrCat(
-            "unexpected character ", QuoteValue(absl::string_view(&text_[i], 1)));
+        std::string what =
+            absl::StrCat("unexpected character ",
+                         QuoteValue(absl::string_view(&text_[i], 1)));
         if (c == ':')
           absl::StrAppend(&what, "; the has operator is not supported");
         return Error(i, what);
@@ -580,11 +581,11 @@ class Parser {
       absl::ConsumePrefix(&full, kPrefix);
       valid.emplace_back(full);
     }
-    return Error(
-        value.offset,
-        absl::StrCat(QuoteValue(value.text), " is not a category; valid values: ",
-                     absl::StrJoin(valid, ", "),
-                     " (the CATEGORY_ prefix is optional)"));
+    return Error(value.offset,
+                 absl::StrCat(QuoteValue(value.text),
+                              " is not a category; valid values: ",
+                              absl::StrJoin(valid, ", "),
+                              " (the CATEGORY_ prefix is optional)"));
   }
 
   absl::string_view text_;

@@ -653,8 +653,9 @@ grpc::Status QueryServiceImpl::SummarizeRecords(
                        " is not one of city, bureau, fiscal_year, category")));
     }
     if (std::find(keys.begin(), keys.end(), *key) != keys.end()) {
-      return ToGrpcStatus(BadField("INVALID_GROUP_BY", path,
-                                   absl::StrCat(QuoteValue(field), " appears twice")));
+      return ToGrpcStatus(
+          BadField("INVALID_GROUP_BY", path,
+                   absl::StrCat(QuoteValue(field), " appears twice")));
     }
     keys.push_back(*key);
   }

@@ -89,7 +89,7 @@ std::vector<std::string> Fields(const absl::Status& status) {
   return out;
 }
 
-// --- events -----------------------------------------------------------------
+// --- events ----------------------------------------------------------------
 
 TEST(EventTextTest, IsTheEventsOwnSentence) {
   std::vector<v1::Event> events = ExtractEvents(
@@ -137,7 +137,7 @@ TEST(EventTextTest, RepeatedDateClauseIsBounded) {
   EXPECT_THAT(total, Le(kMaxEventsExpansion * item.size()));
 }
 
-// --- the normalizer -----------------------------------------------------------
+// --- the normalizer --------------------------------------------------------
 
 class RecordLimitsTest : public ::testing::Test {
  protected:
@@ -196,7 +196,7 @@ TEST_F(RecordLimitsTest, AcceptedRecordsAreAFixedMultipleOfTheirRow) {
   }
 }
 
-// --- through a real server ----------------------------------------------------
+// --- through a real server -------------------------------------------------
 
 grpc::ChannelArguments DefaultClientArguments() { return {}; }
 
