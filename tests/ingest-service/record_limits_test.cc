@@ -186,10 +186,15 @@ TEST_F(RecordLimitsTest, AcceptedRecordsAreAFixedMultipleOfTheirRow) {
   for (const v1::RawRecord& raw :
        {Row("大韓民国ソウル特別市", Repeat(kDateClause, 100)),
         Row("大韓民国ソウル特別市", Repeat(kFdfa, 1000)),
-        Row("大韓民国ソウル特別市", Repeat("4月", 1000))}) {
+        Row("大韓民国ソウル特別市", Repeat("4月", 1000)),
+        // The most events per byte: ㋃ (3 bytes) is 4月 after NFKC.
+        Row("大韓民国ソウル特別市", Repeat("㋃", 1000))}) {
     absl::StatusOr<NormalizedRecord> out = Normalize(raw);
     ASSERT_TRUE(out.ok()) << out.status();
     const size_t bytes = out->record.ByteSizeLong();
+    if (!absl::StrContains(raw.results(), kFdfa)) {
+      EXPECT_GT(out->record.events_size(), 0) << raw.results().substr(0, 40);
+    }
     EXPECT_THAT(bytes, Le(kMaxRecordBytes));
     EXPECT_THAT(bytes, Le(kMaxRecordExpansion * RawBytes(raw) +
                               kRecordOverheadBytes));
