@@ -3,6 +3,9 @@
 #include <gumbo.h>
 #include <unicode/utf8.h>
 
+#include <algorithm>
+#include <cstdint>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -34,6 +37,84 @@ bool IsBlock(GumboTag tag) {
   }
 }
 
+// True when `c`, after "<", makes the HTML5 tokenizer read markup (a tag,
+// an end tag, a comment or a doctype) instead of the text "<".
+bool OpensTag(char c) {
+  return absl::ascii_isalpha(static_cast<unsigned char>(c)) || c == '/' ||
+         c == '!' || c == '?';
+}
+
+bool OpensMarkup(absl::string_view html, size_t i) {
+  return i + 1 < html.size() && html[i] == '<' && OpensTag(html[i + 1]);
+}
+
+// A control character other than tab, line feed, form feed and carriage
+// return (C0 or DEL).
+bool IsControl(unsigned char c) {
+  return (c < 0x20 && c != '\t' && c != '\n' && c != '\f' && c != '\r') ||
+         c == 0x7F;
+}
+
+// When a character reference to "<" (&lt; &LT &#60; &#x3c; ..., with or
+// without ";") starts at `i`, the index after it; otherwise npos.
+size_t LessThanReferenceEnd(absl::string_view html, size_t i) {
+  if (html[i] != '&') return absl::string_view::npos;
+  absl::string_view rest = html.substr(i + 1);
+  size_t j = 0;
+  if (absl::StartsWith(rest, "lt") || absl::StartsWith(rest, "LT")) {
+    j = 2;
+  } else if (absl::StartsWith(rest, "#")) {
+    j = 1;
+    const bool hex = j < rest.size() && (rest[j] == 'x' || rest[j] == 'X');
+    if (hex) ++j;
+    const size_t digits = j;
+    uint32_t value = 0;
+    for (; j < rest.size(); ++j) {
+      const unsigned char d = static_cast<unsigned char>(rest[j]);
+      if (!(hex ? absl::ascii_isxdigit(d) : absl::ascii_isdigit(d))) break;
+      const uint32_t digit = absl::ascii_isdigit(d)
+                                 ? d - '0'
+                                 : absl::ascii_tolower(d) - 'a' + 10;
+      value = std::min<uint32_t>(value * (hex ? 16 : 10) + digit, 0x110000);
+    }
+    if (j == digits || value != '<') return absl::string_view::npos;
+  } else {
+    return absl::string_view::npos;
+  }
+  if (j < rest.size() && rest[j] == ';') ++j;
+  return i + 1 + j;
+}
+
+// The input as both parsers read it (results.h): control characters become
+// U+FFFD, and a "<" that is text (or a reference to it) gets a space before
+// markup that follows it at once, so that nothing the parser drops can join
+// the "<" to later text.
+std::string PrepareInput(absl::string_view html) {
+  std::string out;
+  out.reserve(html.size());
+  for (size_t i = 0; i < html.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(html[i]);
+    if (IsControl(c)) {
+      out.append("\xEF\xBF\xBD");
+      continue;
+    }
+    if (c == '&') {
+      const size_t end = LessThanReferenceEnd(html, i);
+      if (end != absl::string_view::npos && OpensMarkup(html, end)) {
+        out.append(html.data() + i, end - i);
+        out.push_back(' ');
+        i = end - 1;
+        continue;
+      }
+    }
+    out.push_back(static_cast<char>(c));
+    if (c == '<' && !OpensMarkup(html, i) && OpensMarkup(html, i + 1)) {
+      out.push_back(' ');
+    }
+  }
+  return out;
+}
+
 // The text of the HTML, with a line break around every block element and
 // without script, style or template content. Iterative: a null entry on the
 // stack marks the end of a block element.
@@ -52,9 +133,16 @@ std::string HtmlToRawText(absl::string_view html) {
     switch (node->type) {
       case GUMBO_NODE_TEXT:
       case GUMBO_NODE_WHITESPACE:
-      case GUMBO_NODE_CDATA:
-        raw.append(node->v.text.text);
+      case GUMBO_NODE_CDATA: {
+        // Text of two nodes that meet ("&lt;" + "<b>b</b>") must not read
+        // as a tag ("<b"): a space keeps them apart.
+        const char* text = node->v.text.text;
+        if (!raw.empty() && raw.back() == '<' && OpensTag(text[0])) {
+          raw.push_back(' ');
+        }
+        raw.append(text);
         break;
+      }
       case GUMBO_NODE_ELEMENT:
       case GUMBO_NODE_TEMPLATE: {
         GumboTag tag = node->v.element.tag;
@@ -213,8 +301,9 @@ size_t CountTags(absl::string_view html) {
 }
 
 ParsedResults ParseResults(absl::string_view html) {
-  std::string raw = CountTags(html) > kMaxResultsTags ? StripTags(html)
-                                                      : HtmlToRawText(html);
+  const std::string input = PrepareInput(html);
+  std::string raw = CountTags(input) > kMaxResultsTags ? StripTags(input)
+                                                       : HtmlToRawText(input);
   ParsedResults out;
   std::vector<std::string> lines;
   SectionBuilder sections;

@@ -30,6 +30,16 @@
 //
 // Markers are recognized before NFKC (which would turn ① into "1").
 //
+// The text never holds a tag that the input did not hold as text: before
+// parsing, NUL (which HTML5 drops from text) and the other control
+// characters but tab, line feed, form feed and carriage return become
+// U+FFFD, and a "<" read as text, or a reference to "<" (&lt; &#60; ...),
+// that markup follows at once ("<</b>", "&lt;<!---->") gets a space after
+// it; the text of two nodes that meet where
+// the first ends in "<" and the second would start a tag is kept apart by a
+// space ("&lt;<b>b</b>" is "< b"). So no markup the parser drops or that
+// yields no text joins a "<" to the text after it.
+//
 // The HTML5 parser's work grows with the square of the nesting depth, so
 // input with more than kMaxResultsTags tags is not given to it: its tags
 // are removed by a linear scan instead (script and style content dropped,

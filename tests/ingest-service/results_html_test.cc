@@ -72,6 +72,41 @@ TEST(ResultsTextTest, NoMarkupSurvives) {
   EXPECT_NE(text.find("表"), std::string::npos) << text;
 }
 
+// A NUL (which HTML5 drops from text) or any other control character is
+// read as U+FFFD, in the HTML5 parser and in the linear fallback alike, so
+// it cannot join a "<" read as text to what follows. The first input was
+// found by the results fuzzer.
+TEST(ResultsTextTest, ControlCharactersAreReplacementCharacters) {
+  using namespace std::string_literals;
+  EXPECT_EQ(ResultsText("本文<\0\0script>alert(1)"s),
+            "本文<\uFFFD\uFFFDscript>alert(1)");
+  EXPECT_EQ(ResultsText("a\0b\x01" "c\x7f"s), "a\uFFFDb\uFFFDc\uFFFD");
+  EXPECT_EQ(ResultsText("<p>a</p>\t<p>b\fc</p>"), "a\nb c");
+
+  std::string many_tags;
+  for (size_t i = 0; i <= kMaxResultsTags; ++i) many_tags += "<b>";
+  EXPECT_EQ(ResultsText(many_tags + "本文<\0\0script>alert(1)"s),
+            "本文<\uFFFD\uFFFDscript>alert(1)");
+}
+
+// Markup the parser drops or that yields no text (an end tag without a
+// start tag, "</>", a comment, an empty element, an element whose content
+// is dropped) never joins a "<" read as text, or a reference to "<", to
+// the text after it.
+TEST(ResultsTextTest, DroppedMarkupDoesNotJoinTextIntoATag) {
+  for (const std::string html : {
+           "a<</b>script>x", "a<</>script>x", "a<<!---->script>x",
+           "a<<b></b>script>x", "a<<html>script>x", "a<<?x>script>x",
+           "a<<script></script>script>x", "<table>a<</td>script>x</table>",
+           "a&lt;<b>script>x</b>", "a&lt;</b>script>x", "a&#60</b>script>x",
+           "a&#x3C;</b>script>x"}) {
+    EXPECT_EQ(ResultsText(html), "a< script>x") << html;
+  }
+  EXPECT_EQ(ResultsText("3 << 4 <"), "3 << 4 <");
+  EXPECT_EQ(ResultsText("&lt;script&gt;"), "<script>");
+  EXPECT_EQ(ResultsText("&amp;<b>x</b>&#61;</b>y"), "&x=y");
+}
+
 TEST(ResultsTextTest, DeeplyNestedHtml) {
   // Far past kMaxResultsTags: read by the linear fallback, not the parser
   // (whose work grows with the square of the depth), so this is quick.
