@@ -7,6 +7,7 @@
 
 #include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
+#include "common/quote.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
 
@@ -60,7 +61,10 @@ absl::Status WithReason(absl::Status status, absl::string_view reason,
   google::rpc::ErrorInfo info;
   info.set_reason(std::string(reason));
   info.set_domain(std::string(kErrorDomain));
-  info.mutable_metadata()->insert(metadata.begin(), metadata.end());
+  for (const auto& [key, value] : metadata) {
+    (*info.mutable_metadata())[key] =
+        value.size() > kMaxMetadataValueBytes ? QuoteValue(value) : value;
+  }
   SetPayload(status, info);
   return status;
 }

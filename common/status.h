@@ -61,8 +61,13 @@ absl::Status InvalidArgumentError(absl::string_view reason,
                                   const std::vector<FieldViolation>& violations,
                                   ErrorMetadata metadata = {});
 
+// Metadata values longer than this are replaced by QuoteValue's short form
+// (a quoted prefix and the value's length): errors travel in trailers, which
+// clients cap, and a value may come from the caller (an etag, a name).
+inline constexpr size_t kMaxMetadataValueBytes = 256;
+
 // Returns `status` with an ErrorInfo `reason` and `metadata` attached
-// (replacing any ErrorInfo).
+// (replacing any ErrorInfo); see kMaxMetadataValueBytes.
 absl::Status WithReason(absl::Status status, absl::string_view reason,
                         const ErrorMetadata& metadata = {});
 

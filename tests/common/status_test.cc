@@ -8,6 +8,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
+#include "common/quote.h"
 #include "gmock/gmock.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
@@ -217,6 +218,18 @@ TEST(MetadataTest, TravelsInErrorInfoThroughGrpcStatus) {
   EXPECT_EQ(info.metadata().size(), 2u);
   EXPECT_EQ(info.metadata().at("minSequence"), "9");
   EXPECT_EQ(info.metadata().at("appliedSequence"), "4");
+}
+
+TEST(MetadataTest, LongValuesAreCutShort) {
+  const std::string etag(4 << 20, 'e');
+  absl::Status status = WithReason(absl::AbortedError("stale"), "ETAG_MISMATCH",
+                                   {{"etag", etag}, {"name", "cities/paris"}});
+  ErrorMetadata metadata = MetadataOf(status);
+  EXPECT_EQ(metadata["name"], "cities/paris");
+  EXPECT_LE(metadata["etag"].size(), 4 * kMaxQuotedBytes + 24);
+  EXPECT_THAT(metadata["etag"], testing::HasSubstr("(4194304 bytes)"));
+  grpc::Status grpc_status = ToGrpcStatus(status);
+  EXPECT_LT(grpc_status.error_details().size(), 1024u);
 }
 
 }  // namespace
