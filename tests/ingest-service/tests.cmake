@@ -5,3 +5,5 @@ kouryu_test(table_reader_test SOURCES ingest-service/table_reader_test.cc LIBS k
 kouryu_test(normalizer_test SOURCES ingest-service/normalizer_test.cc LIBS kouryu_ingest)
 kouryu_test(results_html_test SOURCES ingest-service/results_html_test.cc LIBS kouryu_ingest)
 kouryu_test(store_test SOURCES ingest-service/store_test.cc LIBS kouryu_ingest)
+kouryu_test(ingest_calls_test SOURCES ingest-service/ingest_calls_test.cc
+  LIBS kouryu_ingest kouryu_server)
