@@ -84,7 +84,9 @@ class BoundedResults {
       return;
     }
     list.bytes += bytes;
-    list.results.push_back({bytes, std::move(result)});
+    // Kept serialized: a message object with its strings takes a few times
+    // its wire size.
+    list.results.push_back({bytes, result.row(), result.SerializeAsString()});
   }
 
   // Moves the results (in row order), counts and omitted count to `response`.
@@ -95,7 +97,7 @@ class BoundedResults {
     for (List* list : {&notable_, &plain_}) {
       std::stable_sort(list->results.begin(), list->results.end(),
                        [](const Sized& a, const Sized& b) {
-                         return a.result.row() < b.result.row();
+                         return a.row < b.row;
                        });
     }
     size_t room = max_bytes_ - notable_.bytes;
@@ -108,10 +110,9 @@ class BoundedResults {
     while (a < notable_.results.size() || b < plain) {
       bool take_notable =
           b == plain || (a < notable_.results.size() &&
-                         notable_.results[a].result.row() <
-                             plain_.results[b].result.row());
+                         notable_.results[a].row < plain_.results[b].row);
       Sized& next = take_notable ? notable_.results[a++] : plain_.results[b++];
-      *response->add_results() = std::move(next.result);
+      response->add_results()->ParseFromString(next.serialized);
     }
     response->set_omitted_result_count(omitted_);
     notable_ = {};
@@ -121,7 +122,8 @@ class BoundedResults {
  private:
   struct Sized {
     size_t bytes;
-    v1::RowResult result;
+    int row;
+    std::string serialized;
   };
   struct List {
     std::vector<Sized> results;
@@ -492,6 +494,7 @@ grpc::Status IngestServiceImpl::ImportTable(
   if (!import.ok()) {
     return Busy("imports", options_.max_concurrent_imports, "TOO_MANY_IMPORTS");
   }
+  malloc_trim(0);  // What the last call's reply left, once gRPC freed it.
   grpc::Status status = DoImportTable(*request, response);
   // What the import allocated is freed by now (but the request, gRPC's):
   // give it back to the system rather than keep it in malloc's arenas.
@@ -545,8 +548,10 @@ grpc::Status IngestServiceImpl::DoImportTable(const v1::ImportTableRequest& requ
          {"violations", absl::StrCat(shape_problems.size())}}));
   }
   // Rows are normalized and written in chunks (an atomic import in one), so
-  // that an import holds its table once, not once per stage.
-  constexpr size_t kChunkRows = 1024;
+  // that an import holds its table once, not once per stage; a normalized
+  // record takes many times its row (its events and sections), so chunks
+  // are small.
+  constexpr size_t kChunkRows = 256;
   const size_t chunk_rows = request.atomic() ? table->rows.size() : kChunkRows;
   const WriteOptions options{.path_root = "rows",
                              .validate_only = request.validate_only(),
