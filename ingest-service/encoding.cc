@@ -90,7 +90,8 @@ absl::Status LocateInvalidBytes(absl::string_view content,
 }  // namespace
 
 absl::StatusOr<DecodedText> DecodeTable(absl::string_view content,
-                                        absl::string_view encoding) {
+                                        absl::string_view encoding,
+                                        bool borrow_utf8) {
   std::string name = absl::AsciiStrToUpper(encoding);
   absl::string_view chosen;
   if (name.empty()) {
@@ -120,6 +121,11 @@ absl::StatusOr<DecodedText> DecodeTable(absl::string_view content,
   if (chosen == kUtf8) {
     if (absl::StartsWith(content, kBom)) content.remove_prefix(kBom.size());
     if (!IsValidUtf8(content)) return LocateInvalidBytes(content, kUtf8);
+    if (borrow_utf8) {
+      return DecodedText{.encoding = std::string(kUtf8),
+                         .borrowed = content,
+                         .is_borrowed = true};
+    }
     return DecodedText{std::string(content), std::string(kUtf8)};
   }
   std::optional<std::string> utf8 = Cp932ToUtf8(content);

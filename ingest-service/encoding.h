@@ -17,9 +17,16 @@ inline constexpr absl::string_view kUtf8 = "UTF-8";
 inline constexpr absl::string_view kCp932 = "CP932";
 
 struct DecodedText {
+  // The text, unless `borrowed` holds it.
   std::string utf8;
   // kUtf8 or kCp932.
   std::string encoding;
+  // With borrow_utf8, UTF-8 content itself (after any BOM), not copied:
+  // valid while the content is.
+  absl::string_view borrowed;
+  bool is_borrowed = false;
+
+  absl::string_view text() const { return is_borrowed ? borrowed : utf8; }
 };
 
 // `encoding` names the encoding ("UTF-8"; "Shift_JIS", "CP932",
@@ -28,8 +35,10 @@ struct DecodedText {
 // not valid UTF-8 but valid CP932, is CP932; otherwise UTF-8.
 // InvalidArgument with a violation "rows[L].column[C]" for invalid bytes,
 // or on "encoding" for an encoding name that is not supported.
+// `borrow_utf8`: UTF-8 content is not copied (see DecodedText::borrowed).
 absl::StatusOr<DecodedText> DecodeTable(absl::string_view content,
-                                        absl::string_view encoding);
+                                        absl::string_view encoding,
+                                        bool borrow_utf8 = false);
 
 }  // namespace kouryu::ingest
 

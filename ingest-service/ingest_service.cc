@@ -1,10 +1,14 @@
 #include "ingest-service/ingest_service.h"
 
+#include <grpcpp/support/proto_buffer_reader.h>
+#include <malloc.h>
+
 #include <algorithm>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "common/quote.h"
 #include "common/status.h"
 #include "ingest-service/encoding.h"
@@ -61,12 +65,123 @@ struct Counts {
   }
 };
 
+// The per-row results of one answer, within a byte budget: rows with
+// violations or warnings first, then the others in row order while room
+// remains. Counts cover every row added.
+class BoundedResults {
+ public:
+  explicit BoundedResults(size_t max_bytes) : max_bytes_(max_bytes) {}
+
+  void Add(v1::RowResult result) {
+    counts_.Add(result.outcome());
+    // The result's bytes, its tag and its length.
+    const size_t bytes = result.ByteSizeLong() + 6;
+    const bool notable = result.outcome() == v1::OUTCOME_REJECTED ||
+                         result.violations_size() > 0 ||
+                         result.warnings_size() > 0;
+    List& list = notable ? notable_ : plain_;
+    if (list.bytes + bytes > max_bytes_) {
+      ++omitted_;
+      return;
+    }
+    list.bytes += bytes;
+    // Kept serialized: a message object with its strings takes a few times
+    // its wire size.
+    list.results.push_back({bytes, result.row(), result.SerializeAsString()});
+  }
+
+  // Moves the results (in row order), counts and omitted count to `response`.
+  template <typename Response>
+  void MoveTo(Response* response) {
+    counts_.CopyTo(response);
+    // A stream adds the rows that do not parse before the batch around them.
+    for (List* list : {&notable_, &plain_}) {
+      std::stable_sort(list->results.begin(), list->results.end(),
+                       [](const Sized& a, const Sized& b) {
+                         return a.row < b.row;
+                       });
+    }
+    size_t room = max_bytes_ - notable_.bytes;
+    size_t plain = 0;
+    while (plain < plain_.results.size() && plain_.results[plain].bytes <= room) {
+      room -= plain_.results[plain++].bytes;
+    }
+    omitted_ += plain_.results.size() - plain;
+    size_t a = 0, b = 0;
+    while (a < notable_.results.size() || b < plain) {
+      bool take_notable =
+          b == plain || (a < notable_.results.size() &&
+                         notable_.results[a].row < plain_.results[b].row);
+      Sized& next = take_notable ? notable_.results[a++] : plain_.results[b++];
+      response->add_results()->ParseFromString(next.serialized);
+    }
+    response->set_omitted_result_count(omitted_);
+    notable_ = {};
+    plain_ = {};
+  }
+
+ private:
+  struct Sized {
+    size_t bytes;
+    int row;
+    std::string serialized;
+  };
+  struct List {
+    std::vector<Sized> results;
+    size_t bytes = 0;
+  };
+
+  const size_t max_bytes_;
+  Counts counts_;
+  List notable_, plain_;
+  int omitted_ = 0;
+};
+
+// Holds one of `limit` slots while alive; ok() is false when none was free.
+class Slot {
+ public:
+  Slot(std::atomic<int>& used, int limit)
+      : used_(used), ok_(used.fetch_add(1) < limit) {}
+  ~Slot() { used_.fetch_sub(1); }
+  Slot(const Slot&) = delete;
+  Slot& operator=(const Slot&) = delete;
+  bool ok() const { return ok_; }
+
+ private:
+  std::atomic<int>& used_;
+  const bool ok_;
+};
+
+grpc::Status Busy(absl::string_view what, int limit, absl::string_view reason) {
+  return ToGrpcStatus(WithReason(
+      absl::ResourceExhaustedError(absl::StrCat(
+          limit, " ", what, " are running, the most this server runs at once; "
+          "retry later")),
+      reason));
+}
+
 struct WriteOptions {
   // "rows" or "records": field paths read rows[N].title.
   absl::string_view path_root;
   bool validate_only = false;
   bool atomic = false;
   bool strict = false;
+};
+
+// One row of a table or message of a stream, before normalization.
+struct PendingRow {
+  int number = 0;
+  v1::RawRecord raw;
+  v1::SourceRef source;
+};
+
+// What the batches of one call have done so far.
+struct Progress {
+  // The last sequence written, or the latest the outcomes depend on.
+  uint64_t sequence = 0;
+  bool any_batch = false;
+  // Some batch of the call is in the store.
+  bool committed = false;
 };
 
 void AddViolations(const std::vector<FieldViolation>& violations,
@@ -86,36 +201,38 @@ void Reject(v1::RowResult* result, const absl::Status& status) {
   AddViolations(violations, result->mutable_violations());
 }
 
-// Normalizes `rows`, then writes the valid ones in one batch, appending one
-// RowResult per row (in order) to the response. With `atomic`, any rejected
-// row fails the whole call with every violation and writes nothing.
-template <typename Response>
-absl::Status NormalizeAndWrite(
-    const Normalizer& normalizer, Store& store,
-    const std::vector<std::pair<int, v1::RawRecord>>& rows,
-    const std::vector<v1::SourceRef>& sources, const WriteOptions& options,
-    Response* response) {
+// Normalizes `rows`, then writes the valid ones in one batch (all or none),
+// adding one RowResult per row to `results`. With `atomic`, any rejected
+// row fails the call with every violation and writes nothing. A batch the
+// store cannot write fails the call only while nothing of the call is in
+// the store; after that its rows are rejected with the store's error, so
+// that no call that wrote something answers with an error.
+absl::Status NormalizeAndWrite(const Normalizer& normalizer, Store& store,
+                               std::vector<PendingRow>& rows,
+                               const WriteOptions& options, Progress& progress,
+                               BoundedResults& results) {
+  std::vector<v1::RowResult> row_results(rows.size());
   std::vector<v1::Record> valid;
-  std::vector<v1::RowResult*> valid_results;
+  std::vector<size_t> valid_rows;
   std::vector<FieldViolation> all_violations;
   for (size_t i = 0; i < rows.size(); ++i) {
-    const auto& [row_number, raw] = rows[i];
-    v1::RowResult* result = response->add_results();
-    result->set_row(row_number);
-    std::string prefix = absl::StrCat(options.path_root, "[", row_number, "].");
+    const PendingRow& row = rows[i];
+    v1::RowResult& result = row_results[i];
+    result.set_row(row.number);
+    std::string prefix = absl::StrCat(options.path_root, "[", row.number, "].");
     absl::StatusOr<NormalizedRecord> normalized = normalizer.Normalize(
-        raw, sources[i], {.field_prefix = prefix, .strict = options.strict});
+        row.raw, row.source, {.field_prefix = prefix, .strict = options.strict});
     if (!normalized.ok()) {
-      Reject(result, normalized.status());
+      Reject(&result, normalized.status());
       for (FieldViolation& v : ViolationsOf(normalized.status())) {
         all_violations.push_back(std::move(v));
       }
       continue;
     }
-    result->set_name(normalized->record.name());
-    AddViolations(normalized->warnings, result->mutable_warnings());
+    result.set_name(normalized->record.name());
+    AddViolations(normalized->warnings, result.mutable_warnings());
     valid.push_back(std::move(normalized->record));
-    valid_results.push_back(result);
+    valid_rows.push_back(i);
   }
   if (options.atomic && !all_violations.empty()) {
     return InvalidArgumentError(
@@ -130,19 +247,24 @@ absl::Status NormalizeAndWrite(
   uint64_t sequence = 0;
   absl::StatusOr<std::vector<UpsertResult>> written =
       store.Upsert(std::move(valid), options.validate_only, &sequence);
-  if (!written.ok()) return written.status();
-  for (size_t j = 0; j < written->size(); ++j) {
-    valid_results[j]->set_outcome((*written)[j].outcome);
+  if (!written.ok()) {
+    if (!progress.committed) return written.status();
+    for (size_t i : valid_rows) {
+      row_results[i].set_outcome(v1::OUTCOME_REJECTED);
+      auto* v = row_results[i].add_violations();
+      v->set_field(absl::StrCat(options.path_root, "[", rows[i].number, "]"));
+      v->set_description(absl::StrCat("not written: ", written.status().ToString()));
+    }
+  } else {
+    for (size_t j = 0; j < written->size(); ++j) {
+      row_results[valid_rows[j]].set_outcome((*written)[j].outcome);
+    }
+    progress.sequence = std::max(progress.sequence, sequence);
+    progress.any_batch = true;
+    if (!options.validate_only && !valid_rows.empty()) progress.committed = true;
   }
-  response->set_sequence(sequence);
+  for (v1::RowResult& result : row_results) results.Add(std::move(result));
   return absl::OkStatus();
-}
-
-template <typename Response>
-void SetCounts(Response* response) {
-  Counts counts;
-  for (const v1::RowResult& r : response->results()) counts.Add(r.outcome());
-  counts.CopyTo(response);
 }
 
 // For each column of the table, the RawRecord field it fills (0 category,
@@ -180,9 +302,20 @@ absl::StatusOr<std::vector<int>> ColumnLayout(
 
 }  // namespace
 
+IngestServiceImpl::IngestServiceImpl(const Normalizer& normalizer, Store& store,
+                                     const IngestServiceOptions& options)
+    : normalizer_(normalizer),
+      store_(store),
+      options_(options),
+      workers_(options.stream_workers) {}
+
+IngestServiceImpl::~IngestServiceImpl() = default;
+
 grpc::Status IngestServiceImpl::UpsertRecord(
     grpc::ServerContext* context, const v1::UpsertRecordRequest* request,
     v1::UpsertRecordResponse* response) {
+  Slot call(unary_calls_, options_.max_unary_calls);
+  if (!call.ok()) return Busy("calls", options_.max_unary_calls, "TOO_MANY_CALLS");
   absl::StatusOr<NormalizedRecord> normalized = normalizer_.Normalize(
       request->record(), v1::SourceRef(),
       {.field_prefix = "record.", .strict = request->strict()});
@@ -200,65 +333,193 @@ grpc::Status IngestServiceImpl::UpsertRecord(
   return grpc::Status::OK;
 }
 
-grpc::Status IngestServiceImpl::IngestRecords(
-    grpc::ServerContext* context,
-    grpc::ServerReader<v1::IngestRecordsRequest>* reader,
-    v1::IngestRecordsResponse* response) {
-  // Rows are written in batches as they arrive, so a long stream holds at
-  // most one batch in memory; each batch is atomic on its own.
-  constexpr size_t kBatchRows = 512;
-  std::vector<std::pair<int, v1::RawRecord>> rows;
-  std::vector<v1::SourceRef> sources;
-  WriteOptions options{.path_root = "records"};
-  uint64_t last_sequence = 0;
-  int count = 0;
-  auto flush = [&]() -> absl::Status {
-    if (rows.empty()) return absl::OkStatus();
-    absl::Status written = NormalizeAndWrite(normalizer_, store_, rows,
-                                             sources, options, response);
-    last_sequence = response->sequence();
-    rows.clear();
-    sources.clear();
-    return written;
-  };
-  v1::IngestRecordsRequest request;
-  while (reader->Read(&request)) {
-    if (count++ == 0) {
-      options.validate_only = request.validate_only();
-      options.strict = request.strict();
-    }
-    rows.emplace_back(count, std::move(*request.mutable_record()));
-    sources.emplace_back();
-    if (rows.size() == kBatchRows) {
-      absl::Status status = flush();
-      if (!status.ok()) return ToGrpcStatus(status);
-    }
+// One IngestRecords call. Messages arrive as raw bytes and are parsed here,
+// so one that does not parse becomes a rejected row. Rows are normalized and
+// written in batches on the service's workers, never on gRPC's threads;
+// the next message is read once a batch is written, so a stream holds at
+// most one batch. While a read is pending the stream is idle: after
+// stream_idle_timeout the watchdog ends it.
+//
+// At any time exactly one of these holds the reactor: a pending read, a
+// batch on a worker, or the watchdog ending it (which cannot start once the
+// read has completed: OnReadDone disarms it first, waiting if it runs).
+class IngestServiceImpl::StreamReactor final
+    : public grpc::ServerReadReactor<grpc::ByteBuffer> {
+ public:
+  StreamReactor(IngestServiceImpl& service, grpc::CallbackServerContext* context,
+                grpc::ByteBuffer* response)
+      : service_(service),
+        context_(context),
+        response_(response),
+        results_(service.options_.max_results_bytes) {
+    ReadNext();
   }
-  if (context->IsCancelled()) {
-    return grpc::Status(grpc::StatusCode::CANCELLED, "stream cancelled");
+
+  void OnReadDone(bool ok) override {
+    service_.idle_.Disarm(alarm_.exchange(0));
+    if (ended_) return;  // The watchdog ended the stream.
+    if (!ok) {
+      if (context_->IsCancelled()) {
+        End(grpc::Status(grpc::StatusCode::CANCELLED, "stream cancelled"));
+        return;
+      }
+      service_.workers_.Run([this] {
+        if (Flush()) FinishOk();
+      });
+      return;
+    }
+    ++count_;
+    v1::IngestRecordsRequest request;
+    grpc::ProtoBufferReader reader(&buffer_);
+    const bool parsed = request.ParseFromZeroCopyStream(&reader);
+    buffer_.Clear();
+    if (!parsed && count_ == 1) {
+      // Its validate_only and strict would govern every row: write nothing.
+      End(ToGrpcStatus(InvalidArgumentError(
+          "UNPARSEABLE_MESSAGE",
+          absl::StrCat("message 1 ", kUnparseable, "; nothing was written"),
+          {{"records[1]", std::string(kUnparseable)}})));
+      return;
+    }
+    if (!parsed) {
+      v1::RowResult result;
+      result.set_row(count_);
+      result.set_outcome(v1::OUTCOME_REJECTED);
+      auto* v = result.add_violations();
+      v->set_field(absl::StrCat("records[", count_, "]"));
+      v->set_description(absl::StrCat(kUnparseable, "; the row was not written"));
+      results_.Add(std::move(result));
+    } else {
+      if (count_ == 1) {
+        options_.validate_only = request.validate_only();
+        options_.strict = request.strict();
+      }
+      rows_.push_back({count_, std::move(*request.mutable_record()), {}});
+    }
+    if (rows_.size() < kBatchRows) {
+      ReadNext();
+      return;
+    }
+    service_.workers_.Run([this] {
+      if (Flush()) ReadNext();
+    });
   }
-  absl::Status status = flush();
-  if (!status.ok()) return ToGrpcStatus(status);
-  SetCounts(response);
-  response->set_sequence(count == 0 ? store_.HeadSequence() : last_sequence);
-  return grpc::Status::OK;
+
+  void OnDone() override {
+    service_.idle_.Disarm(alarm_.exchange(0));
+    delete this;
+  }
+
+ private:
+  static constexpr size_t kBatchRows = 512;
+  static constexpr absl::string_view kUnparseable =
+      "cannot be parsed as a kouryu.v1.IngestRecordsRequest (a string field "
+      "that is not valid UTF-8, or the bytes of another message)";
+
+  void ReadNext() {
+    alarm_ = service_.idle_.Arm(
+        absl::Now() + service_.options_.stream_idle_timeout, [this] { EndIdle(); });
+    StartRead(&buffer_);
+  }
+
+  // Writes the rows received so far; false when that ended the call.
+  bool Flush() {
+    if (rows_.empty()) return true;
+    absl::Status status = NormalizeAndWrite(service_.normalizer_, service_.store_,
+                                            rows_, options_, progress_, results_);
+    rows_.clear();
+    if (!status.ok()) End(ToGrpcStatus(status));
+    return status.ok();
+  }
+
+  void FinishOk() {
+    v1::IngestRecordsResponse response;
+    results_.MoveTo(&response);
+    response.set_sequence(progress_.any_batch ? progress_.sequence
+                                              : service_.store_.HeadSequence());
+    std::string bytes = response.SerializeAsString();
+    grpc::Slice slice(bytes);
+    *response_ = grpc::ByteBuffer(&slice, 1);
+    End(grpc::Status::OK);
+  }
+
+  void EndIdle() {
+    const size_t answered = count_ - rows_.size();
+    End(ToGrpcStatus(WithReason(
+        absl::DeadlineExceededError(absl::StrCat(
+            "the stream was idle (no message for ",
+            absl::FormatDuration(service_.options_.stream_idle_timeout),
+            ") and was ended: of ", count_, " message(s) received, ",
+            progress_.committed
+                ? absl::StrCat("those up to ", answered,
+                               " were written (last sequence ",
+                               progress_.sequence, ")")
+                : std::string("none was written"),
+            answered < static_cast<size_t>(count_)
+                ? absl::StrCat("; messages ", answered + 1, " to ", count_,
+                               " were not written")
+                : "")),
+        "STREAM_IDLE")));
+  }
+
+  // The last thing done with `this`: OnDone may delete it before Finish
+  // returns.
+  void End(const grpc::Status& status) {
+    ended_ = true;
+    Finish(status);
+  }
+
+  IngestServiceImpl& service_;
+  grpc::CallbackServerContext* const context_;
+  grpc::ByteBuffer* const response_;
+  grpc::ByteBuffer buffer_;
+  WriteOptions options_{.path_root = "records"};
+  std::vector<PendingRow> rows_;
+  BoundedResults results_;
+  Progress progress_;
+  int count_ = 0;
+  std::atomic<uint64_t> alarm_{0};
+  std::atomic<bool> ended_{false};
+};
+
+grpc::ServerReadReactor<grpc::ByteBuffer>* IngestServiceImpl::IngestRecords(
+    grpc::CallbackServerContext* context, grpc::ByteBuffer* response) {
+  return new StreamReactor(*this, context, response);
 }
 
 grpc::Status IngestServiceImpl::ImportTable(
     grpc::ServerContext* context, const v1::ImportTableRequest* request,
     v1::ImportTableResponse* response) {
-  absl::StatusOr<std::vector<int>> layout = ColumnLayout(*request);
+  Slot call(unary_calls_, options_.max_unary_calls);
+  if (!call.ok()) return Busy("calls", options_.max_unary_calls, "TOO_MANY_CALLS");
+  Slot import(imports_, options_.max_concurrent_imports);
+  if (!import.ok()) {
+    return Busy("imports", options_.max_concurrent_imports, "TOO_MANY_IMPORTS");
+  }
+  malloc_trim(0);  // What the last call's reply left, once gRPC freed it.
+  grpc::Status status = DoImportTable(*request, response);
+  // What the import allocated is freed by now (but the request, gRPC's):
+  // give it back to the system rather than keep it in malloc's arenas.
+  malloc_trim(0);
+  return status;
+}
+
+grpc::Status IngestServiceImpl::DoImportTable(const v1::ImportTableRequest& request,
+                                              v1::ImportTableResponse* response) {
+  absl::StatusOr<std::vector<int>> layout = ColumnLayout(request);
   if (!layout.ok()) return ToGrpcStatus(layout.status());
-  absl::StatusOr<DecodedText> decoded =
-      DecodeTable(request->content(), request->encoding());
-  if (!decoded.ok()) return ToGrpcStatus(decoded.status());
-  response->set_encoding(decoded->encoding);
-  absl::StatusOr<Table> table = ReadTable(
-      decoded->utf8, {.has_header = !request->no_header(),
-                      .check_header = request->columns().empty()});
+  absl::StatusOr<Table> table;
+  {
+    absl::StatusOr<DecodedText> decoded =
+        DecodeTable(request.content(), request.encoding(), /*borrow_utf8=*/true);
+    if (!decoded.ok()) return ToGrpcStatus(decoded.status());
+    response->set_encoding(decoded->encoding);
+    table = ReadTable(decoded->text(), {.has_header = !request.no_header(),
+                                      .check_header = request.columns().empty()});
+  }
   if (!table.ok()) return ToGrpcStatus(table.status());
   int fiscal_year =
-      request->fiscal_year() != 0 ? request->fiscal_year() : table->fiscal_year;
+      request.fiscal_year() != 0 ? request.fiscal_year() : table->fiscal_year;
   if (fiscal_year == 0) {
     return ToGrpcStatus(InvalidArgumentError(
         "FISCAL_YEAR_UNKNOWN",
@@ -269,8 +530,6 @@ grpc::Status IngestServiceImpl::ImportTable(
   }
   response->set_fiscal_year(fiscal_year);
 
-  std::vector<std::pair<int, v1::RawRecord>> rows;
-  std::vector<v1::SourceRef> sources;
   std::vector<FieldViolation> shape_problems;
   for (const TableRow& row : table->rows) {
     if (row.cells.size() != layout->size()) {
@@ -278,20 +537,7 @@ grpc::Status IngestServiceImpl::ImportTable(
           {absl::StrCat("rows[", row.line, "]"),
            absl::StrCat("has ", row.cells.size(), " columns; expected ",
                         layout->size())});
-      continue;
     }
-    v1::RawRecord raw;
-    raw.set_fiscal_year(fiscal_year);
-    std::string* fields[] = {raw.mutable_category(), raw.mutable_department(),
-                             raw.mutable_title(), raw.mutable_results()};
-    for (size_t i = 0; i < layout->size(); ++i) {
-      if ((*layout)[i] >= 0) *fields[(*layout)[i]] = row.cells[i];
-    }
-    v1::SourceRef source;
-    source.set_file_name(request->file_name());
-    source.set_row(row.line);
-    rows.emplace_back(row.line, std::move(raw));
-    sources.push_back(std::move(source));
   }
   if (!shape_problems.empty()) {
     return ToGrpcStatus(InvalidArgumentError(
@@ -303,21 +549,51 @@ grpc::Status IngestServiceImpl::ImportTable(
         {{"expectedColumns", absl::StrCat(layout->size())},
          {"violations", absl::StrCat(shape_problems.size())}}));
   }
-  absl::Status written = NormalizeAndWrite(
-      normalizer_, store_, rows, sources,
-      {.path_root = "rows",
-       .validate_only = request->validate_only(),
-       .atomic = request->atomic(),
-       .strict = request->strict()},
-      response);
-  if (!written.ok()) return ToGrpcStatus(written);
-  SetCounts(response);
+  // Rows are normalized and written in chunks (an atomic import in one), so
+  // that an import holds its table once, not once per stage; a normalized
+  // record takes many times its row (its events and sections), so chunks
+  // are small.
+  constexpr size_t kChunkRows = 256;
+  const size_t chunk_rows = request.atomic() ? table->rows.size() : kChunkRows;
+  const WriteOptions options{.path_root = "rows",
+                             .validate_only = request.validate_only(),
+                             .atomic = request.atomic(),
+                             .strict = request.strict()};
+  BoundedResults results(options_.max_results_bytes);
+  Progress progress;
+  std::vector<PendingRow> chunk;
+  for (size_t i = 0; i < table->rows.size(); ++i) {
+    TableRow& row = table->rows[i];
+    PendingRow& pending = chunk.emplace_back();
+    pending.number = row.line;
+    pending.raw.set_fiscal_year(fiscal_year);
+    std::string* fields[] = {
+        pending.raw.mutable_category(), pending.raw.mutable_department(),
+        pending.raw.mutable_title(), pending.raw.mutable_results()};
+    for (size_t c = 0; c < layout->size(); ++c) {
+      if ((*layout)[c] >= 0) *fields[(*layout)[c]] = std::move(row.cells[c]);
+    }
+    std::vector<std::string>().swap(row.cells);
+    pending.source.set_file_name(request.file_name());
+    pending.source.set_row(row.line);
+    if (chunk.size() == chunk_rows || i + 1 == table->rows.size()) {
+      absl::Status written = NormalizeAndWrite(normalizer_, store_, chunk,
+                                               options, progress, results);
+      if (!written.ok()) return ToGrpcStatus(written);
+      chunk.clear();
+    }
+  }
+  results.MoveTo(response);
+  response->set_sequence(progress.any_batch ? progress.sequence
+                                            : store_.HeadSequence());
   return grpc::Status::OK;
 }
 
 grpc::Status IngestServiceImpl::DeleteRecord(
     grpc::ServerContext* context, const v1::DeleteRecordRequest* request,
     v1::DeleteRecordResponse* response) {
+  Slot call(unary_calls_, options_.max_unary_calls);
+  if (!call.ok()) return Busy("calls", options_.max_unary_calls, "TOO_MANY_CALLS");
   absl::StatusOr<uint64_t> sequence =
       store_.Delete(request->name(), request->etag());
   if (!sequence.ok()) return ToGrpcStatus(sequence.status());
@@ -328,6 +604,11 @@ grpc::Status IngestServiceImpl::DeleteRecord(
 grpc::Status ChangeFeedImpl::Subscribe(
     grpc::ServerContext* context, const v1::SubscribeRequest* request,
     grpc::ServerWriter<v1::SubscribeResponse>* writer) {
+  Slot slot(subscribers_, options_.max_subscribers);
+  if (!slot.ok()) {
+    return Busy("change-feed streams", options_.max_subscribers,
+                "TOO_MANY_SUBSCRIBERS");
+  }
   uint64_t cursor = request->after_sequence();
   const uint64_t head = store_.HeadSequence();
   if (cursor > head) {
@@ -348,7 +629,7 @@ grpc::Status ChangeFeedImpl::Subscribe(
     // that it knows when it has caught up.
     v1::SubscribeResponse hello;
     hello.set_head_sequence(store_.HeadSequence());
-    if (!writer->Write(hello)) return grpc::Status::OK;
+    if (!Write(context, writer, hello)) return grpc::Status::OK;
   }
   while (!context->IsCancelled()) {
     size_t limit = kChangesPerResponse;
@@ -393,7 +674,7 @@ grpc::Status ChangeFeedImpl::Subscribe(
       *response.add_changes() = std::move(change);
     }
     response.set_head_sequence(store_.HeadSequence());
-    if (!writer->Write(response)) break;
+    if (!Write(context, writer, response)) break;
   }
   return grpc::Status::OK;
 }
@@ -414,7 +695,7 @@ absl::StatusOr<uint64_t> ChangeFeedImpl::SendSnapshot(
     part->set_first(first);
     part->set_last(last);
     response.set_head_sequence(store_.HeadSequence());
-    open = writer->Write(response);
+    open = Write(context, writer, response);
     response.Clear();
     bytes = 0;
     first = false;
@@ -439,6 +720,16 @@ absl::StatusOr<uint64_t> ChangeFeedImpl::SendSnapshot(
     return absl::CancelledError("the subscriber went away during a snapshot");
   }
   return sequence;
+}
+
+bool ChangeFeedImpl::Write(grpc::ServerContext* context,
+                           grpc::ServerWriter<v1::SubscribeResponse>* writer,
+                           const v1::SubscribeResponse& response) {
+  uint64_t alarm = unread_.Arm(absl::Now() + options_.unread_timeout,
+                               [context] { context->TryCancel(); });
+  bool sent = writer->Write(response);
+  unread_.Disarm(alarm);
+  return sent;
 }
 
 grpc::Status ChangeFeedImpl::GetDigest(grpc::ServerContext* context,

@@ -5,26 +5,56 @@
 // convert the request, call the normalizer and the store, and convert back;
 // errors leave through ToGrpcStatus.
 
+#include <atomic>
+#include <cstddef>
+
+#include "absl/time/time.h"
 #include "ingest-service/normalizer.h"
 #include "ingest-service/store.h"
+#include "ingest-service/watchdog.h"
 #include "kouryu/v1/change_feed.grpc.pb.h"
 #include "kouryu/v1/ingest_service.grpc.pb.h"
 
 namespace kouryu::ingest {
 
-class IngestServiceImpl final : public v1::IngestService::Service {
+struct IngestServiceOptions {
+  // Bytes the per-row results of one IngestRecords or ImportTable answer
+  // may take; beyond it results are left out (those of rejected and warned
+  // rows last) and counted in omitted_result_count. Default 4 MiB less 64 KiB,
+  // so that the answer fits gRPC's default 4 MiB receive limit.
+  size_t max_results_bytes = (4 << 20) - (64 << 10);
+  // ImportTable calls running at once; more fail with RESOURCE_EXHAUSTED
+  // (reason TOO_MANY_IMPORTS). Each holds its file a few times over.
+  int max_concurrent_imports = 2;
+  // UpsertRecord, ImportTable and DeleteRecord calls running at once; more
+  // fail with RESOURCE_EXHAUSTED (reason TOO_MANY_CALLS). With the server's
+  // thread limit set above it, the change feed keeps threads of its own.
+  int max_unary_calls = 64;
+  // An IngestRecords stream that sends no message for this long is ended
+  // with DEADLINE_EXCEEDED (reason STREAM_IDLE).
+  absl::Duration stream_idle_timeout = absl::Minutes(1);
+  // Threads that normalize and write the batches of IngestRecords streams.
+  int stream_workers = 4;
+};
+
+// IngestRecords uses the callback API on raw bytes: an idle stream holds no
+// server thread, and a message that does not parse is reported as a
+// rejected row instead of ending the stream as if the client had finished.
+// The other methods are synchronous.
+class IngestServiceImpl final
+    : public v1::IngestService::WithRawCallbackMethod_IngestRecords<
+          v1::IngestService::Service> {
  public:
   // `normalizer` and `store` must outlive the service.
-  IngestServiceImpl(const Normalizer& normalizer, Store& store)
-      : normalizer_(normalizer), store_(store) {}
+  IngestServiceImpl(const Normalizer& normalizer, Store& store,
+                    const IngestServiceOptions& options = {});
+  ~IngestServiceImpl() override;
 
   grpc::Status UpsertRecord(grpc::ServerContext* context,
                             const v1::UpsertRecordRequest* request,
                             v1::UpsertRecordResponse* response) override;
-  grpc::Status IngestRecords(
-      grpc::ServerContext* context,
-      grpc::ServerReader<v1::IngestRecordsRequest>* reader,
-      v1::IngestRecordsResponse* response) override;
+  grpc::ServerReadReactor<grpc::ByteBuffer>* IngestRecords(
+      grpc::CallbackServerContext* context, grpc::ByteBuffer* response) override;
   grpc::Status ImportTable(grpc::ServerContext* context,
                            const v1::ImportTableRequest* request,
                            v1::ImportTableResponse* response) override;
@@ -33,15 +63,36 @@ class IngestServiceImpl final : public v1::IngestService::Service {
                             v1::DeleteRecordResponse* response) override;
 
  private:
+  class StreamReactor;
+
+  grpc::Status DoImportTable(const v1::ImportTableRequest& request,
+                             v1::ImportTableResponse* response);
+
   const Normalizer& normalizer_;
   Store& store_;
+  const IngestServiceOptions options_;
+  std::atomic<int> unary_calls_{0};
+  std::atomic<int> imports_{0};
+  Watchdog idle_;
+  WorkerPool workers_;
+};
+
+struct ChangeFeedOptions {
+  // Subscribe streams at once; more fail with RESOURCE_EXHAUSTED (reason
+  // TOO_MANY_SUBSCRIBERS). Each holds a server thread while it is open.
+  int max_subscribers = 128;
+  // A Subscribe whose reader takes nothing in for this long (a response
+  // waits this long to be sent) is cancelled, freeing its thread.
+  absl::Duration unread_timeout = absl::Minutes(1);
 };
 
 class ChangeFeedImpl final : public v1::ChangeFeed::Service {
  public:
   // `store` must outlive the service. Call store.StopWaiting() before the
   // server drains, or open Subscribe streams keep it waiting.
-  explicit ChangeFeedImpl(const Store& store) : store_(store) {}
+  explicit ChangeFeedImpl(const Store& store,
+                          const ChangeFeedOptions& options = {})
+      : store_(store), options_(options) {}
 
   grpc::Status Subscribe(grpc::ServerContext* context,
                          const v1::SubscribeRequest* request,
@@ -57,7 +108,16 @@ class ChangeFeedImpl final : public v1::ChangeFeed::Service {
       grpc::ServerContext* context,
       grpc::ServerWriter<v1::SubscribeResponse>* writer);
 
+  // writer->Write, cancelling the call when the response cannot be sent
+  // within options_.unread_timeout.
+  bool Write(grpc::ServerContext* context,
+             grpc::ServerWriter<v1::SubscribeResponse>* writer,
+             const v1::SubscribeResponse& response);
+
   const Store& store_;
+  const ChangeFeedOptions options_;
+  std::atomic<int> subscribers_{0};
+  Watchdog unread_;
 };
 
 }  // namespace kouryu::ingest

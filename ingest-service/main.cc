@@ -1,5 +1,7 @@
 // kouryu-ingest: the ingest server (IngestService and ChangeFeed).
 
+#include <malloc.h>
+
 #include <cstdio>
 #include <thread>
 #include <cstdlib>
@@ -30,6 +32,17 @@ ABSL_FLAG(absl::Duration, retain_age, absl::Hours(24 * 7),
 ABSL_FLAG(uint64_t, min_free_disk_mb, 256,
           "writes fail with RESOURCE_EXHAUSTED while the data directory's "
           "disk has less free space than this");
+ABSL_FLAG(absl::Duration, stream_idle_timeout, absl::Minutes(1),
+          "an IngestRecords stream that sends nothing, or a Subscribe whose "
+          "reader reads nothing, for this long is ended");
+ABSL_FLAG(int, max_concurrent_imports, 2,
+          "ImportTable calls run at once; more fail with RESOURCE_EXHAUSTED");
+ABSL_FLAG(int, max_unary_calls, 64,
+          "UpsertRecord, ImportTable and DeleteRecord calls run at once; more "
+          "fail with RESOURCE_EXHAUSTED");
+ABSL_FLAG(int, max_subscribers, 128,
+          "change-feed streams open at once; more fail with "
+          "RESOURCE_EXHAUSTED");
 ABSL_FLAG(absl::Duration, trim_interval, absl::Minutes(1),
           "how often changes beyond both retention limits are dropped");
 
@@ -54,6 +67,11 @@ void TrimChangelog(kouryu::ingest::Store& store) {
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage("kouryu ingest server");
   kouryu::LimitMallocArenas();
+  // Buffers of a few MiB and more (an imported file, its request, a large
+  // reply) are mapped and unmapped on their own, so freeing one returns it
+  // to the system at once instead of raising glibc's threshold and staying
+  // in the heap.
+  mallopt(M_MMAP_THRESHOLD, 4 << 20);
   kouryu::SkipMutexDeadlockDetection();
   absl::ParseCommandLine(argc, argv);
   kouryu::BlockTerminationSignals();
@@ -86,12 +104,24 @@ int main(int argc, char** argv) {
   }
   TrimChangelog(**store);  // Before serving, so subscribers see the result.
   kouryu::ingest::Normalizer normalizer(*gazetteer);
-  kouryu::ingest::IngestServiceImpl ingest(normalizer, **store);
-  kouryu::ingest::ChangeFeedImpl feed(**store);
+  const absl::Duration idle = absl::GetFlag(FLAGS_stream_idle_timeout);
+  const int max_unary_calls = absl::GetFlag(FLAGS_max_unary_calls);
+  const int max_subscribers = absl::GetFlag(FLAGS_max_subscribers);
+  kouryu::ingest::IngestServiceImpl ingest(
+      normalizer, **store,
+      {.max_concurrent_imports = absl::GetFlag(FLAGS_max_concurrent_imports),
+       .max_unary_calls = max_unary_calls,
+       .stream_idle_timeout = idle});
+  kouryu::ingest::ChangeFeedImpl feed(
+      **store, {.max_subscribers = max_subscribers, .unread_timeout = idle});
 
+  // Each kind of call has threads of its own: the unary calls' share, the
+  // change feed's, and a few for GetDigest and reflection. IngestRecords
+  // streams take none while they wait for a message (callback API).
   auto server = kouryu::Server::Start(
       {.listen = absl::GetFlag(FLAGS_listen),
        .name = "kouryu-ingest",
+       .max_threads = max_unary_calls + max_subscribers + 16,
        .max_connection_age = absl::GetFlag(FLAGS_max_connection_age),
        .max_connection_age_grace = absl::GetFlag(FLAGS_max_connection_age_grace)},
       {&ingest, &feed});

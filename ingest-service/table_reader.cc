@@ -181,6 +181,9 @@ absl::StatusOr<Table> ReadTable(absl::string_view content,
       }
     }
     if (have_header) {
+      // Cells grew a character at a time: up to twice their size, for a
+      // whole table.
+      for (std::string& cell : row.cells) cell.shrink_to_fit();
       table.rows.push_back(std::move(row));
       continue;
     }

@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "bench/generator.h"
 #include "gtest/gtest.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "kouryu/v1/change_feed.grpc.pb.h"
@@ -51,13 +52,23 @@ v1::RawRecord Row(int i, int version = 0) {
   return raw;
 }
 
-int64_t ResidentKb(pid_t pid) {
+// A field of /proc/PID/status in KiB ("VmRSS", "VmHWM"), or -1.
+int64_t StatusKb(pid_t pid, const std::string& field) {
   std::ifstream status(absl::StrCat("/proc/", pid, "/status"));
   std::string line;
   while (std::getline(status, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::stoll(line.substr(6));
+    if (line.rfind(field + ":", 0) == 0) {
+      return std::stoll(line.substr(field.size() + 1));
+    }
   }
   return -1;
+}
+
+int64_t ResidentKb(pid_t pid) { return StatusKb(pid, "VmRSS"); }
+
+// Makes VmHWM start again from the current resident size.
+void ResetPeakResident(pid_t pid) {
+  std::ofstream(absl::StrCat("/proc/", pid, "/clear_refs")) << "5";
 }
 
 class FaultTest : public ::testing::Test {
@@ -519,6 +530,144 @@ TEST_F(FaultTest, OverloadFailsCleanlyAndRecovers) {
   EXPECT_LT(ResidentKb(ingest_->pid()), 1024 * 1024) << "ingest RSS over 1 GiB";
   // Recovered: a plain call works and the replica matches the primary.
   ExpectReplicaMatchesPrimary();
+}
+
+// One large validate_only import: the server's peak growth stays within a
+// few times the file's size, and it gives the memory back afterwards.
+TEST_F(FaultTest, ImportMemoryStaysWithinAFewTimesTheFile) {
+  StartIngest("127.0.0.1:0", root_ + "/ingest");
+  bench::TableGenerator generator({.seed = 7});
+  v1::ImportTableRequest request;
+  request.set_content(generator.Table(2019, 0, 40'000));
+  request.set_validate_only(true);
+  const int64_t file_kb = static_cast<int64_t>(request.content().size()) / 1024;
+  auto ingest = v1::IngestService::NewStub(Channel(*ingest_));
+  // A first small call, so that what every call allocates once is there.
+  {
+    v1::ImportTableRequest small;
+    small.set_content(generator.Table(2019, 0, 10));
+    small.set_validate_only(true);
+    v1::ImportTableResponse response;
+    ASSERT_TRUE(ingest->ImportTable(Deadline(60).get(), small, &response).ok());
+  }
+  const int64_t before_kb = ResidentKb(ingest_->pid());
+  ResetPeakResident(ingest_->pid());
+  for (int call = 0; call < 2; ++call) {
+    v1::ImportTableResponse response;
+    grpc::Status status = ingest->ImportTable(Deadline(120).get(), request, &response);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    EXPECT_EQ(response.created_count(), 40'000);
+  }
+  const int64_t peak_kb = StatusKb(ingest_->pid(), "VmHWM");
+  const int64_t after_kb = ResidentKb(ingest_->pid());
+  std::fprintf(stderr,
+               "import memory: file %lld KiB; resident before %lld KiB, peak "
+               "%lld KiB (+%lld), after two calls %lld KiB (+%lld)\n",
+               static_cast<long long>(file_kb), static_cast<long long>(before_kb),
+               static_cast<long long>(peak_kb),
+               static_cast<long long>(peak_kb - before_kb),
+               static_cast<long long>(after_kb),
+               static_cast<long long>(after_kb - before_kb));
+  EXPECT_LE(peak_kb - before_kb, 4 * file_kb) << "peak growth over 4x the file";
+  // What is left is what gRPC freed after the last reply (trimmed at the
+  // next import); before chunking it was the whole peak, 32 times the file.
+  EXPECT_LE(after_kb - before_kb, 2 * file_kb) << "memory kept after the calls";
+}
+
+// Streams that never send and change-feed readers that never read do not
+// take the capacity of unary calls or of a new subscriber, and they end.
+TEST_F(FaultTest, IdleStreamsLockNobodyOutAndEnd) {
+  StartIngest("127.0.0.1:0", root_ + "/ingest", {"--stream_idle_timeout=3s"});
+  auto ingest = v1::IngestService::NewStub(Channel(*ingest_));
+  {
+    // A changelog that a reader cannot take in without reading.
+    grpc::ClientContext context;
+    v1::IngestRecordsResponse response;
+    auto writer = ingest->IngestRecords(&context, &response);
+    for (int i = 0; i < 3000; ++i) {
+      v1::IngestRecordsRequest request;
+      *request.mutable_record() = Row(i);
+      ASSERT_TRUE(writer->Write(request));
+    }
+    writer->WritesDone();
+    ASSERT_TRUE(writer->Finish().ok());
+  }
+  constexpr int kIdle = 64;
+  struct IdleStream {
+    grpc::ClientContext context;
+    v1::IngestRecordsResponse response;
+    std::unique_ptr<grpc::ClientWriter<v1::IngestRecordsRequest>> writer;
+  };
+  struct UnreadFeed {
+    grpc::ClientContext context;
+    std::unique_ptr<grpc::ClientReader<v1::SubscribeResponse>> reader;
+  };
+  auto streams_stub = v1::IngestService::NewStub(Channel(*ingest_));
+  // Readers that take in little without reading: a small stream window,
+  // not grown by BDP probes, so the server's first response waits.
+  grpc::ChannelArguments small_window;
+  small_window.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+  small_window.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 64 << 10);
+  auto feeds_stub = v1::ChangeFeed::NewStub(grpc::CreateCustomChannel(
+      ingest_->address(), grpc::InsecureChannelCredentials(), small_window));
+  std::vector<std::unique_ptr<IdleStream>> streams;
+  std::vector<std::unique_ptr<UnreadFeed>> feeds;
+  for (int i = 0; i < kIdle; ++i) {
+    auto s = std::make_unique<IdleStream>();
+    s->writer = streams_stub->IngestRecords(&s->context, &s->response);
+    streams.push_back(std::move(s));
+    auto f = std::make_unique<UnreadFeed>();
+    f->reader = feeds_stub->Subscribe(&f->context, v1::SubscribeRequest());
+    feeds.push_back(std::move(f));
+  }
+  // A unary call on the streams' own connection, after all of them.
+  {
+    v1::UpsertRecordRequest request;
+    *request.mutable_record() = Row(5000);
+    v1::UpsertRecordResponse response;
+    grpc::Status status = streams_stub->UpsertRecord(Deadline(10).get(), request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_code() << " " << status.error_message();
+  }
+  // A new subscriber on the unread feeds' connection reads up to the head.
+  {
+    auto context = Deadline(30);
+    v1::SubscribeRequest request;
+    request.set_until_head(true);
+    auto reader = feeds_stub->Subscribe(context.get(), request);
+    v1::SubscribeResponse response;
+    uint64_t last = 0;
+    while (reader->Read(&response)) {
+      if (response.changes_size() > 0) last = response.changes().rbegin()->sequence();
+    }
+    grpc::Status status = reader->Finish();
+    EXPECT_TRUE(status.ok()) << status.error_code() << " " << status.error_message();
+    EXPECT_EQ(last, 3001u);
+  }
+  // The idle streams end, saying why.
+  for (auto& s : streams) {
+    grpc::Status status = s->writer->Finish();
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+    EXPECT_NE(status.error_message().find("idle"), std::string::npos)
+        << status.error_message();
+  }
+  // The unread change feeds were cut off: by the time one more idle stream,
+  // opened now, has been ended, every feed has waited longer than the limit.
+  {
+    IdleStream clock;
+    clock.writer = streams_stub->IngestRecords(&clock.context, &clock.response);
+    EXPECT_EQ(clock.writer->Finish().error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  }
+  for (size_t i = 0; i < feeds.size(); ++i) {
+    UnreadFeed& f = *feeds[i];
+    v1::SubscribeResponse response;
+    uint64_t last = 0;
+    while (last < 3001 && f.reader->Read(&response)) {
+      if (response.changes_size() > 0) last = response.changes().rbegin()->sequence();
+    }
+    EXPECT_LT(last, 3001u) << "feed " << i << " was read to the head, not cut off";
+    if (last == 3001) f.context.TryCancel();
+    EXPECT_EQ(f.reader->Finish().error_code(), grpc::StatusCode::CANCELLED);
+  }
 }
 
 }  // namespace

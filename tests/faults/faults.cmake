@@ -2,7 +2,7 @@
 # overloaded, on loopback with temporary directories. Bounded in time.
 kouryu_test(fault_test
   SOURCES faults/fault_test.cc
-  LIBS kouryu_proto kouryu_process)
+  LIBS kouryu_proto kouryu_process kouryu_generator)
 target_compile_definitions(fault_test PRIVATE
   KOURYU_INGEST_BIN="$<TARGET_FILE:kouryu-ingest>"
   KOURYU_QUERY_BIN="$<TARGET_FILE:kouryu-query>")

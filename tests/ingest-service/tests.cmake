@@ -7,3 +7,5 @@ kouryu_test(results_html_test SOURCES ingest-service/results_html_test.cc LIBS k
 kouryu_test(store_test SOURCES ingest-service/store_test.cc LIBS kouryu_ingest)
 kouryu_test(record_limits_test SOURCES ingest-service/record_limits_test.cc
   LIBS kouryu_ingest kouryu_server)
+kouryu_test(ingest_calls_test SOURCES ingest-service/ingest_calls_test.cc
+  LIBS kouryu_ingest kouryu_server)

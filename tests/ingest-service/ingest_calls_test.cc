@@ -1,0 +1,234 @@
+// IngestRecords and ImportTable through a real gRPC server on loopback, over
+// a real store in a temporary directory: answers stay within the reply limit
+// however many rows a call has, a write that succeeded is never answered
+// with an error, and a stream message that does not parse is reported, not
+// dropped.
+
+#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/grpcpp.h>
+
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "common/gazetteer.h"
+#include "common/server.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "ingest-service/ingest_service.h"
+#include "ingest-service/normalizer.h"
+#include "ingest-service/store.h"
+
+namespace kouryu::ingest {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr int kReplyLimit = 1 << 20;
+
+// A table of `rows` small rows whose items name a city the gazetteer does
+// not know, so each row's result carries a warning: the per-row results
+// take more bytes than the rows themselves.
+std::string WarnedTable(int rows) {
+  std::string table = "①分野\t②担当(関係)部所名\t③項目名\t④実績(R元年度)\n";
+  for (int i = 1; i <= rows; ++i) {
+    absl::StrAppend(&table, "②姉妹港交流\t港湾局港湾経営部\tイタリア共和国ミラノ市(第", i,
+                    "号)\t<p>", i, "</p>\n");
+  }
+  return table;
+}
+
+v1::RawRecord Row(int i) {
+  v1::RawRecord raw;
+  raw.set_category("②姉妹港交流");
+  raw.set_department("港湾局港湾経営部");
+  raw.set_title(absl::StrCat("イタリア共和国ミラノ市(第", i, "号)"));
+  raw.set_results(absl::StrCat("<p>", i, "</p>"));
+  raw.set_fiscal_year(2019);
+  return raw;
+}
+
+class IngestCallsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = ::testing::TempDir() + "ingest-calls-XXXXXX";
+    ASSERT_NE(mkdtemp(dir_.data()), nullptr);
+    auto store = Store::Open(dir_, {});
+    ASSERT_TRUE(store.ok()) << store.status();
+    store_ = *std::move(store);
+    ingest_ = std::make_unique<IngestServiceImpl>(
+        normalizer_, *store_,
+        IngestServiceOptions{.max_results_bytes = kReplyLimit / 2});
+    auto server = Server::Start({.listen = "127.0.0.1:0",
+                                 .name = "test",
+                                 .max_message_bytes = kReplyLimit},
+                                {ingest_.get()});
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = *std::move(server);
+    channel_ = grpc::CreateChannel(server_->address(),
+                                   grpc::InsecureChannelCredentials());
+    stub_ = v1::IngestService::NewStub(channel_);
+  }
+
+  void TearDown() override {
+    stub_.reset();
+    if (server_) server_->Shutdown([this] { store_->StopWaiting(); });
+    server_.reset();
+    ingest_.reset();
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  std::unique_ptr<grpc::ClientContext> Context() {
+    auto context = std::make_unique<grpc::ClientContext>();
+    context->set_deadline(std::chrono::system_clock::now() +
+                          std::chrono::seconds(60));
+    return context;
+  }
+
+  std::string dir_;
+  Normalizer normalizer_{Gazetteer::Builtin()};
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<IngestServiceImpl> ingest_;
+  std::unique_ptr<Server> server_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::IngestService::Stub> stub_;
+};
+
+// Every row is written; the answer says so, within the reply limit, with a
+// note of how many results it leaves out.
+TEST_F(IngestCallsTest, ImportWhoseResultsExceedTheReplyLimitSucceeds) {
+  constexpr int kRows = 6000;
+  v1::ImportTableRequest request;
+  request.set_content(WarnedTable(kRows));
+  ASSERT_LT(request.ByteSizeLong(), kReplyLimit);
+  v1::ImportTableResponse response;
+  grpc::Status status = stub_->ImportTable(Context().get(), request, &response);
+  ASSERT_TRUE(status.ok()) << status.error_code() << " " << status.error_message();
+  EXPECT_EQ(store_->HeadSequence(), static_cast<uint64_t>(kRows));
+  EXPECT_EQ(response.created_count(), kRows);
+  EXPECT_EQ(response.sequence(), static_cast<uint64_t>(kRows));
+  EXPECT_GT(response.results_size(), 0);
+  EXPECT_EQ(response.results_size() + response.omitted_result_count(), kRows);
+  EXPECT_LE(response.ByteSizeLong(), static_cast<size_t>(kReplyLimit));
+  int previous = 0;
+  for (const v1::RowResult& r : response.results()) {
+    EXPECT_GT(r.row(), previous) << "results in file order";
+    previous = r.row();
+    EXPECT_EQ(r.warnings_size(), 1);
+  }
+}
+
+TEST_F(IngestCallsTest, StreamWhoseResultsExceedTheReplyLimitSucceeds) {
+  constexpr int kRows = 6000;
+  grpc::ClientContext context;
+  v1::IngestRecordsResponse response;
+  auto writer = stub_->IngestRecords(&context, &response);
+  for (int i = 1; i <= kRows; ++i) {
+    v1::IngestRecordsRequest request;
+    *request.mutable_record() = Row(i);
+    ASSERT_TRUE(writer->Write(request));
+  }
+  writer->WritesDone();
+  grpc::Status status = writer->Finish();
+  ASSERT_TRUE(status.ok()) << status.error_code() << " " << status.error_message();
+  EXPECT_EQ(store_->HeadSequence(), static_cast<uint64_t>(kRows));
+  EXPECT_EQ(response.created_count(), kRows);
+  EXPECT_EQ(response.sequence(), static_cast<uint64_t>(kRows));
+  EXPECT_EQ(response.results_size() + response.omitted_result_count(), kRows);
+  EXPECT_LE(response.ByteSizeLong(), static_cast<size_t>(kReplyLimit));
+}
+
+// Rejected rows come first: among many written rows, the few rejected ones
+// are all listed.
+TEST_F(IngestCallsTest, RejectedRowsAreListedEvenWhenResultsAreLeftOut) {
+  constexpr int kRows = 6000;
+  std::string table = WarnedTable(kRows);
+  for (int row : {2, 3000, 6001}) {  // Line numbers: the header is line 1.
+    std::string good = absl::StrCat("\tイタリア共和国ミラノ市(第", row - 1, "号)");
+    size_t at = table.find(good);
+    ASSERT_NE(at, std::string::npos);
+    table.replace(at, good.size(), "\t");  // An empty item: rejected.
+  }
+  v1::ImportTableRequest request;
+  request.set_content(table);
+  v1::ImportTableResponse response;
+  grpc::Status status = stub_->ImportTable(Context().get(), request, &response);
+  ASSERT_TRUE(status.ok()) << status.error_code() << " " << status.error_message();
+  EXPECT_EQ(response.created_count(), kRows - 3);
+  EXPECT_EQ(response.rejected_count(), 3);
+  EXPECT_GT(response.omitted_result_count(), 0);
+  std::vector<int> rejected;
+  for (const v1::RowResult& r : response.results()) {
+    if (r.outcome() == v1::OUTCOME_REJECTED) rejected.push_back(r.row());
+  }
+  EXPECT_EQ(rejected, (std::vector<int>{2, 3000, 6001}));
+}
+
+// A client that sends serialized messages itself, as generic stubs in any
+// language do: the second holds invalid UTF-8 in a string field.
+TEST_F(IngestCallsTest, StreamMessageThatDoesNotParseIsReportedNotDropped) {
+  std::vector<std::string> messages;
+  for (int i = 1; i <= 3; ++i) {
+    v1::IngestRecordsRequest request;
+    *request.mutable_record() = Row(i);
+    if (i == 2) request.mutable_record()->set_title("MARK");
+    messages.push_back(request.SerializeAsString());
+  }
+  messages[1] = absl::StrReplaceAll(messages[1], {{"MARK", "\xff\xfe\xfd\xfc"}});
+
+  grpc::GenericStub generic(channel_);
+  grpc::CompletionQueue cq;
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  auto call = generic.PrepareCall(&context, "/kouryu.v1.IngestService/IngestRecords", &cq);
+  auto next = [&cq](intptr_t tag) {
+    void* got = nullptr;
+    bool ok = false;
+    EXPECT_TRUE(cq.Next(&got, &ok));
+    EXPECT_EQ(reinterpret_cast<intptr_t>(got), tag);
+    return ok;
+  };
+  call->StartCall(reinterpret_cast<void*>(1));
+  ASSERT_TRUE(next(1));
+  for (const std::string& bytes : messages) {
+    grpc::Slice slice(bytes);
+    grpc::ByteBuffer buffer(&slice, 1);
+    call->Write(buffer, reinterpret_cast<void*>(2));
+    ASSERT_TRUE(next(2));
+  }
+  call->WritesDone(reinterpret_cast<void*>(3));
+  ASSERT_TRUE(next(3));
+  grpc::ByteBuffer reply;
+  call->Read(&reply, reinterpret_cast<void*>(4));
+  bool got_reply = next(4);
+  grpc::Status status;
+  call->Finish(&status, reinterpret_cast<void*>(5));
+  ASSERT_TRUE(next(5));
+  cq.Shutdown();
+
+  // Either way the client learns about message 2: here it is a rejected row
+  // and the rows around it are written.
+  ASSERT_TRUE(status.ok()) << status.error_code() << " " << status.error_message();
+  ASSERT_TRUE(got_reply);
+  std::vector<grpc::Slice> slices;
+  ASSERT_TRUE(reply.Dump(&slices).ok());
+  std::string bytes;
+  for (const grpc::Slice& s : slices) bytes.append(s.begin(), s.end());
+  v1::IngestRecordsResponse response;
+  ASSERT_TRUE(response.ParseFromString(bytes));
+  EXPECT_EQ(response.created_count(), 2);
+  EXPECT_EQ(response.rejected_count(), 1);
+  ASSERT_EQ(response.results_size(), 3);
+  EXPECT_EQ(response.results(0).outcome(), v1::OUTCOME_CREATED);
+  EXPECT_EQ(response.results(1).row(), 2);
+  EXPECT_EQ(response.results(1).outcome(), v1::OUTCOME_REJECTED);
+  ASSERT_EQ(response.results(1).violations_size(), 1);
+  EXPECT_EQ(response.results(1).violations(0).field(), "records[2]");
+  EXPECT_THAT(response.results(1).violations(0).description(), HasSubstr("UTF-8"));
+  EXPECT_EQ(response.results(2).outcome(), v1::OUTCOME_CREATED);
+  EXPECT_EQ(store_->HeadSequence(), 2u);
+}
+
+}  // namespace
+}  // namespace kouryu::ingest
