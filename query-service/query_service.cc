@@ -354,15 +354,18 @@ absl::StatusOr<std::string> QueryServiceImpl::ListRecordsBytes(
   int64_t total = 0;
   absl::Status status;
   if (order.field == Order::Field::kName) {
-    // Scan order: the page starts after the token's key. Without a filter
-    // the count is maintained, so the scan stops one past the page.
+    // Scan order (reversed for desc): the page starts after the token's
+    // key. Without a filter the count is maintained, so the scan stops one
+    // past the page.
     const bool count_by_scan = !filter.empty();
     std::string last_key;
     bool more = false;
     bool full = false;  // The next record would pass the byte budget.
     absl::Status failed;
     int64_t visited = 0;
-    status = replica_.ForEachBytes(
+    const auto scan = order.descending ? &Replica::ForEachBytesReverse
+                                       : &Replica::ForEachBytes;
+    status = (replica_.*scan)(
         plan.parent, after, [&](absl::string_view key, absl::string_view bytes) {
           if ((++visited & 1023) == 0 && context.IsCancelled()) return false;
           if (count_by_scan) {
@@ -406,13 +409,20 @@ absl::StatusOr<std::string> QueryServiceImpl::ListRecordsBytes(
       // Matches before the page start count too.
       if (!after.empty()) {
         int64_t before = 0;
-        status = replica_.ForEach(plan.parent, "", [&](const std::string& key,
-                                                      v1::Record& record) {
-          // The page starts after `after`: count up to and including it.
-          if (key > after) return false;
-          if (filter.Matches(record)) ++before;
-          return true;
-        });
+        status = (replica_.*scan)(
+            plan.parent, "", [&](absl::string_view key, absl::string_view bytes) {
+              // The page starts after `after`: count up to and including it.
+              if (order.descending ? key < after : key > after) return false;
+              v1::Record record;
+              if (!record.ParseFromArray(bytes.data(),
+                                         static_cast<int>(bytes.size()))) {
+                failed = StorageCorrupted("record");
+                return false;
+              }
+              if (filter.Matches(record)) ++before;
+              return true;
+            });
+        if (status.ok()) status = failed;
         if (!status.ok()) return status;
         total += before;
       }
