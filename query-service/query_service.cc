@@ -247,6 +247,15 @@ absl::StatusOr<QueryServiceImpl::ListPlan> QueryServiceImpl::PlanList(
                   fingerprint, *std::move(after)};
 }
 
+absl::Status QueryServiceImpl::ResolveNames(const Parent& parent,
+                                            Filter& filter) const {
+  if (absl::Status known = names_.CheckParent(parent); !known.ok()) return known;
+  absl::StatusOr<Filter> resolved = filter.Resolve(names_);
+  if (!resolved.ok()) return resolved.status();
+  filter = *std::move(resolved);
+  return absl::OkStatus();
+}
+
 absl::Status QueryServiceImpl::AwaitSequence(grpc::ServerContext* context,
                                              uint64_t min_sequence) const {
   if (min_sequence == 0) return absl::OkStatus();
@@ -303,7 +312,11 @@ grpc::ServerUnaryReactor* QueryServiceImpl::ListRecords(
   const uint64_t min_sequence = request->min_sequence();
   Answer(context, reactor, min_sequence, cheap,
          [this, context, request = std::move(request),
-          plan = *std::move(plan), response]() {
+          plan = *std::move(plan), response]() mutable {
+           if (absl::Status resolved = ResolveNames(plan.parent, plan.filter);
+               !resolved.ok()) {
+             return ToGrpcStatus(resolved);
+           }
            absl::StatusOr<std::string> answer =
                ListRecordsBytes(*context, *request, plan);
            if (!answer.ok()) return ToGrpcStatus(answer.status());
@@ -514,6 +527,9 @@ grpc::Status QueryServiceImpl::SearchRecords(
   if (!after.ok()) return ToGrpcStatus(after.status());
   absl::Status waited = AwaitSequence(context, request->min_sequence());
   if (!waited.ok()) return ToGrpcStatus(waited);
+  if (absl::Status resolved = ResolveNames(*parent, *filter); !resolved.ok()) {
+    return ToGrpcStatus(resolved);
+  }
 
   std::unique_ptr<Replica::SearchReader> reader = replica_.NewSearchReader();
   SearchSpec spec;
@@ -671,6 +687,9 @@ grpc::Status QueryServiceImpl::SummarizeRecords(
   }
   absl::Status waited = AwaitSequence(context, request->min_sequence());
   if (!waited.ok()) return ToGrpcStatus(waited);
+  if (absl::Status resolved = ResolveNames(*parent, *filter); !resolved.ok()) {
+    return ToGrpcStatus(resolved);
+  }
 
   struct Totals {
     int64_t records = 0;
@@ -698,7 +717,12 @@ grpc::Status QueryServiceImpl::SummarizeRecords(
         }
         Totals& t = groups[group];
         ++t.records;
-        for (const v1::Event& e : record.events()) t.participants += e.participants();
+        // With an event_date condition, only the events that meet it.
+        for (int i = 0; i < record.events_size(); ++i) {
+          if (!filter->has_event_date() || filter->MatchesEvent(record, i)) {
+            t.participants += record.events(i).participants();
+          }
+        }
         return true;
       });
   if (status.ok() && context->IsCancelled()) status = Cancelled();
