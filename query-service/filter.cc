@@ -661,9 +661,10 @@ bool SomeEventSatisfiesAll(const std::vector<Node>& nodes,
     int first = 0;
     int last = 0;
     if (!EventRange(scope.record.events(i), &first, &last)) continue;
-    const bool all = std::all_of(nodes.begin(), nodes.end(), [&](const Node& n) {
-      return !IsEventRangeBound(n) || EventSatisfies(first, last, n);
-    });
+    const bool all =
+        std::all_of(nodes.begin(), nodes.end(), [&](const Node& n) {
+          return !IsEventRangeBound(n) || EventSatisfies(first, last, n);
+        });
     if (all) return true;
   }
   return false;
@@ -764,13 +765,12 @@ absl::Status ResolveNames(const NameResolver& names, Node& node) {
   if (ids.empty()) {
     return Parser::ErrorAtColumn(
         node.column,
-        absl::StrCat("no ", kind, " is named ", Quote(node.text),
-                     "; name a ", kind, " by its ID (",
-                     city ? "\"paris\"" : "\"environment\"",
-                     ") or by a Japanese or English name or alias the "
-                     "gazetteer gives it (",
-                     city ? "パリ市, Paris" : "環境局, Bureau of Environment",
-                     ")"));
+        absl::StrCat(
+            "no ", kind, " is named ", Quote(node.text), "; name a ", kind,
+            " by its ID (", city ? "\"paris\"" : "\"environment\"",
+            ") or by a Japanese or English name or alias the "
+            "gazetteer gives it (",
+            city ? "パリ市, Paris" : "環境局, Bureau of Environment", ")"));
   }
   return Parser::ErrorAtColumn(
       node.column,

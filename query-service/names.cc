@@ -9,8 +9,9 @@
 namespace kouryu::query {
 namespace {
 
-void AddName(absl::string_view name, const std::string& id,
-             absl::flat_hash_map<std::string, std::vector<std::string>>& index) {
+void AddName(
+    absl::string_view name, const std::string& id,
+    absl::flat_hash_map<std::string, std::vector<std::string>>& index) {
   const std::string folded = FoldForSearch(name);
   if (folded.empty()) return;
   std::vector<std::string>& ids = index[folded];
@@ -48,14 +49,16 @@ Names::Names(const Gazetteer& gazetteer, const Replica& replica)
     AddName(c->id, c->id, city_names_);
     AddName(c->name_ja, c->id, city_names_);
     AddName(c->name_en, c->id, city_names_);
-    for (const std::string& alias : c->aliases) AddName(alias, c->id, city_names_);
+    for (const std::string& alias : c->aliases)
+      AddName(alias, c->id, city_names_);
   }
   for (const BureauEntry& b : gazetteer.bureaus()) {
     bureau_ids_.insert(b.id);
     AddName(b.id, b.id, bureau_names_);
     AddName(b.name_ja, b.id, bureau_names_);
     AddName(b.name_en, b.id, bureau_names_);
-    for (const std::string& alias : b.aliases) AddName(alias, b.id, bureau_names_);
+    for (const std::string& alias : b.aliases)
+      AddName(alias, b.id, bureau_names_);
   }
 }
 
@@ -66,8 +69,9 @@ std::vector<std::string> Names::CityIds(absl::string_view value) const {
     return it->second;
   }
   return FromRecords(
-      replica_.Cities(), [](const CityCount& c) -> const v1::City& { return c.city; },
-      value, folded);
+      replica_.Cities(),
+      [](const CityCount& c) -> const v1::City& { return c.city; }, value,
+      folded);
 }
 
 std::vector<std::string> Names::BureauIds(absl::string_view value) const {

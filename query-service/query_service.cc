@@ -249,7 +249,9 @@ absl::StatusOr<QueryServiceImpl::ListPlan> QueryServiceImpl::PlanList(
 
 absl::Status QueryServiceImpl::ResolveNames(const Parent& parent,
                                             Filter& filter) const {
-  if (absl::Status known = names_.CheckParent(parent); !known.ok()) return known;
+  if (absl::Status known = names_.CheckParent(parent); !known.ok()) {
+    return known;
+  }
   absl::StatusOr<Filter> resolved = filter.Resolve(names_);
   if (!resolved.ok()) return resolved.status();
   filter = *std::move(resolved);
@@ -311,8 +313,8 @@ grpc::ServerUnaryReactor* QueryServiceImpl::ListRecords(
       plan->filter.empty() && plan->order.field == Order::Field::kName;
   const uint64_t min_sequence = request->min_sequence();
   Answer(context, reactor, min_sequence, cheap,
-         [this, context, request = std::move(request),
-          plan = *std::move(plan), response]() mutable {
+         [this, context, request = std::move(request), plan = *std::move(plan),
+          response]() mutable {
            if (absl::Status resolved = ResolveNames(plan.parent, plan.filter);
                !resolved.ok()) {
              return ToGrpcStatus(resolved);
@@ -379,7 +381,8 @@ absl::StatusOr<std::string> QueryServiceImpl::ListRecordsBytes(
     const auto scan = order.descending ? &Replica::ForEachBytesReverse
                                        : &Replica::ForEachBytes;
     status = (replica_.*scan)(
-        plan.parent, after, [&](absl::string_view key, absl::string_view bytes) {
+        plan.parent, after,
+        [&](absl::string_view key, absl::string_view bytes) {
           if ((++visited & 1023) == 0 && context.IsCancelled()) return false;
           if (count_by_scan) {
             v1::Record record;
@@ -423,7 +426,8 @@ absl::StatusOr<std::string> QueryServiceImpl::ListRecordsBytes(
       if (!after.empty()) {
         int64_t before = 0;
         status = (replica_.*scan)(
-            plan.parent, "", [&](absl::string_view key, absl::string_view bytes) {
+            plan.parent, "",
+            [&](absl::string_view key, absl::string_view bytes) {
               // The page starts after `after`: count up to and including it.
               if (order.descending ? key < after : key > after) return false;
               v1::Record record;

@@ -18,8 +18,8 @@
 
 #include "absl/functional/any_invocable.h"
 #include "absl/time/time.h"
-#include "common/server.h"
 #include "common/gazetteer.h"
+#include "common/server.h"
 #include "kouryu/v1/query_service.grpc.pb.h"
 #include "query-service/call_runner.h"
 #include "query-service/follower.h"

@@ -311,13 +311,15 @@ TEST(FilterTest, MatchesEventLooksAtThatEventAlone) {
   for (const Case& c : cases) {
     absl::StatusOr<Filter> filter = Filter::Parse(c.filter);
     ASSERT_TRUE(filter.ok()) << filter.status();
-    EXPECT_EQ(filter->has_event_date(), c.filter.find("event_date") != std::string::npos)
+    EXPECT_EQ(filter->has_event_date(),
+              c.filter.find("event_date") != std::string::npos)
         << c.filter;
     std::vector<std::string> matched;
     for (const auto& [prefix, record] :
          {std::pair{"s", SeoulRecord()}, std::pair{"p", PortRecord()}}) {
       for (int i = 0; i < record.events_size(); ++i) {
-        if (filter->MatchesEvent(record, i)) matched.push_back(absl::StrCat(prefix, i));
+        if (filter->MatchesEvent(record, i))
+          matched.push_back(absl::StrCat(prefix, i));
       }
       EXPECT_FALSE(filter->MatchesEvent(record, record.events_size()));
       EXPECT_FALSE(filter->MatchesEvent(record, -1));
@@ -334,7 +336,8 @@ TEST(FilterTest, MatchesEventLooksAtThatEventAlone) {
 class FakeNames final : public NameResolver {
  public:
   std::vector<std::string> CityIds(absl::string_view value) const override {
-    if (value == "seoul" || value == "ソウル" || value == "Seoul") return {"seoul"};
+    if (value == "seoul" || value == "ソウル" || value == "Seoul")
+      return {"seoul"};
     if (value == "unassigned") return {"unassigned"};
     if (value == "Springfield") return {"springfield-il", "springfield-ma"};
     return {};
@@ -383,7 +386,8 @@ TEST(FilterTest, ResolveRejectsUnknownAndAmbiguousNames) {
     ASSERT_FALSE(resolved.ok());
     EXPECT_EQ(resolved.status().code(), absl::StatusCode::kInvalidArgument);
     EXPECT_EQ(ReasonOf(resolved.status()), "INVALID_FILTER");
-    const std::vector<FieldViolation> violations = ViolationsOf(resolved.status());
+    const std::vector<FieldViolation> violations =
+        ViolationsOf(resolved.status());
     ASSERT_THAT(violations, SizeIs(1));
     EXPECT_EQ(violations[0].field, "filter");
     EXPECT_THAT(violations[0].description, StartsWith(description));

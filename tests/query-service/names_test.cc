@@ -23,7 +23,8 @@ using ::testing::IsEmpty;
 class NamesTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    absl::StatusOr<std::unique_ptr<Replica>> replica = Replica::Open(dir_.path(), {});
+    absl::StatusOr<std::unique_ptr<Replica>> replica =
+        Replica::Open(dir_.path(), {});
     ASSERT_TRUE(replica.ok()) << replica.status();
     replica_ = *std::move(replica);
   }
@@ -73,8 +74,10 @@ TEST_F(NamesTest, NamesCompareAfterNfkcAndCaseFolding) {
   Names names(Gazetteer::Builtin(), *replica_);
   EXPECT_THAT(names.CityIds("PARIS"), ElementsAre("paris"));
   EXPECT_THAT(names.CityIds("ＮＳＷ州"), ElementsAre("new-south-wales"));
-  EXPECT_THAT(names.CityIds("new  south\u3000wales"), ElementsAre("new-south-wales"));
-  EXPECT_THAT(names.BureauIds("bureau of environment"), ElementsAre("environment"));
+  EXPECT_THAT(names.CityIds("new  south\u3000wales"),
+              ElementsAre("new-south-wales"));
+  EXPECT_THAT(names.BureauIds("bureau of environment"),
+              ElementsAre("environment"));
   EXPECT_THAT(names.CityIds("Atlantis"), IsEmpty());
   EXPECT_THAT(names.CityIds(""), IsEmpty());
   EXPECT_THAT(names.BureauIds("seoul"), IsEmpty());
@@ -84,7 +87,8 @@ TEST_F(NamesTest, NamesCompareAfterNfkcAndCaseFolding) {
 TEST_F(NamesTest, CitiesAndBureausWithRecordsAreKnown) {
   Names names(Gazetteer::Builtin(), *replica_);
   EXPECT_THAT(names.CityIds("milan"), IsEmpty());
-  EXPECT_EQ(names.CheckParent({"milan", ""}).code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(names.CheckParent({"milan", ""}).code(),
+            absl::StatusCode::kNotFound);
   ASSERT_NO_FATAL_FAILURE(AddRecord("milan", "ミラノ市", "Milan", "culture-x"));
   EXPECT_THAT(names.CityIds("milan"), ElementsAre("milan"));
   EXPECT_THAT(names.CityIds("MILAN"), ElementsAre("milan"));
@@ -98,10 +102,13 @@ TEST_F(NamesTest, CitiesAndBureausWithRecordsAreKnown) {
 TEST_F(NamesTest, CheckParent) {
   Names names(Gazetteer::Builtin(), *replica_);
   // Known to the gazetteer, with no records: fine.
-  for (const Parent& parent :
-       std::vector<Parent>{{"-", ""}, {"paris", ""}, {"unassigned", ""},
-                           {"-", "environment"}, {"seoul", "police"}}) {
-    EXPECT_TRUE(names.CheckParent(parent).ok()) << parent.city << "/" << parent.bureau;
+  for (const Parent& parent : std::vector<Parent>{{"-", ""},
+                                                  {"paris", ""},
+                                                  {"unassigned", ""},
+                                                  {"-", "environment"},
+                                                  {"seoul", "police"}}) {
+    EXPECT_TRUE(names.CheckParent(parent).ok())
+        << parent.city << "/" << parent.bureau;
   }
   absl::Status city = names.CheckParent({"atlantis", "environment"});
   EXPECT_EQ(city.code(), absl::StatusCode::kNotFound);

@@ -101,15 +101,19 @@ bool Overlaps(const v1::Event& event, int first, int last) {
   const bool has_start = event.start_date().year() != 0;
   const bool has_end = event.end_date().year() != 0;
   if (!has_start && !has_end) return false;
-  const google::type::Date& start = has_start ? event.start_date() : event.end_date();
-  const google::type::Date& end = has_end ? event.end_date() : event.start_date();
+  const google::type::Date& start =
+      has_start ? event.start_date() : event.end_date();
+  const google::type::Date& end =
+      has_end ? event.end_date() : event.start_date();
   return First(start) <= last && std::max(Last(end), Last(start)) >= first;
 }
 
 constexpr int kJuneFirst = 20190601;
 constexpr int kJuneLast = 20190630;
 
-bool InJune(const v1::Event& event) { return Overlaps(event, kJuneFirst, kJuneLast); }
+bool InJune(const v1::Event& event) {
+  return Overlaps(event, kJuneFirst, kJuneLast);
+}
 
 // ---------------------------------------------------------------------------
 
@@ -124,7 +128,8 @@ class World {
   }
 
   // Use with ASSERT_NO_FATAL_FAILURE.
-  void Build(const Gazetteer& ingest_gazetteer, const Gazetteer* query_gazetteer,
+  void Build(const Gazetteer& ingest_gazetteer,
+             const Gazetteer* query_gazetteer,
              const std::vector<v1::RawRecord>& extra_rows = {}) {
     absl::StatusOr<std::unique_ptr<ingest::Store>> store =
         ingest::Store::Open(ingest_dir_.path() + "/db", {});
@@ -247,7 +252,8 @@ class World {
   }
 
   // The names of the records that satisfy `keep`.
-  std::set<std::string> Where(const std::function<bool(const v1::Record&)>& keep) const {
+  std::set<std::string> Where(
+      const std::function<bool(const v1::Record&)>& keep) const {
     std::set<std::string> out;
     for (const auto& [name, r] : records) {
       if (keep(r)) out.insert(name);
@@ -306,14 +312,16 @@ TEST_F(PublishedTableTest, JuneRangeFindsExactlyTheRecordsWithAJuneEvent) {
     return ends_after && starts_before;
   });
   ASSERT_FALSE(want.empty());
-  ASSERT_GT(any_two.size(), want.size()) << "the data must tell the readings apart";
+  ASSERT_GT(any_two.size(), want.size())
+      << "the data must tell the readings apart";
 
   for (const std::string filter :
        {"event_date >= 2019-06-01 AND event_date <= 2019-06-30",
         "event_date <= 2019-06-30 event_date >= 2019-06-01",
         "(event_date >= 2019-06-01) AND (event_date <= 2019-06-30)",
         "event_date > 2019-05-31 AND event_date < 2019-07-01",
-        "event_date >= 2019-06 AND event_date <= 2019-06", "event_date = 2019-06"}) {
+        "event_date >= 2019-06 AND event_date <= 2019-06",
+        "event_date = 2019-06"}) {
     SCOPED_TRACE(filter);
     std::set<std::string> got;
     grpc::Status status = world_->List("cities/-", filter, &got);
@@ -341,22 +349,22 @@ TEST_F(PublishedTableTest, EventDateComparisonsUnderOrOrNotAreMetOnTheirOwn) {
   // NOT of a range: no event in June.
   std::set<std::string> got;
   grpc::Status status = world_->List(
-      "cities/-", "NOT (event_date >= 2019-06-01 AND event_date <= 2019-06-30)", &got);
+      "cities/-", "NOT (event_date >= 2019-06-01 AND event_date <= 2019-06-30)",
+      &got);
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(got, world_->Where([](const v1::Record& r) {
     return std::none_of(r.events().begin(), r.events().end(), InJune);
   }));
   // Under OR each comparison stands alone.
   got.clear();
-  status = world_->List("cities/-", "event_date <= 2019-04-30 OR event_date >= 2020-03-01",
-                        &got);
+  status = world_->List(
+      "cities/-", "event_date <= 2019-04-30 OR event_date >= 2020-03-01", &got);
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(got, world_->Where([](const v1::Record& r) {
-    return std::any_of(r.events().begin(), r.events().end(),
-                       [](const v1::Event& e) {
-                         return Overlaps(e, 0, 20190430) ||
-                                Overlaps(e, 20200301, 99999999);
-                       });
+    return std::any_of(
+        r.events().begin(), r.events().end(), [](const v1::Event& e) {
+          return Overlaps(e, 0, 20190430) || Overlaps(e, 20200301, 99999999);
+        });
   }));
 }
 
@@ -388,10 +396,12 @@ TEST_F(PublishedTableTest, SummariesCountTheParticipantsOfMatchingEvents) {
   ASSERT_GT(all, june) << "the data must tell the sums apart";
 
   for (const std::string filter :
-       {"event_date = 2019-06", "event_date >= 2019-06-01 AND event_date <= 2019-06-30"}) {
+       {"event_date = 2019-06",
+        "event_date >= 2019-06-01 AND event_date <= 2019-06-30"}) {
     SCOPED_TRACE(filter);
     v1::SummarizeRecordsResponse response;
-    grpc::Status status = world_->Summarize("cities/-", filter, {"city"}, &response);
+    grpc::Status status =
+        world_->Summarize("cities/-", filter, {"city"}, &response);
     ASSERT_TRUE(status.ok()) << status.error_message();
     ASSERT_EQ(response.groups_size(), static_cast<int>(want.size()));
     int i = 0;
@@ -441,12 +451,15 @@ TEST_F(PublishedTableTest, UnknownCityOrBureauInAParentIsNotFound) {
     std::set<std::string> names;
     std::vector<std::pair<std::string, grpc::Status>> calls;
     calls.emplace_back("ListRecords", world_->List(c.parent, "", &names));
-    calls.emplace_back("SearchRecords", world_->Search("交流", c.parent, "", &names));
+    calls.emplace_back("SearchRecords",
+                       world_->Search("交流", c.parent, "", &names));
     v1::SummarizeRecordsResponse summary;
-    calls.emplace_back("SummarizeRecords", world_->Summarize(c.parent, "", {}, &summary));
+    calls.emplace_back("SummarizeRecords",
+                       world_->Summarize(c.parent, "", {}, &summary));
     for (const auto& [method, status] : calls) {
       SCOPED_TRACE(method);
-      EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND) << status.error_message();
+      EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND)
+          << status.error_message();
       EXPECT_EQ(DetailsOf(status).reason, c.reason);
       EXPECT_THAT(status.error_message(), HasSubstr(c.named));
     }
@@ -470,7 +483,8 @@ TEST_F(PublishedTableTest, UnknownCityOrBureauInAParentIsNotFound) {
   ASSERT_NE(idle_city, nullptr);
   ASSERT_NE(idle_bureau, nullptr);
   for (const std::string& parent :
-       {absl::StrCat("cities/", idle_city->id), absl::StrCat("cities/-/bureaus/", idle_bureau->id),
+       {absl::StrCat("cities/", idle_city->id),
+        absl::StrCat("cities/-/bureaus/", idle_bureau->id),
         absl::StrCat("cities/seoul/bureaus/", idle_bureau->id)}) {
     SCOPED_TRACE(parent);
     std::set<std::string> names;
@@ -489,7 +503,8 @@ TEST_F(PublishedTableTest, FiltersTakeGazetteerNamesAsWellAsIds) {
   };
   auto mentions = [](std::string id) {
     return [id](const v1::Record& r) {
-      return std::any_of(r.mentioned_cities().begin(), r.mentioned_cities().end(),
+      return std::any_of(r.mentioned_cities().begin(),
+                         r.mentioned_cities().end(),
                          [&](const v1::City& c) { return c.id() == id; });
     };
   };
@@ -506,7 +521,8 @@ TEST_F(PublishedTableTest, FiltersTakeGazetteerNamesAsWellAsIds) {
       {"city = \"New South Wales\"", city_is("new-south-wales")},
       {"city = NSW州", city_is("new-south-wales")},
       {"city = ＮＳＷ州", city_is("new-south-wales")},
-      {"city != Seoul", [](const v1::Record& r) { return r.city().id() != "seoul"; }},
+      {"city != Seoul",
+       [](const v1::Record& r) { return r.city().id() != "seoul"; }},
       {"city = unassigned", city_is("unassigned")},
       {"bureau = 環境局", bureau_is("environment")},
       {"bureau = \"Bureau of Environment\"", bureau_is("environment")},
@@ -539,9 +555,11 @@ TEST_F(PublishedTableTest, UnknownNameInAFilterIsInvalidArgument) {
   };
   const std::vector<Case> cases = {
       {"city = Atlantis", "column 8: no city is named \"Atlantis\""},
-      {"fiscal_year = 2019 AND bureau = 環境", "column 33: no bureau is named \"環境\""},
+      {"fiscal_year = 2019 AND bureau = 環境",
+       "column 33: no bureau is named \"環境\""},
       {"mentioned_city = narnia", "column 18: no city is named \"narnia\""},
-      {"city != \"Paris, Texas\"", "column 9: no city is named \"Paris, Texas\""},
+      {"city != \"Paris, Texas\"",
+       "column 9: no city is named \"Paris, Texas\""},
       // A bureau's name is not a city's, nor the other way round.
       {"city = 環境局", "column 8: no city is named \"環境局\""},
       {"bureau = seoul", "column 10: no bureau is named \"seoul\""},
@@ -550,10 +568,13 @@ TEST_F(PublishedTableTest, UnknownNameInAFilterIsInvalidArgument) {
     SCOPED_TRACE(c.filter);
     std::set<std::string> names;
     std::vector<std::pair<std::string, grpc::Status>> calls;
-    calls.emplace_back("ListRecords", world_->List("cities/-", c.filter, &names));
-    calls.emplace_back("SearchRecords", world_->Search("交流", "", c.filter, &names));
+    calls.emplace_back("ListRecords",
+                       world_->List("cities/-", c.filter, &names));
+    calls.emplace_back("SearchRecords",
+                       world_->Search("交流", "", c.filter, &names));
     v1::SummarizeRecordsResponse summary;
-    calls.emplace_back("SummarizeRecords", world_->Summarize("", c.filter, {}, &summary));
+    calls.emplace_back("SummarizeRecords",
+                       world_->Summarize("", c.filter, {}, &summary));
     for (const auto& [method, status] : calls) {
       SCOPED_TRACE(method);
       EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
@@ -585,14 +606,16 @@ TEST(NamesFromRecordsTest, CitiesWithRecordsAreKnownWithoutTheGazetteer) {
   milan.set_fiscal_year(2019);
 
   for (const bool query_knows : {false, true}) {
-    SCOPED_TRACE(query_knows ? "query gazetteer knows milan" : "built-in query gazetteer");
+    SCOPED_TRACE(query_knows ? "query gazetteer knows milan"
+                             : "built-in query gazetteer");
     World world;
-    ASSERT_NO_FATAL_FAILURE(
-        world.Build(**extended, query_knows ? extended->get() : nullptr, {milan}));
+    ASSERT_NO_FATAL_FAILURE(world.Build(
+        **extended, query_knows ? extended->get() : nullptr, {milan}));
     const std::set<std::string> want = world.Where(
         [](const v1::Record& r) { return r.city().id() == "milan"; });
     ASSERT_THAT(want, SizeIs(1));
-    std::vector<std::string> filters = {"city = milan", "city = Milan", "city = ミラノ市"};
+    std::vector<std::string> filters = {"city = milan", "city = Milan",
+                                        "city = ミラノ市"};
     if (query_knows) filters.push_back("city = ミラノ");  // an alias
     for (const std::string& filter : filters) {
       SCOPED_TRACE(filter);

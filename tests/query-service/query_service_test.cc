@@ -1051,16 +1051,23 @@ TEST_F(QueryServiceTest, ListRecordsOrderBy) {
 // reverse of "asc".
 TEST_F(QueryServiceTest, ListRecordsOrderByEveryFieldAndDirection) {
   using SortValue = std::tuple<int64_t, int64_t, std::string>;
-  const std::map<std::string, std::function<SortValue(const v1::Record&)>> fields = {
-      {"name", [](const v1::Record&) { return SortValue{}; }},
-      {"fiscal_year",
-       [](const v1::Record& r) { return SortValue{r.fiscal_year(), 0, ""}; }},
-      {"update_time",
-       [](const v1::Record& r) {
-         return SortValue{r.update_time().seconds(), r.update_time().nanos(), ""};
-       }},
-      {"title", [](const v1::Record& r) { return SortValue{0, 0, r.title()}; }},
-  };
+  const std::map<std::string, std::function<SortValue(const v1::Record&)>>
+      fields = {
+          {"name", [](const v1::Record&) { return SortValue{}; }},
+          {"fiscal_year",
+           [](const v1::Record& r) {
+             return SortValue{r.fiscal_year(), 0, ""};
+           }},
+          {"update_time",
+           [](const v1::Record& r) {
+             return SortValue{r.update_time().seconds(),
+                              r.update_time().nanos(), ""};
+           }},
+          {"title",
+           [](const v1::Record& r) {
+             return SortValue{0, 0, r.title()};
+           }},
+      };
   struct Scope {
     std::string parent;
     RecordPredicate in_parent;
@@ -1068,10 +1075,12 @@ TEST_F(QueryServiceTest, ListRecordsOrderByEveryFieldAndDirection) {
   };
   const std::vector<Scope> scopes = {
       {"cities/-", Everything, 700},
-      {"cities/seoul", [](const v1::Record& r) { return r.city().id() == "seoul"; }, 9},
+      {"cities/seoul",
+       [](const v1::Record& r) { return r.city().id() == "seoul"; }, 9},
       {"cities/seoul/bureaus/policy-planning",
        [](const v1::Record& r) {
-         return r.city().id() == "seoul" && r.bureau().id() == "policy-planning";
+         return r.city().id() == "seoul" &&
+                r.bureau().id() == "policy-planning";
        },
        4},
       {"cities/-/bureaus/education",
@@ -1079,19 +1088,21 @@ TEST_F(QueryServiceTest, ListRecordsOrderByEveryFieldAndDirection) {
   };
   const std::vector<std::pair<std::string, RecordPredicate>> filters = {
       {"", Everything},
-      {"fiscal_year >= 2018", [](const v1::Record& r) { return r.fiscal_year() >= 2018; }},
+      {"fiscal_year >= 2018",
+       [](const v1::Record& r) { return r.fiscal_year() >= 2018; }},
   };
   auto check = [&](const Scope& scope, const std::string& filter,
                    const RecordPredicate& in_filter, const std::string& field,
                    const std::string& direction) {
     const std::string order_by =
         direction.empty() ? field : absl::StrCat(field, " ", direction);
-    SCOPED_TRACE(absl::StrCat("parent \"", scope.parent, "\" order_by \"", order_by,
-                              "\" filter \"", filter, "\""));
+    SCOPED_TRACE(absl::StrCat("parent \"", scope.parent, "\" order_by \"",
+                              order_by, "\" filter \"", filter, "\""));
     const auto& value = fields.at(field);
     std::vector<std::pair<SortValue, NameTuple>> want_keys;
     for (const auto& [name, r] : world_->records) {
-      if (scope.in_parent(r) && in_filter(r)) want_keys.emplace_back(value(r), NameOrder(name));
+      if (scope.in_parent(r) && in_filter(r))
+        want_keys.emplace_back(value(r), NameOrder(name));
     }
     ASSERT_GT(want_keys.size(), static_cast<size_t>(scope.page_size) * 2)
         << "too few records to page";
@@ -1099,8 +1110,8 @@ TEST_F(QueryServiceTest, ListRecordsOrderByEveryFieldAndDirection) {
     if (direction == "desc") std::reverse(want_keys.begin(), want_keys.end());
     std::vector<std::string> want;
     for (const auto& [v, n] : want_keys) {
-      want.push_back(absl::StrCat("cities/", std::get<0>(n), "/bureaus/", std::get<1>(n),
-                                  "/records/", std::get<2>(n)));
+      want.push_back(absl::StrCat("cities/", std::get<0>(n), "/bureaus/",
+                                  std::get<1>(n), "/records/", std::get<2>(n)));
     }
 
     v1::ListRecordsRequest request;
@@ -1118,7 +1129,8 @@ TEST_F(QueryServiceTest, ListRecordsOrderByEveryFieldAndDirection) {
     std::vector<std::string> wrong_totals;
     for (size_t page = 0; page < got.totals.size(); ++page) {
       if (got.totals[page] != static_cast<int>(want.size())) {
-        wrong_totals.push_back(absl::StrCat("page ", page, ": ", got.totals[page]));
+        wrong_totals.push_back(
+            absl::StrCat("page ", page, ": ", got.totals[page]));
       }
     }
     EXPECT_THAT(wrong_totals, IsEmpty())

@@ -309,23 +309,25 @@ TEST_F(ReplicaTest, ReverseScanIsTheForwardScanReversed) {
     ASSERT_TRUE(parsed.ok()) << parsed.status();
     std::vector<std::string> forward_keys;
     std::vector<std::string> forward;
-    ASSERT_TRUE(replica_
-                    ->ForEachBytes(*parsed, "",
-                                   [&](absl::string_view key, absl::string_view bytes) {
-                                     v1::Record r;
-                                     EXPECT_TRUE(r.ParseFromArray(
-                                         bytes.data(), static_cast<int>(bytes.size())));
-                                     forward_keys.emplace_back(key);
-                                     forward.push_back(r.name());
-                                     return true;
-                                   })
-                    .ok());
+    ASSERT_TRUE(
+        replica_
+            ->ForEachBytes(*parsed, "",
+                           [&](absl::string_view key, absl::string_view bytes) {
+                             v1::Record r;
+                             EXPECT_TRUE(r.ParseFromArray(
+                                 bytes.data(), static_cast<int>(bytes.size())));
+                             forward_keys.emplace_back(key);
+                             forward.push_back(r.name());
+                             return true;
+                           })
+            .ok());
     auto reverse_from = [&](const std::string& before) {
       std::vector<std::string> names;
       absl::Status s = replica_->ForEachBytesReverse(
           *parsed, before, [&](absl::string_view, absl::string_view bytes) {
             v1::Record r;
-            EXPECT_TRUE(r.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())));
+            EXPECT_TRUE(
+                r.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())));
             names.push_back(r.name());
             return true;
           });
