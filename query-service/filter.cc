@@ -47,6 +47,8 @@ struct Filter::Node {
   // event_date: the value's first and last day as DayKey()s.
   int first_day = 0;
   int last_day = 0;
+  // 1-based character column of the value, for errors found after parsing.
+  int column = 0;
 };
 
 namespace {
@@ -513,6 +515,7 @@ class Parser {
     Node node;
     node.field = spec->field;
     node.op = op.op;
+    node.column = ColumnAt(text_, value.offset);
     if (absl::Status status = SetValue(value, &node); !status.ok()) {
       return status;
     }
@@ -614,6 +617,16 @@ bool CompareNumbers(int64_t left, Op op, int64_t right) {
   return false;
 }
 
+// The events an evaluation looks at: every event of the record (`only` < 0)
+// or events(only) alone.
+struct EventScope {
+  const v1::Record& record;
+  int only = -1;
+
+  int begin() const { return only < 0 ? 0 : only; }
+  int end() const { return only < 0 ? record.events_size() : only + 1; }
+};
+
 // Whether the event [first, last] satisfies `op` against the node's value;
 // kNe is evaluated by the caller as "no event is equal".
 bool EventSatisfies(int first, int last, const Node& node) {
@@ -633,12 +646,37 @@ bool EventSatisfies(int first, int last, const Node& node) {
   return false;
 }
 
-bool MatchesEventDate(const Node& node, const v1::Record& record) {
-  bool any = false;
-  for (const v1::Event& event : record.events()) {
+// An event_date comparison that the operands of an AND chain share one
+// event for (all but !=, which says that no event is equal).
+bool IsEventRangeBound(const Node& node) {
+  return node.kind == Node::Kind::kCompare && node.field == Field::kEventDate &&
+         node.op != Op::kNe;
+}
+
+// Whether some event in `scope` satisfies every event range bound among
+// `nodes` (at least one of them is one).
+bool SomeEventSatisfiesAll(const std::vector<Node>& nodes,
+                           const EventScope& scope) {
+  for (int i = scope.begin(); i < scope.end(); ++i) {
     int first = 0;
     int last = 0;
-    if (EventRange(event, &first, &last) && EventSatisfies(first, last, node)) {
+    if (!EventRange(scope.record.events(i), &first, &last)) continue;
+    const bool all =
+        std::all_of(nodes.begin(), nodes.end(), [&](const Node& n) {
+          return !IsEventRangeBound(n) || EventSatisfies(first, last, n);
+        });
+    if (all) return true;
+  }
+  return false;
+}
+
+bool MatchesEventDate(const Node& node, const EventScope& scope) {
+  bool any = false;
+  for (int i = scope.begin(); i < scope.end(); ++i) {
+    int first = 0;
+    int last = 0;
+    if (EventRange(scope.record.events(i), &first, &last) &&
+        EventSatisfies(first, last, node)) {
       any = true;
       break;
     }
@@ -646,7 +684,8 @@ bool MatchesEventDate(const Node& node, const v1::Record& record) {
   return node.op == Op::kNe ? !any : any;
 }
 
-bool MatchesComparison(const Node& node, const v1::Record& record) {
+bool MatchesComparison(const Node& node, const EventScope& scope) {
+  const v1::Record& record = scope.record;
   const bool eq = node.op == Op::kEq;
   switch (node.field) {
     case Field::kFiscalYear:
@@ -666,31 +705,78 @@ bool MatchesComparison(const Node& node, const v1::Record& record) {
       return any == eq;
     }
     case Field::kEventDate:
-      return MatchesEventDate(node, record);
+      return MatchesEventDate(node, scope);
   }
   return false;
 }
 
 // Recursion is bounded: the parser limits nesting to kMaxFilterDepth and
 // flattens AND and OR chains.
-bool Evaluate(const Node& node, const v1::Record& record) {
+bool Evaluate(const Node& node, const EventScope& scope) {
   switch (node.kind) {
-    case Node::Kind::kAnd:
+    case Node::Kind::kAnd: {
+      // The chain's event range bounds are checked together, on one event.
+      bool bounds = false;
       for (const Node& child : node.children) {
-        if (!Evaluate(child, record)) return false;
+        if (IsEventRangeBound(child)) {
+          bounds = true;
+        } else if (!Evaluate(child, scope)) {
+          return false;
+        }
       }
-      return true;
+      return !bounds || SomeEventSatisfiesAll(node.children, scope);
+    }
     case Node::Kind::kOr:
       for (const Node& child : node.children) {
-        if (Evaluate(child, record)) return true;
+        if (Evaluate(child, scope)) return true;
       }
       return false;
     case Node::Kind::kNot:
-      return !Evaluate(node.children[0], record);
+      return !Evaluate(node.children[0], scope);
     case Node::Kind::kCompare:
-      return MatchesComparison(node, record);
+      return MatchesComparison(node, scope);
   }
   return false;
+}
+
+bool HasEventDate(const Node& node) {
+  if (node.kind == Node::Kind::kCompare) return node.field == Field::kEventDate;
+  return std::any_of(node.children.begin(), node.children.end(), HasEventDate);
+}
+
+// Resolves the city and bureau values of `node` and its children in place.
+absl::Status ResolveNames(const NameResolver& names, Node& node) {
+  for (Node& child : node.children) {
+    if (absl::Status status = ResolveNames(names, child); !status.ok()) {
+      return status;
+    }
+  }
+  if (node.kind != Node::Kind::kCompare) return absl::OkStatus();
+  const bool city =
+      node.field == Field::kCity || node.field == Field::kMentionedCity;
+  if (!city && node.field != Field::kBureau) return absl::OkStatus();
+  const std::vector<std::string> ids =
+      city ? names.CityIds(node.text) : names.BureauIds(node.text);
+  if (ids.size() == 1) {
+    node.text = ids[0];
+    return absl::OkStatus();
+  }
+  const absl::string_view kind = city ? "city" : "bureau";
+  if (ids.empty()) {
+    return Parser::ErrorAtColumn(
+        node.column,
+        absl::StrCat(
+            "no ", kind, " is named ", Quote(node.text), "; name a ", kind,
+            " by its ID (", city ? "\"paris\"" : "\"environment\"",
+            ") or by a Japanese or English name or alias the "
+            "gazetteer gives it (",
+            city ? "パリ市, Paris" : "環境局, Bureau of Environment", ")"));
+  }
+  return Parser::ErrorAtColumn(
+      node.column,
+      absl::StrCat(Quote(node.text), " may name the ",
+                   city ? "cities " : "bureaus ", absl::StrJoin(ids, ", "),
+                   "; use one of these IDs"));
 }
 
 std::string ValueString(const Node& node) {
@@ -748,7 +834,9 @@ const Node* FindRequired(const Node* root, Field field) {
 
 Filter::Filter() = default;
 
-Filter::Filter(std::shared_ptr<const Node> root) : root_(std::move(root)) {}
+Filter::Filter(std::shared_ptr<const Node> root)
+    : root_(std::move(root)),
+      has_event_date_(root_ != nullptr && HasEventDate(*root_)) {}
 
 absl::StatusOr<Filter> Filter::Parse(absl::string_view text) {
   Parser parser(text);
@@ -769,7 +857,21 @@ absl::StatusOr<Filter> Filter::Parse(absl::string_view text) {
 }
 
 bool Filter::Matches(const v1::Record& record) const {
-  return root_ == nullptr || Evaluate(*root_, record);
+  return root_ == nullptr || Evaluate(*root_, EventScope{record});
+}
+
+bool Filter::MatchesEvent(const v1::Record& record, int event) const {
+  if (event < 0 || event >= record.events_size()) return false;
+  return root_ == nullptr || Evaluate(*root_, EventScope{record, event});
+}
+
+absl::StatusOr<Filter> Filter::Resolve(const NameResolver& names) const {
+  if (root_ == nullptr) return *this;
+  Node copy = *root_;
+  if (absl::Status status = ResolveNames(names, copy); !status.ok()) {
+    return status;
+  }
+  return Filter(std::make_shared<const Node>(std::move(copy)));
 }
 
 std::optional<int> Filter::RequiredFiscalYear() const {

@@ -5,10 +5,12 @@
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "common/gazetteer.h"
 #include "common/server.h"
 #include "query-service/follower.h"
 #include "query-service/query_service.h"
@@ -23,6 +25,9 @@ ABSL_FLAG(size_t, write_buffer_mb, 64,
           "memtables of the replica, all column families together");
 ABSL_FLAG(std::string, ingest, "127.0.0.1:50051",
           "HOST:PORT of kouryu-ingest, whose change feed this replica follows");
+ABSL_FLAG(std::string, gazetteer, "",
+          "gazetteer TSV replacing the built-in data/gazetteer.tsv, for the "
+          "names of cities and bureaus in filters (as kouryu-ingest's)");
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage("kouryu query server");
@@ -35,6 +40,16 @@ int main(int argc, char** argv) {
   if (data_dir.empty()) {
     std::fprintf(stderr, "kouryu-query: --data_dir is required\n");
     return 2;
+  }
+  std::unique_ptr<kouryu::Gazetteer> gazetteer;
+  if (!absl::GetFlag(FLAGS_gazetteer).empty()) {
+    auto loaded = kouryu::Gazetteer::Load(absl::GetFlag(FLAGS_gazetteer));
+    if (!loaded.ok()) {
+      std::fprintf(stderr, "kouryu-query: %s\n",
+                   loaded.status().ToString().c_str());
+      return 1;
+    }
+    gazetteer = *std::move(loaded);
   }
   const kouryu::query::ReplicaOptions replica_options{
       .block_cache_bytes = absl::GetFlag(FLAGS_block_cache_mb) << 20,
@@ -58,7 +73,8 @@ int main(int argc, char** argv) {
       {}, [&serving](bool ready) {
         if (kouryu::Server* server = serving.load()) server->SetServing(ready);
       });
-  kouryu::query::QueryServiceImpl query(**replica, {}, &follower);
+  kouryu::query::QueryServiceImpl query(
+      **replica, {.gazetteer = gazetteer.get()}, &follower);
 
   auto server = kouryu::Server::Start({.listen = absl::GetFlag(FLAGS_listen),
                                        .name = "kouryu-query",

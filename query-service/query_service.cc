@@ -247,6 +247,17 @@ absl::StatusOr<QueryServiceImpl::ListPlan> QueryServiceImpl::PlanList(
                   fingerprint, *std::move(after)};
 }
 
+absl::Status QueryServiceImpl::ResolveNames(const Parent& parent,
+                                            Filter& filter) const {
+  if (absl::Status known = names_.CheckParent(parent); !known.ok()) {
+    return known;
+  }
+  absl::StatusOr<Filter> resolved = filter.Resolve(names_);
+  if (!resolved.ok()) return resolved.status();
+  filter = *std::move(resolved);
+  return absl::OkStatus();
+}
+
 absl::Status QueryServiceImpl::AwaitSequence(grpc::ServerContext* context,
                                              uint64_t min_sequence) const {
   if (min_sequence == 0) return absl::OkStatus();
@@ -302,8 +313,12 @@ grpc::ServerUnaryReactor* QueryServiceImpl::ListRecords(
       plan->filter.empty() && plan->order.field == Order::Field::kName;
   const uint64_t min_sequence = request->min_sequence();
   Answer(context, reactor, min_sequence, cheap,
-         [this, context, request = std::move(request),
-          plan = *std::move(plan), response]() {
+         [this, context, request = std::move(request), plan = *std::move(plan),
+          response]() mutable {
+           if (absl::Status resolved = ResolveNames(plan.parent, plan.filter);
+               !resolved.ok()) {
+             return ToGrpcStatus(resolved);
+           }
            absl::StatusOr<std::string> answer =
                ListRecordsBytes(*context, *request, plan);
            if (!answer.ok()) return ToGrpcStatus(answer.status());
@@ -354,16 +369,20 @@ absl::StatusOr<std::string> QueryServiceImpl::ListRecordsBytes(
   int64_t total = 0;
   absl::Status status;
   if (order.field == Order::Field::kName) {
-    // Scan order: the page starts after the token's key. Without a filter
-    // the count is maintained, so the scan stops one past the page.
+    // Scan order (reversed for desc): the page starts after the token's
+    // key. Without a filter the count is maintained, so the scan stops one
+    // past the page.
     const bool count_by_scan = !filter.empty();
     std::string last_key;
     bool more = false;
     bool full = false;  // The next record would pass the byte budget.
     absl::Status failed;
     int64_t visited = 0;
-    status = replica_.ForEachBytes(
-        plan.parent, after, [&](absl::string_view key, absl::string_view bytes) {
+    const auto scan = order.descending ? &Replica::ForEachBytesReverse
+                                       : &Replica::ForEachBytes;
+    status = (replica_.*scan)(
+        plan.parent, after,
+        [&](absl::string_view key, absl::string_view bytes) {
           if ((++visited & 1023) == 0 && context.IsCancelled()) return false;
           if (count_by_scan) {
             v1::Record record;
@@ -406,13 +425,21 @@ absl::StatusOr<std::string> QueryServiceImpl::ListRecordsBytes(
       // Matches before the page start count too.
       if (!after.empty()) {
         int64_t before = 0;
-        status = replica_.ForEach(plan.parent, "", [&](const std::string& key,
-                                                      v1::Record& record) {
-          // The page starts after `after`: count up to and including it.
-          if (key > after) return false;
-          if (filter.Matches(record)) ++before;
-          return true;
-        });
+        status = (replica_.*scan)(
+            plan.parent, "",
+            [&](absl::string_view key, absl::string_view bytes) {
+              // The page starts after `after`: count up to and including it.
+              if (order.descending ? key < after : key > after) return false;
+              v1::Record record;
+              if (!record.ParseFromArray(bytes.data(),
+                                         static_cast<int>(bytes.size()))) {
+                failed = StorageCorrupted("record");
+                return false;
+              }
+              if (filter.Matches(record)) ++before;
+              return true;
+            });
+        if (status.ok()) status = failed;
         if (!status.ok()) return status;
         total += before;
       }
@@ -504,6 +531,9 @@ grpc::Status QueryServiceImpl::SearchRecords(
   if (!after.ok()) return ToGrpcStatus(after.status());
   absl::Status waited = AwaitSequence(context, request->min_sequence());
   if (!waited.ok()) return ToGrpcStatus(waited);
+  if (absl::Status resolved = ResolveNames(*parent, *filter); !resolved.ok()) {
+    return ToGrpcStatus(resolved);
+  }
 
   std::unique_ptr<Replica::SearchReader> reader = replica_.NewSearchReader();
   SearchSpec spec;
@@ -661,6 +691,9 @@ grpc::Status QueryServiceImpl::SummarizeRecords(
   }
   absl::Status waited = AwaitSequence(context, request->min_sequence());
   if (!waited.ok()) return ToGrpcStatus(waited);
+  if (absl::Status resolved = ResolveNames(*parent, *filter); !resolved.ok()) {
+    return ToGrpcStatus(resolved);
+  }
 
   struct Totals {
     int64_t records = 0;
@@ -688,7 +721,12 @@ grpc::Status QueryServiceImpl::SummarizeRecords(
         }
         Totals& t = groups[group];
         ++t.records;
-        for (const v1::Event& e : record.events()) t.participants += e.participants();
+        // With an event_date condition, only the events that meet it.
+        for (int i = 0; i < record.events_size(); ++i) {
+          if (!filter->has_event_date() || filter->MatchesEvent(record, i)) {
+            t.participants += record.events(i).participants();
+          }
+        }
         return true;
       });
   if (status.ok() && context->IsCancelled()) status = Cancelled();

@@ -18,10 +18,12 @@
 
 #include "absl/functional/any_invocable.h"
 #include "absl/time/time.h"
+#include "common/gazetteer.h"
 #include "common/server.h"
 #include "kouryu/v1/query_service.grpc.pb.h"
 #include "query-service/call_runner.h"
 #include "query-service/follower.h"
+#include "query-service/names.h"
 #include "query-service/replica.h"
 
 namespace kouryu::query {
@@ -38,6 +40,9 @@ struct QueryServiceOptions {
   // single record larger than this fails the call with RESOURCE_EXHAUSTED.
   // The server's send limit by default.
   size_t max_response_bytes = kMaxMessageBytes;
+  // Names of cities and bureaus in parents and filters; null means
+  // Gazetteer::Builtin(). Must outlive the service.
+  const Gazetteer* gazetteer = nullptr;
 };
 
 class QueryServiceImpl final
@@ -52,6 +57,9 @@ class QueryServiceImpl final
       : replica_(replica),
         options_(options),
         follower_(follower),
+        names_(options.gazetteer != nullptr ? *options.gazetteer
+                                            : Gazetteer::Builtin(),
+               replica),
         runner_(replica, options.runner_threads) {}
 
   // Request: v1::GetRecordRequest; response: v1::Record.
@@ -93,6 +101,9 @@ class QueryServiceImpl final
               grpc::ServerUnaryReactor* reactor, uint64_t min_sequence,
               bool cheap, absl::AnyInvocable<grpc::Status() &&> answer);
   static absl::StatusOr<ListPlan> PlanList(const v1::ListRecordsRequest& request);
+  // Checks the parent's city and bureau and resolves the names in the
+  // filter (after min_sequence, so that records just written count).
+  absl::Status ResolveNames(const Parent& parent, Filter& filter) const;
   // The serialized v1::ListRecordsResponse.
   absl::StatusOr<std::string> ListRecordsBytes(
       const grpc::ServerContextBase& context,
@@ -101,6 +112,7 @@ class QueryServiceImpl final
   const Replica& replica_;
   QueryServiceOptions options_;
   const Follower* follower_;
+  Names names_;
   // Last: destroyed first, finishing the calls it holds.
   CallRunner runner_;
 };

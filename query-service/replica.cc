@@ -164,6 +164,18 @@ bool UsesBureauIndex(const Parent& parent) {
   return parent.city == kWildcardId && !parent.bureau.empty();
 }
 
+// The least key greater than every key that begins with `prefix`; nullopt
+// when there is none ("" or only 0xFF bytes).
+std::optional<std::string> PrefixSuccessor(absl::string_view prefix) {
+  std::string end(prefix);
+  while (!end.empty() && static_cast<unsigned char>(end.back()) == 0xFF) {
+    end.pop_back();
+  }
+  if (end.empty()) return std::nullopt;
+  end.back() = static_cast<char>(static_cast<unsigned char>(end.back()) + 1);
+  return end;
+}
+
 std::string EncodeCount(int64_t n) { return SequenceKey(static_cast<uint64_t>(n)); }
 
 }  // namespace
@@ -622,6 +634,20 @@ absl::Status Replica::ForEachBytes(
     const Parent& parent, const std::string& after_key,
     absl::FunctionRef<bool(absl::string_view key, absl::string_view record)>
         visit) const {
+  return ScanBytes(parent, after_key, /*reverse=*/false, visit);
+}
+
+absl::Status Replica::ForEachBytesReverse(
+    const Parent& parent, const std::string& before_key,
+    absl::FunctionRef<bool(absl::string_view key, absl::string_view record)>
+        visit) const {
+  return ScanBytes(parent, before_key, /*reverse=*/true, visit);
+}
+
+absl::Status Replica::ScanBytes(
+    const Parent& parent, const std::string& start_key, bool reverse,
+    absl::FunctionRef<bool(absl::string_view key, absl::string_view record)>
+        visit) const {
   const std::string prefix = ScanPrefix(parent);
   const bool indexed = UsesBureauIndex(parent);
   rocksdb::ReadOptions read_options;
@@ -631,14 +657,26 @@ absl::Status Replica::ForEachBytes(
   std::unique_ptr<rocksdb::Iterator> it(
       db_->NewIterator(read_options, indexed ? by_bureau_ : records_));
   absl::Status status;
-  if (after_key.empty()) {
-    it->Seek(prefix);
+  if (!reverse) {
+    if (start_key.empty()) {
+      it->Seek(prefix);
+    } else {
+      it->Seek(start_key);
+      if (it->Valid() && View(it->key()) == start_key) it->Next();
+    }
+  } else if (!start_key.empty()) {
+    it->SeekForPrev(start_key);
+    if (it->Valid() && View(it->key()) == start_key) it->Prev();
+  } else if (std::optional<std::string> end = PrefixSuccessor(prefix)) {
+    // The last key with the prefix is the one before the prefix's end.
+    it->SeekForPrev(*end);
+    if (it->Valid() && View(it->key()) == *end) it->Prev();
   } else {
-    it->Seek(after_key);
-    if (it->Valid() && View(it->key()) == after_key) it->Next();
+    it->SeekToLast();
   }
   std::string value;
-  for (; it->Valid() && absl::StartsWith(View(it->key()), prefix); it->Next()) {
+  for (; it->Valid() && absl::StartsWith(View(it->key()), prefix);
+       reverse ? it->Prev() : it->Next()) {
     rocksdb::Slice record_bytes = it->value();
     if (indexed) {
       rocksdb::Status s = db_->Get(read_options, records_, it->value(), &value);

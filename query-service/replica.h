@@ -152,6 +152,14 @@ class Replica {
       absl::FunctionRef<bool(absl::string_view key, absl::string_view record)>
           visit) const;
 
+  // As ForEachBytes, in reverse scan order: the records whose scan key is
+  // less than `before_key` (every record under `parent` when it is empty),
+  // the last first.
+  absl::Status ForEachBytesReverse(
+      const Parent& parent, const std::string& before_key,
+      absl::FunctionRef<bool(absl::string_view key, absl::string_view record)>
+          visit) const;
+
   // Number of records under `parent`, from the maintained counts.
   absl::StatusOr<int64_t> Count(const Parent& parent) const;
 
@@ -205,6 +213,12 @@ class Replica {
   Replica(std::unique_ptr<rocksdb::DB> db,
           std::vector<rocksdb::ColumnFamilyHandle*> handles, uint64_t applied);
 
+  // ForEachBytes (keys after `start_key`, ascending) or, with `reverse`,
+  // ForEachBytesReverse (keys before it, descending).
+  absl::Status ScanBytes(
+      const Parent& parent, const std::string& start_key, bool reverse,
+      absl::FunctionRef<bool(absl::string_view key, absl::string_view record)>
+          visit) const;
   // Reads the counts column family into counts_ and names_.
   absl::Status LoadCounts();
   // Applies `changes`; with `set_applied`, applies all of them (no skipping

@@ -265,11 +265,134 @@ INSTANTIATE_TEST_SUITE_P(
         MatchCase{"event_date < 2019-06-17", "port"},
         MatchCase{"event_date < 2019-06", "port"},
         MatchCase{"event_date < 2019-04", ""},
-        // Each comparison may be satisfied by a different event: port has
-        // one event after June 2019 and another before it.
+        // Comparisons joined by AND are met by one event: port has one
+        // event after June 2019 and another before it, none in June.
         MatchCase{"event_date >= 2019-06-01 AND event_date <= 2019-06-30",
-                  "seoul port"},
-        MatchCase{"event_date = 2019-06", "seoul"}));
+                  "seoul"},
+        MatchCase{"event_date = 2019-06", "seoul"},
+        MatchCase{"event_date <= 2019-06-30 event_date >= 2019-06-01", "seoul"},
+        MatchCase{"(event_date >= 2019-06-01 AND fiscal_year >= 2018) AND "
+                  "(event_date <= 2019-06-30)",
+                  "seoul"},
+        MatchCase{"event_date > 2019-05 AND event_date < 2019-07", "seoul"},
+        // An event spanning several days meets a range it overlaps.
+        MatchCase{"event_date >= 2019-06-19 AND event_date <= 2019-06-30",
+                  "seoul"},
+        MatchCase{"event_date >= 2019-06-20 AND event_date <= 2019-09-30", ""},
+        MatchCase{"event_date >= 2019-04-01 AND event_date < 2019-05", "port"},
+        // Under OR or NOT, and for !=, each comparison stands alone.
+        MatchCase{"event_date < 2019-06 OR event_date > 2019-12", "port"},
+        MatchCase{"NOT (event_date >= 2019-06-01 AND event_date <= 2019-06-30)",
+                  "port blank"},
+        MatchCase{"event_date >= 2019-04-01 AND NOT event_date >= 2019-05-01",
+                  ""},
+        MatchCase{"event_date >= 2019-04-01 AND event_date != 2019-06", "port"},
+        MatchCase{"(event_date >= 2019-06-01 OR city = x) AND "
+                  "event_date <= 2019-04-30",
+                  "port"}));
+
+// MatchesEvent: the record with one event alone.
+TEST(FilterTest, MatchesEventLooksAtThatEventAlone) {
+  struct Case {
+    std::string filter;
+    // Events of seoul then port that match, as "s0 s1 p0 p1".
+    std::string events;
+  };
+  const std::vector<Case> cases = {
+      {"", "s0 s1 p0 p1"},
+      {"fiscal_year = 2019", "s0 s1"},
+      {"event_date = 2019-06", "s0"},
+      {"event_date >= 2019-06-01 AND event_date <= 2019-06-30", "s0"},
+      {"event_date >= 2019-10", "s1 p0"},
+      {"event_date != 2019-06", "s1 p0 p1"},
+      {"city = seoul OR event_date = 2019-04", "s0 s1 p1"},
+      {"NOT event_date = 2020-01", "s0 s1 p1"},
+  };
+  for (const Case& c : cases) {
+    absl::StatusOr<Filter> filter = Filter::Parse(c.filter);
+    ASSERT_TRUE(filter.ok()) << filter.status();
+    EXPECT_EQ(filter->has_event_date(),
+              c.filter.find("event_date") != std::string::npos)
+        << c.filter;
+    std::vector<std::string> matched;
+    for (const auto& [prefix, record] :
+         {std::pair{"s", SeoulRecord()}, std::pair{"p", PortRecord()}}) {
+      for (int i = 0; i < record.events_size(); ++i) {
+        if (filter->MatchesEvent(record, i))
+          matched.push_back(absl::StrCat(prefix, i));
+      }
+      EXPECT_FALSE(filter->MatchesEvent(record, record.events_size()));
+      EXPECT_FALSE(filter->MatchesEvent(record, -1));
+    }
+    EXPECT_EQ(absl::StrJoin(matched, " "), c.events) << c.filter;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Resolving names.
+
+// Knows the city "seoul" as ソウル and Seoul, "ports" as 港湾局, and a name
+// that two cities share.
+class FakeNames final : public NameResolver {
+ public:
+  std::vector<std::string> CityIds(absl::string_view value) const override {
+    if (value == "seoul" || value == "ソウル" || value == "Seoul")
+      return {"seoul"};
+    if (value == "unassigned") return {"unassigned"};
+    if (value == "Springfield") return {"springfield-il", "springfield-ma"};
+    return {};
+  }
+  std::vector<std::string> BureauIds(absl::string_view value) const override {
+    if (value == "ports" || value == "港湾局") return {"ports"};
+    return {};
+  }
+};
+
+TEST(FilterTest, ResolveReplacesNamesByIds) {
+  absl::StatusOr<Filter> parsed = Filter::Parse(
+      "city = ソウル OR (bureau = 港湾局 AND mentioned_city != Seoul) OR "
+      "fiscal_year = 2019");
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  absl::StatusOr<Filter> resolved = parsed->Resolve(FakeNames());
+  ASSERT_TRUE(resolved.ok()) << resolved.status();
+  EXPECT_EQ(resolved->DebugString(),
+            "OR(city = \"seoul\", AND(bureau = \"ports\", "
+            "mentioned_city != \"seoul\"), fiscal_year = 2019)");
+  // The original is unchanged.
+  EXPECT_EQ(parsed->DebugString(),
+            "OR(city = \"ソウル\", AND(bureau = \"港湾局\", "
+            "mentioned_city != \"Seoul\"), fiscal_year = 2019)");
+  EXPECT_TRUE(resolved->Matches(SeoulRecord()));
+  EXPECT_TRUE(Filter().Resolve(FakeNames())->empty());
+}
+
+TEST(FilterTest, ResolveRejectsUnknownAndAmbiguousNames) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"city = Atlantis", "column 8: no city is named \"Atlantis\""},
+      {"fiscal_year = 2019 AND -bureau = 環境局",
+       "column 34: no bureau is named \"環境局\""},
+      {"city = seoul OR mentioned_city = \"Paris\"",
+       "column 34: no city is named \"Paris\""},
+      {"bureau = seoul", "column 10: no bureau is named \"seoul\""},
+      {"city = Springfield",
+       "column 8: \"Springfield\" may name the cities springfield-il, "
+       "springfield-ma; use one of these IDs"},
+  };
+  for (const auto& [text, description] : cases) {
+    SCOPED_TRACE(text);
+    absl::StatusOr<Filter> parsed = Filter::Parse(text);
+    ASSERT_TRUE(parsed.ok()) << parsed.status();
+    absl::StatusOr<Filter> resolved = parsed->Resolve(FakeNames());
+    ASSERT_FALSE(resolved.ok());
+    EXPECT_EQ(resolved.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_EQ(ReasonOf(resolved.status()), "INVALID_FILTER");
+    const std::vector<FieldViolation> violations =
+        ViolationsOf(resolved.status());
+    ASSERT_THAT(violations, SizeIs(1));
+    EXPECT_EQ(violations[0].field, "filter");
+    EXPECT_THAT(violations[0].description, StartsWith(description));
+  }
+}
 
 TEST(FilterTest, EventShapes) {
   absl::StatusOr<Filter> in_march = Filter::Parse("event_date = 2021-03");

@@ -8,3 +8,6 @@ kouryu_test(follower_test SOURCES query-service/follower_test.cc LIBS kouryu_que
 kouryu_test(large_pages_test SOURCES query-service/large_pages_test.cc LIBS kouryu_query kouryu_ingest kouryu_server)
 # Search on the published table, through a real store, replica and server.
 kouryu_test(search_test SOURCES query-service/search_test.cc LIBS kouryu_query kouryu_ingest kouryu_server)
+# The query service over the published table: event_date ranges, summaries
+# of matching events, names of cities and bureaus in parents and filters.
+kouryu_test(published_table_test SOURCES query-service/published_table_test.cc LIBS kouryu_query kouryu_ingest kouryu_server)

@@ -295,6 +295,56 @@ TEST_F(ReplicaTest, ScanByParent) {
   }
 }
 
+// ForEachBytesReverse visits what ForEachBytes visits, last first, and
+// starts before the key it is given; cities whose IDs are prefixes of each
+// other ("a", "a-b", "ab") end where they should.
+TEST_F(ReplicaTest, ReverseScanIsTheForwardScanReversed) {
+  ApplyDataset();
+  for (const std::string parent :
+       {"cities/-", "cities/a", "cities/a-b", "cities/ab/bureaus/education",
+        "cities/seoul", "cities/-/bureaus/environment", "cities/tokyo",
+        "cities/-/bureaus/police"}) {
+    SCOPED_TRACE(parent);
+    absl::StatusOr<Parent> parsed = ParseParent(parent);
+    ASSERT_TRUE(parsed.ok()) << parsed.status();
+    std::vector<std::string> forward_keys;
+    std::vector<std::string> forward;
+    ASSERT_TRUE(
+        replica_
+            ->ForEachBytes(*parsed, "",
+                           [&](absl::string_view key, absl::string_view bytes) {
+                             v1::Record r;
+                             EXPECT_TRUE(r.ParseFromArray(
+                                 bytes.data(), static_cast<int>(bytes.size())));
+                             forward_keys.emplace_back(key);
+                             forward.push_back(r.name());
+                             return true;
+                           })
+            .ok());
+    auto reverse_from = [&](const std::string& before) {
+      std::vector<std::string> names;
+      absl::Status s = replica_->ForEachBytesReverse(
+          *parsed, before, [&](absl::string_view, absl::string_view bytes) {
+            v1::Record r;
+            EXPECT_TRUE(
+                r.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())));
+            names.push_back(r.name());
+            return true;
+          });
+      EXPECT_TRUE(s.ok()) << s;
+      return names;
+    };
+    EXPECT_THAT(reverse_from(""),
+                ElementsAreArray(forward.rbegin(), forward.rend()));
+    for (size_t i = 0; i < forward_keys.size(); ++i) {
+      // Before the i-th key: the first i records, last first.
+      EXPECT_THAT(reverse_from(forward_keys[i]),
+                  ElementsAreArray(forward.rend() - i, forward.rend()))
+          << "before key " << i;
+    }
+  }
+}
+
 TEST_F(ReplicaTest, ScanSeesDeletesAndMoves) {
   ApplyDataset();
   const uint64_t next = replica_->applied_sequence() + 1;

@@ -6,3 +6,4 @@ kouryu_test(postings_test SOURCES query-service/postings_test.cc LIBS kouryu_que
 kouryu_test(page_token_test SOURCES query-service/page_token_test.cc LIBS kouryu_query)
 kouryu_test(call_runner_test SOURCES query-service/call_runner_test.cc LIBS kouryu_query)
 kouryu_test(search_text_test SOURCES query-service/search_text_test.cc LIBS kouryu_query)
+kouryu_test(names_test SOURCES query-service/names_test.cc LIBS kouryu_query)
