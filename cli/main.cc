@@ -20,6 +20,7 @@
 #include "absl/strings/match.h"
 #include "absl/time/time.h"
 #include "cli/reflection_client.h"
+#include "common/server.h"
 #include "kouryu/v1/ingest_service.grpc.pb.h"
 
 ABSL_FLAG(std::string, d, "{}",
@@ -123,7 +124,12 @@ int main(int argc, char** argv) {
   }
   const std::string address = args[1];
   const std::string command = args[2];
-  auto channel = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+  // Accept whatever the servers may send (a page of large records), not
+  // gRPC's default 4 MiB.
+  grpc::ChannelArguments channel_args;
+  channel_args.SetMaxReceiveMessageSize(kouryu::kMaxMessageBytes);
+  auto channel = grpc::CreateCustomChannel(
+      address, grpc::InsecureChannelCredentials(), channel_args);
   if (command == "import" && args.size() == 4) return Import(channel, args[3]);
 
   kouryu::cli::ReflectionClient client(channel);

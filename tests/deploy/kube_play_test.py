@@ -210,14 +210,14 @@ class Run:
         container = importer["spec"]["containers"][0]
         container["args"] = replace_service_names(container["args"], names)
 
-        def used_configmaps(pod_spec):
-            """The pod's ConfigMaps, renamed after the run (podman makes
-            each a volume of that name)."""
+        def used_configmaps(pod_spec, pod):
+            """The pod's ConfigMaps, renamed after the run and the pod
+            (podman makes each a volume of that name)."""
             used = []
             for v in pod_spec["volumes"]:
                 if "configMap" in v:
                     cm = copy.deepcopy(configmaps[v["configMap"]["name"]])
-                    cm["metadata"]["name"] = v["configMap"]["name"] = f"{self.id}-{cm['metadata']['name']}"
+                    cm["metadata"]["name"] = v["configMap"]["name"] = f"{self.id}-{pod}-{cm['metadata']['name']}"
                     self.volumes.add(cm["metadata"]["name"])
                     used.append(cm)
             return used
@@ -225,9 +225,9 @@ class Run:
         # The claim apart: playing the pod again must find the volume, not
         # create it.
         self.write("volume", [pvc])
-        self.write("ingest", [ingest] + used_configmaps(ingest["spec"]))
-        self.write("query", [query])
-        self.write("import", [importer] + used_configmaps(importer["spec"]))
+        self.write("ingest", [ingest] + used_configmaps(ingest["spec"], "ingest"))
+        self.write("query", [query] + used_configmaps(query["spec"]["template"]["spec"], "query"))
+        self.write("import", [importer] + used_configmaps(importer["spec"], "import"))
 
     def write(self, name, docs):
         path = os.path.join(self.tmp, f"{name}.yaml")
