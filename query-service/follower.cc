@@ -65,7 +65,11 @@ absl::Status Follower::Handle(v1::SubscribeResponse& response) {
     status_.connected = true;
     status_.head_sequence = std::max(status_.head_sequence, response.head_sequence());
     if (last_change != absl::InfinitePast()) status_.last_change_time = last_change;
-    if (response.has_snapshot() || response.changes_size() > 0) {
+    // A stream that brings changes, or finds the replica at the head, is
+    // progress: a stall that cleared while nothing was written must not
+    // keep the replica NOT_SERVING until the next write.
+    if (response.has_snapshot() || response.changes_size() > 0 ||
+        at >= response.head_sequence()) {
       progressed_ = true;
       failures_ = 0;
       status_.last_error.clear();

@@ -59,12 +59,13 @@ class Readiness {
 class FollowerTest : public ::testing::Test {
  protected:
   virtual ingest::StoreOptions StoreOptions() const { return {}; }
+  virtual ingest::ChangeFeedOptions FeedOptions() const { return {}; }
 
   void SetUp() override {
     auto store = ingest::Store::Open(ingest_dir_.path() + "/db", StoreOptions());
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);
-    feed_ = std::make_unique<ingest::ChangeFeedImpl>(*store_);
+    feed_ = std::make_unique<ingest::ChangeFeedImpl>(*store_, FeedOptions());
     auto ingest = Server::Start({.name = "follower_test-ingest"}, {feed_.get()});
     ASSERT_TRUE(ingest.ok()) << ingest.status();
     ingest_ = *std::move(ingest);
@@ -219,6 +220,62 @@ TEST_F(FollowerTest, ChangeLargerThanTheReplyCapStillArrives) {
 }
 
 // A changelog that keeps only the latest change.
+// An ingest server that takes one Subscribe at a time.
+class OneSubscriberFollowerTest : public FollowerTest {
+ protected:
+  ingest::ChangeFeedOptions FeedOptions() const override {
+    return {.max_subscribers = 1};
+  }
+};
+
+// Refused streams (here TOO_MANY_SUBSCRIBERS) stall the replica; once a
+// stream gets through and finds it at the head, it serves again, though
+// nothing was written in between.
+TEST_F(OneSubscriberFollowerTest, StallThatClearsWithoutWritesServesAgain) {
+  const uint64_t head = Write("大韓民国ソウル特別市", "<p>交流</p>");
+  ASSERT_GT(head, 0u);
+  // The replica already holds the head (as after a restart), so no stream
+  // will bring it a change.
+  auto changes = store_->ReadChanges(0, 10);
+  ASSERT_TRUE(changes.ok()) << changes.status();
+  ASSERT_TRUE(replica_->Apply(*changes).ok());
+  ASSERT_EQ(replica_->applied_sequence(), head);
+  // Another subscriber holds the only slot.
+  auto feed_stub = v1::ChangeFeed::NewStub(
+      grpc::CreateChannel(ingest_->address(), grpc::InsecureChannelCredentials()));
+  grpc::ClientContext holder;
+  v1::SubscribeRequest request;
+  request.set_after_sequence(head);
+  auto stream = feed_stub->Subscribe(&holder, request);
+  v1::SubscribeResponse hello;
+  ASSERT_TRUE(stream->Read(&hello));  // The slot is taken.
+
+  ASSERT_NO_FATAL_FAILURE(StartFollower(kMaxMessageBytes));
+  // Three refused streams, 10-50 ms apart: polled, as the status has no watch.
+  v1::ReplicaStatus stalled;
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (!(stalled = ReplicaStatus()).stalled() && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  ASSERT_TRUE(stalled.stalled());
+  EXPECT_TRUE(readiness_.history().empty() || !readiness_.history().back());
+  EXPECT_THAT(stalled.last_error(), HasSubstr("RESOURCE_EXHAUSTED"));
+  EXPECT_EQ(Health(), grpc::health::v1::HealthCheckResponse::NOT_SERVING);
+
+  // The slot frees; no write follows.
+  holder.TryCancel();
+  while (stream->Read(&hello)) {
+  }
+  stream->Finish().ok();
+  ASSERT_TRUE(readiness_.AwaitLatest(true, absl::Seconds(30)))
+      << "the replica at the head stayed NOT_SERVING";
+  EXPECT_EQ(Health(), grpc::health::v1::HealthCheckResponse::SERVING);
+  v1::ReplicaStatus status = ReplicaStatus();
+  EXPECT_FALSE(status.stalled());
+  EXPECT_EQ(status.applied_sequence(), head);
+  EXPECT_EQ(store_->HeadSequence(), head);
+}
+
 class TrimmedFollowerTest : public FollowerTest {
   ingest::StoreOptions StoreOptions() const override {
     return {.retain_changes = 1, .retain_age = absl::ZeroDuration()};
