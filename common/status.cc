@@ -3,6 +3,7 @@
 #include <grpcpp/support/status.h>
 #include <rocksdb/status.h>
 
+#include <algorithm>
 #include <optional>
 
 #include "absl/strings/cord.h"
@@ -41,11 +42,17 @@ absl::Status InvalidArgumentError(
   if (!violations.empty() && !violations.front().field.empty()) {
     metadata.emplace("field", violations.front().field);
   }
+  const size_t listed = std::min(violations.size(), kMaxFieldViolations);
+  if (listed < violations.size()) {
+    metadata.emplace("violationCount", absl::StrCat(violations.size()));
+    metadata.emplace("violationsListed", absl::StrCat(listed));
+  }
   absl::Status status =
       WithReason(absl::InvalidArgumentError(message), reason, metadata);
   if (!violations.empty()) {
     google::rpc::BadRequest bad_request;
-    for (const FieldViolation& v : violations) {
+    for (size_t i = 0; i < listed; ++i) {
+      const FieldViolation& v = violations[i];
       auto* out = bad_request.add_field_violations();
       out->set_field(v.field);
       out->set_description(v.description);

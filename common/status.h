@@ -53,8 +53,14 @@ struct FieldViolation {
 // ErrorInfo.metadata: key (lowerCamelCase) -> value.
 using ErrorMetadata = std::map<std::string, std::string>;
 
+// Field violations listed in one BadRequest at most: errors travel in
+// trailers, which clients cap (gRPC's default is 16 KiB).
+inline constexpr size_t kMaxFieldViolations = 100;
+
 // InvalidArgument with an ErrorInfo `reason` and a BadRequest listing
-// `violations`; `message` summarizes. The ErrorInfo's metadata is `metadata`
+// `violations` (the first kMaxFieldViolations; when there are more, the
+// metadata's "violationCount" and "violationsListed" say how many); `message`
+// summarizes. The ErrorInfo's metadata is `metadata`
 // plus "field", the first violation's path (unless `metadata` sets it).
 absl::Status InvalidArgumentError(absl::string_view reason,
                                   absl::string_view message,

@@ -8,6 +8,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "common/quote.h"
 #include "gmock/gmock.h"
 #include "google/rpc/error_details.pb.h"
@@ -230,6 +231,22 @@ TEST(MetadataTest, LongValuesAreCutShort) {
   EXPECT_THAT(metadata["etag"], testing::HasSubstr("(4194304 bytes)"));
   grpc::Status grpc_status = ToGrpcStatus(status);
   EXPECT_LT(grpc_status.error_details().size(), 1024u);
+}
+
+TEST(MetadataTest, ManyViolationsAreListedUpToTheCap) {
+  std::vector<FieldViolation> violations;
+  for (int i = 1; i <= 5000; ++i) {
+    violations.push_back({absl::StrCat("rows[", i, "].department"),
+                          "does not begin with a bureau the gazetteer knows"});
+  }
+  absl::Status status =
+      InvalidArgumentError("INVALID_ROWS", "5000 problem(s)", violations);
+  EXPECT_EQ(ViolationsOf(status).size(), kMaxFieldViolations);
+  EXPECT_EQ(ViolationsOf(status).front().field, "rows[1].department");
+  ErrorMetadata metadata = MetadataOf(status);
+  EXPECT_EQ(metadata["violationCount"], "5000");
+  EXPECT_EQ(metadata["violationsListed"], "100");
+  EXPECT_LT(ToGrpcStatus(status).error_details().size(), 16u << 10);
 }
 
 }  // namespace
