@@ -766,7 +766,7 @@ absl::Status ResolveNames(const NameResolver& names, Node& node) {
     return Parser::ErrorAtColumn(
         node.column,
         absl::StrCat(
-            "no ", kind, " is named ", Quote(node.text), "; name a ", kind,
+            "no ", kind, " is named ", QuoteValue(node.text), "; name a ", kind,
             " by its ID (", city ? "\"paris\"" : "\"environment\"",
             ") or by a Japanese or English name or alias the "
             "gazetteer gives it (",
@@ -774,7 +774,7 @@ absl::Status ResolveNames(const NameResolver& names, Node& node) {
   }
   return Parser::ErrorAtColumn(
       node.column,
-      absl::StrCat(Quote(node.text), " may name the ",
+      absl::StrCat(QuoteValue(node.text), " may name the ",
                    city ? "cities " : "bureaus ", absl::StrJoin(ids, ", "),
                    "; use one of these IDs"));
 }

@@ -366,6 +366,21 @@ TEST(FilterTest, ResolveReplacesNamesByIds) {
   EXPECT_TRUE(Filter().Resolve(FakeNames())->empty());
 }
 
+// A long unknown name is quoted short (a prefix and its length): errors
+// travel in trailers, which clients cap.
+TEST(FilterTest, ResolveQuotesALongUnknownNameShort) {
+  std::string name;
+  for (int i = 0; i < 1900; ++i) name += "あ";  // Filters are 2000 characters at most.
+  absl::StatusOr<Filter> parsed = Filter::Parse("city = \"" + name + "\"");
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  absl::StatusOr<Filter> resolved = parsed->Resolve(FakeNames());
+  ASSERT_FALSE(resolved.ok());
+  EXPECT_EQ(ReasonOf(resolved.status()), "INVALID_FILTER");
+  EXPECT_LT(resolved.status().message().size(), 512u);
+  EXPECT_THAT(std::string(resolved.status().message()),
+              HasSubstr("(5700 bytes)"));
+}
+
 TEST(FilterTest, ResolveRejectsUnknownAndAmbiguousNames) {
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"city = Atlantis", "column 8: no city is named \"Atlantis\""},
