@@ -72,6 +72,9 @@ class BoundedResults {
  public:
   explicit BoundedResults(size_t max_bytes) : max_bytes_(max_bytes) {}
 
+  // Outcomes of the rows added so far.
+  const Counts& counts() const { return counts_; }
+
   void Add(v1::RowResult result) {
     counts_.Add(result.outcome());
     // The result's bytes, its tag and its length.
@@ -351,7 +354,13 @@ class IngestServiceImpl::StreamReactor final
       : service_(service),
         context_(context),
         response_(response),
-        results_(service.options_.max_results_bytes) {
+        results_(service.options_.max_results_bytes),
+        slot_(service.streams_, service.options_.max_streams) {
+    if (!slot_.ok()) {
+      End(Busy("IngestRecords streams", service.options_.max_streams,
+               "TOO_MANY_STREAMS"));
+      return;
+    }
     ReadNext();
   }
 
@@ -370,15 +379,27 @@ class IngestServiceImpl::StreamReactor final
     }
     ++count_;
     v1::IngestRecordsRequest request;
-    grpc::ProtoBufferReader reader(&buffer_);
-    const bool parsed = request.ParseFromZeroCopyStream(&reader);
+    const size_t message_bytes = buffer_.Length();
+    // A message far beyond what a row may hold is not parsed (nor kept):
+    // the stream's memory stays bounded by its batch.
+    const bool too_large = message_bytes > kMaxRowMessageBytes;
+    bool parsed = false;
+    if (!too_large) {
+      grpc::ProtoBufferReader reader(&buffer_);
+      parsed = request.ParseFromZeroCopyStream(&reader);
+    }
     buffer_.Clear();
+    const std::string problem =
+        too_large ? absl::StrCat("is a message of ", message_bytes,
+                                 " bytes; a row's message may have at most ",
+                                 kMaxRowMessageBytes)
+                  : std::string(kUnparseable);
     if (!parsed && count_ == 1) {
       // Its validate_only and strict would govern every row: write nothing.
       End(ToGrpcStatus(InvalidArgumentError(
-          "UNPARSEABLE_MESSAGE",
-          absl::StrCat("message 1 ", kUnparseable, "; nothing was written"),
-          {{"records[1]", std::string(kUnparseable)}})));
+          too_large ? "MESSAGE_TOO_LARGE" : "UNPARSEABLE_MESSAGE",
+          absl::StrCat("message 1 ", problem, "; nothing was written"),
+          {{"records[1]", problem}})));
       return;
     }
     if (!parsed) {
@@ -387,16 +408,18 @@ class IngestServiceImpl::StreamReactor final
       result.set_outcome(v1::OUTCOME_REJECTED);
       auto* v = result.add_violations();
       v->set_field(absl::StrCat("records[", count_, "]"));
-      v->set_description(absl::StrCat(kUnparseable, "; the row was not written"));
+      v->set_description(absl::StrCat(problem, "; the row was not written"));
       results_.Add(std::move(result));
+      if (rows_.empty()) answered_ = count_;
     } else {
       if (count_ == 1) {
         options_.validate_only = request.validate_only();
         options_.strict = request.strict();
       }
       rows_.push_back({count_, std::move(*request.mutable_record()), {}});
+      rows_bytes_ += message_bytes;
     }
-    if (rows_.size() < kBatchRows) {
+    if (rows_.size() < kBatchRows && rows_bytes_ < kBatchBytes) {
       ReadNext();
       return;
     }
@@ -412,6 +435,11 @@ class IngestServiceImpl::StreamReactor final
 
  private:
   static constexpr size_t kBatchRows = 512;
+  // A batch is written once its messages reach this many bytes too.
+  static constexpr size_t kBatchBytes = size_t{8} << 20;
+  // Largest message taken as a row: well above what the row limits accept
+  // (a results cell of 64 KiB, 1,000 tags), far below gRPC's 64 MiB.
+  static constexpr size_t kMaxRowMessageBytes = size_t{1} << 20;
   static constexpr absl::string_view kUnparseable =
       "cannot be parsed as a kouryu.v1.IngestRecordsRequest (a string field "
       "that is not valid UTF-8, or the bytes of another message)";
@@ -428,6 +456,10 @@ class IngestServiceImpl::StreamReactor final
     absl::Status status = NormalizeAndWrite(service_.normalizer_, service_.store_,
                                             rows_, options_, progress_, results_);
     rows_.clear();
+    rows_bytes_ = 0;
+    // Every message so far is answered: written, or rejected (a row that
+    // did not parse, or did not normalize).
+    answered_ = count_;
     if (!status.ok()) End(ToGrpcStatus(status));
     return status.ok();
   }
@@ -444,22 +476,32 @@ class IngestServiceImpl::StreamReactor final
   }
 
   void EndIdle() {
-    const size_t answered = count_ - rows_.size();
+    const Counts& counts = results_.counts();
     End(ToGrpcStatus(WithReason(
         absl::DeadlineExceededError(absl::StrCat(
             "the stream was idle (no message for ",
             absl::FormatDuration(service_.options_.stream_idle_timeout),
             ") and was ended: of ", count_, " message(s) received, ",
-            progress_.committed
-                ? absl::StrCat("those up to ", answered,
-                               " were written (last sequence ",
-                               progress_.sequence, ")")
-                : std::string("none was written"),
-            answered < static_cast<size_t>(count_)
-                ? absl::StrCat("; messages ", answered + 1, " to ", count_,
+            answered_ == 0
+                ? std::string("none was written")
+                : absl::StrCat(
+                      "messages 1 to ", answered_, " were answered (",
+                      counts.created, " created, ", counts.updated,
+                      " updated, ", counts.unchanged, " unchanged, ",
+                      counts.rejected, " rejected and not written",
+                      progress_.committed
+                          ? absl::StrCat("; last sequence ", progress_.sequence)
+                          : std::string(),
+                      ")"),
+            answered_ < count_
+                ? absl::StrCat("; messages ", answered_ + 1, " to ", count_,
                                " were not written")
                 : "")),
-        "STREAM_IDLE")));
+        "STREAM_IDLE",
+        {{"messagesReceived", absl::StrCat(count_)},
+         {"messagesAnswered", absl::StrCat(answered_)},
+         {"rejectedCount", absl::StrCat(counts.rejected)},
+         {"sequence", absl::StrCat(progress_.sequence)}})));
   }
 
   // The last thing done with `this`: OnDone may delete it before Finish
@@ -475,11 +517,15 @@ class IngestServiceImpl::StreamReactor final
   grpc::ByteBuffer buffer_;
   WriteOptions options_{.path_root = "records"};
   std::vector<PendingRow> rows_;
+  size_t rows_bytes_ = 0;  // Wire bytes of the messages in rows_.
   BoundedResults results_;
   Progress progress_;
   int count_ = 0;
+  // Messages 1 to answered_ are written or rejected; the rest are not.
+  int answered_ = 0;
   std::atomic<uint64_t> alarm_{0};
   std::atomic<bool> ended_{false};
+  Slot slot_;  // Last: released when the reactor is deleted.
 };
 
 grpc::ServerReadReactor<grpc::ByteBuffer>* IngestServiceImpl::IngestRecords(
@@ -666,7 +712,7 @@ grpc::Status ChangeFeedImpl::Subscribe(
     for (v1::Change& change : *changes) {
       if (!Fits(bytes, response.changes_size(), change.ByteSizeLong())) {
         response.set_head_sequence(store_.HeadSequence());
-        if (!writer->Write(response)) return grpc::Status::OK;
+        if (!Write(context, writer, response)) return grpc::Status::OK;
         response.Clear();
         bytes = 0;
         Fits(bytes, 0, change.ByteSizeLong());

@@ -30,6 +30,10 @@ struct IngestServiceOptions {
   // fail with RESOURCE_EXHAUSTED (reason TOO_MANY_CALLS). With the server's
   // thread limit set above it, the change feed keeps threads of its own.
   int max_unary_calls = 64;
+  // IngestRecords streams open at once; more fail with RESOURCE_EXHAUSTED
+  // (reason TOO_MANY_STREAMS). A stream holds at most one batch of rows
+  // (512 rows or 8 MiB of messages) and its per-row results.
+  int max_streams = 64;
   // An IngestRecords stream that sends no message for this long is ended
   // with DEADLINE_EXCEEDED (reason STREAM_IDLE).
   absl::Duration stream_idle_timeout = absl::Minutes(1);
@@ -73,6 +77,7 @@ class IngestServiceImpl final
   const IngestServiceOptions options_;
   std::atomic<int> unary_calls_{0};
   std::atomic<int> imports_{0};
+  std::atomic<int> streams_{0};
   Watchdog idle_;
   WorkerPool workers_;
 };

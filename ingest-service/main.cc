@@ -40,6 +40,9 @@ ABSL_FLAG(int, max_concurrent_imports, 2,
 ABSL_FLAG(int, max_unary_calls, 64,
           "UpsertRecord, ImportTable and DeleteRecord calls run at once; more "
           "fail with RESOURCE_EXHAUSTED");
+ABSL_FLAG(int, max_streams, 64,
+          "IngestRecords streams open at once; more fail with "
+          "RESOURCE_EXHAUSTED");
 ABSL_FLAG(int, max_subscribers, 128,
           "change-feed streams open at once; more fail with "
           "RESOURCE_EXHAUSTED");
@@ -111,6 +114,7 @@ int main(int argc, char** argv) {
       normalizer, **store,
       {.max_concurrent_imports = absl::GetFlag(FLAGS_max_concurrent_imports),
        .max_unary_calls = max_unary_calls,
+       .max_streams = absl::GetFlag(FLAGS_max_streams),
        .stream_idle_timeout = idle});
   kouryu::ingest::ChangeFeedImpl feed(
       **store, {.max_subscribers = max_subscribers, .unread_timeout = idle});

@@ -230,5 +230,139 @@ TEST_F(IngestCallsTest, StreamMessageThatDoesNotParseIsReportedNotDropped) {
   EXPECT_EQ(store_->HeadSequence(), 2u);
 }
 
+// A server of its own over the fixture's store, with `options`.
+struct OwnServer {
+  OwnServer(const Normalizer& normalizer, Store& store,
+            const IngestServiceOptions& options)
+      : ingest(normalizer, store, options) {
+    auto started = Server::Start({.listen = "127.0.0.1:0", .name = "test"}, {&ingest});
+    EXPECT_TRUE(started.ok()) << started.status();
+    if (started.ok()) server = *std::move(started);
+    channel = grpc::CreateChannel(server->address(), grpc::InsecureChannelCredentials());
+    stub = v1::IngestService::NewStub(channel);
+  }
+  ~OwnServer() {
+    stub.reset();
+    server->Shutdown();
+  }
+  IngestServiceImpl ingest;
+  std::unique_ptr<Server> server;
+  std::shared_ptr<grpc::Channel> channel;
+  std::unique_ptr<v1::IngestService::Stub> stub;
+};
+
+// A message far larger than any row may be is a rejected row, not parsed or
+// kept; the rows around it are written.
+TEST_F(IngestCallsTest, OversizedStreamMessageIsARejectedRow) {
+  OwnServer own(normalizer_, *store_, {});
+  auto context = Context();
+  v1::IngestRecordsResponse response;
+  auto writer = own.stub->IngestRecords(context.get(), &response);
+  for (int i = 1; i <= 3; ++i) {
+    v1::IngestRecordsRequest request;
+    *request.mutable_record() = Row(i);
+    if (i == 2) request.mutable_record()->mutable_results()->append(2 << 20, 'x');
+    ASSERT_TRUE(writer->Write(request));
+  }
+  writer->WritesDone();
+  grpc::Status status = writer->Finish();
+  ASSERT_TRUE(status.ok()) << status.error_code() << " " << status.error_message();
+  EXPECT_EQ(response.created_count(), 2);
+  EXPECT_EQ(response.rejected_count(), 1);
+  ASSERT_EQ(response.results_size(), 3);
+  EXPECT_EQ(response.results(1).outcome(), v1::OUTCOME_REJECTED);
+  ASSERT_EQ(response.results(1).violations_size(), 1);
+  EXPECT_EQ(response.results(1).violations(0).field(), "records[2]");
+  EXPECT_THAT(response.results(1).violations(0).description(),
+              HasSubstr("a row's message may have at most 1048576"));
+  EXPECT_EQ(store_->HeadSequence(), 2u);
+}
+
+// Streams beyond max_streams are refused at once; a refused client may
+// retry once a stream ends.
+TEST_F(IngestCallsTest, StreamsBeyondTheLimitAreRefused) {
+  OwnServer own(normalizer_, *store_, {.max_streams = 1});
+  // The first stream holds the only slot: a full batch of it is written,
+  // which shows the server has it open.
+  auto first_context = Context();
+  v1::IngestRecordsResponse first_response;
+  auto first = own.stub->IngestRecords(first_context.get(), &first_response);
+  for (int i = 1; i <= 512; ++i) {
+    v1::IngestRecordsRequest request;
+    *request.mutable_record() = Row(i);
+    ASSERT_TRUE(first->Write(request));
+  }
+  ASSERT_TRUE(store_->WaitForChangesAfter(511, absl::Now() + absl::Seconds(60)));
+
+  auto refused_context = Context();
+  v1::IngestRecordsResponse refused_response;
+  auto refused = own.stub->IngestRecords(refused_context.get(), &refused_response);
+  refused->WritesDone();
+  grpc::Status status = refused->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_THAT(status.error_message(), HasSubstr("IngestRecords streams"));
+
+  first->WritesDone();
+  status = first->Finish();
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(first_response.created_count(), 512);
+
+  auto again_context = Context();
+  v1::IngestRecordsResponse again_response;
+  auto again = own.stub->IngestRecords(again_context.get(), &again_response);
+  v1::IngestRecordsRequest request;
+  *request.mutable_record() = Row(600);
+  ASSERT_TRUE(again->Write(request));
+  again->WritesDone();
+  status = again->Finish();
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(again_response.created_count(), 1);
+}
+
+// An idle stream ends saying which messages were answered: a message that
+// did not parse after the last written batch is among those not written.
+TEST_F(IngestCallsTest, IdleStreamSaysWhichMessagesWereAnswered) {
+  OwnServer own(normalizer_, *store_, {.stream_idle_timeout = absl::Seconds(1)});
+  std::vector<std::string> messages;
+  for (int i = 1; i <= 515; ++i) {
+    v1::IngestRecordsRequest request;
+    *request.mutable_record() = Row(i);
+    if (i == 514) request.mutable_record()->set_title("MARK");
+    messages.push_back(request.SerializeAsString());
+  }
+  messages[513] = absl::StrReplaceAll(messages[513], {{"MARK", "\xff\xfe"}});
+
+  grpc::GenericStub generic(own.channel);
+  grpc::CompletionQueue cq;
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+  auto call = generic.PrepareCall(&context, "/kouryu.v1.IngestService/IngestRecords", &cq);
+  auto next = [&cq](intptr_t tag) {
+    void* got = nullptr;
+    bool ok = false;
+    EXPECT_TRUE(cq.Next(&got, &ok));
+    EXPECT_EQ(reinterpret_cast<intptr_t>(got), tag);
+    return ok;
+  };
+  call->StartCall(reinterpret_cast<void*>(1));
+  ASSERT_TRUE(next(1));
+  for (const std::string& bytes : messages) {
+    grpc::Slice slice(bytes);
+    grpc::ByteBuffer buffer(&slice, 1);
+    call->Write(buffer, reinterpret_cast<void*>(2));
+    ASSERT_TRUE(next(2));
+  }
+  // No WritesDone: the stream goes idle and the server ends it.
+  grpc::Status status;
+  call->Finish(&status, reinterpret_cast<void*>(5));
+  ASSERT_TRUE(next(5));
+  cq.Shutdown();
+
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  EXPECT_THAT(status.error_message(), HasSubstr("messages 1 to 512 were answered"));
+  EXPECT_THAT(status.error_message(), HasSubstr("messages 513 to 515 were not written"));
+  EXPECT_EQ(store_->HeadSequence(), 512u);
+}
+
 }  // namespace
 }  // namespace kouryu::ingest
