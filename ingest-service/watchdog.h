@@ -19,8 +19,9 @@
 
 namespace kouryu::ingest {
 
-// Runs each armed callback on its own thread once the callback's deadline
-// passes, unless it is disarmed first. Thread-safe.
+// Runs each armed callback once its deadline passes, unless it is disarmed
+// first. Callbacks run one at a time on the watchdog's one thread, so each
+// must be short (end a call, not wait for one). Thread-safe.
 class Watchdog {
  public:
   Watchdog();
