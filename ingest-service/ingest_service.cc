@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/hash/hash.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -185,7 +187,25 @@ struct Progress {
   bool any_batch = false;
   // Some batch of the call is in the store.
   bool committed = false;
+  // validate_only: what each record of earlier batches would have become
+  // (hash of record ID -> hash of name and etag). The store compares a dry
+  // run's batch with what is stored, which holds none of those batches.
+  absl::flat_hash_map<size_t, size_t> dry_run;
 };
+
+// A dry run's outcome as the real call's would be: a record that an earlier
+// batch of the call wrote is UPDATED or UNCHANGED against that, not what
+// the store holds.
+void DryRunOutcome(const v1::Record& record, Progress& progress,
+                   v1::Outcome& outcome) {
+  const absl::string_view name = record.name();
+  const size_t id = absl::HashOf(name.substr(name.rfind('/') + 1));
+  const size_t content = absl::HashOf(name, record.etag());
+  auto [it, added] = progress.dry_run.try_emplace(id, content);
+  if (added) return;
+  outcome = it->second == content ? v1::OUTCOME_UNCHANGED : v1::OUTCOME_UPDATED;
+  it->second = content;
+}
 
 void AddViolations(const std::vector<FieldViolation>& violations,
                    google::protobuf::RepeatedPtrField<
@@ -260,7 +280,11 @@ absl::Status NormalizeAndWrite(const Normalizer& normalizer, Store& store,
     }
   } else {
     for (size_t j = 0; j < written->size(); ++j) {
-      row_results[valid_rows[j]].set_outcome((*written)[j].outcome);
+      v1::Outcome outcome = (*written)[j].outcome;
+      if (options.validate_only) {
+        DryRunOutcome((*written)[j].record, progress, outcome);
+      }
+      row_results[valid_rows[j]].set_outcome(outcome);
     }
     progress.sequence = std::max(progress.sequence, sequence);
     progress.any_batch = true;

@@ -364,5 +364,34 @@ TEST_F(IngestCallsTest, IdleStreamSaysWhichMessagesWereAnswered) {
   EXPECT_EQ(store_->HeadSequence(), 512u);
 }
 
+// A dry run answers what the import would: a row whose record an earlier
+// chunk of the same table wrote is UPDATED (or UNCHANGED), not CREATED.
+TEST_F(IngestCallsTest, ValidateOnlyOutcomesAreTheImportsAcrossChunks) {
+  std::string table = WarnedTable(600);
+  // Row 10's item again in the last line (beyond the first chunks), with
+  // other results; and row 20's item again with the same results.
+  absl::StrAppend(&table,
+                  "②姉妹港交流\t港湾局港湾経営部\tイタリア共和国ミラノ市(第10号)\t<p>改訂</p>\n",
+                  "②姉妹港交流\t港湾局港湾経営部\tイタリア共和国ミラノ市(第20号)\t<p>20</p>\n");
+  v1::ImportTableRequest request;
+  request.set_content(table);
+  request.set_validate_only(true);
+  v1::ImportTableResponse dry;
+  grpc::Status status = stub_->ImportTable(Context().get(), request, &dry);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(store_->HeadSequence(), 0u);
+
+  request.set_validate_only(false);
+  v1::ImportTableResponse real;
+  status = stub_->ImportTable(Context().get(), request, &real);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(real.created_count(), 600);
+  EXPECT_EQ(real.updated_count(), 1);
+  EXPECT_EQ(real.unchanged_count(), 1);
+  EXPECT_EQ(dry.created_count(), real.created_count());
+  EXPECT_EQ(dry.updated_count(), real.updated_count());
+  EXPECT_EQ(dry.unchanged_count(), real.unchanged_count());
+}
+
 }  // namespace
 }  // namespace kouryu::ingest
