@@ -147,14 +147,20 @@ class Slot {
  public:
   Slot(std::atomic<int>& used, int limit)
       : used_(used), ok_(used.fetch_add(1) < limit) {}
-  ~Slot() { used_.fetch_sub(1); }
+  ~Slot() { Release(); }
   Slot(const Slot&) = delete;
   Slot& operator=(const Slot&) = delete;
   bool ok() const { return ok_; }
+  // Gives the slot back before the destructor would (once).
+  void Release() {
+    if (held_) used_.fetch_sub(1);
+    held_ = false;
+  }
 
  private:
   std::atomic<int>& used_;
   const bool ok_;
+  bool held_ = true;
 };
 
 grpc::Status Busy(absl::string_view what, int limit, absl::string_view reason) {
@@ -532,6 +538,9 @@ class IngestServiceImpl::StreamReactor final
   // returns.
   void End(const grpc::Status& status) {
     ended_ = true;
+    // Free before the client learns the status, so that it may open the
+    // next stream at once; OnDone (which deletes this) may come later.
+    slot_.Release();
     Finish(status);
   }
 
@@ -549,7 +558,7 @@ class IngestServiceImpl::StreamReactor final
   int answered_ = 0;
   std::atomic<uint64_t> alarm_{0};
   std::atomic<bool> ended_{false};
-  Slot slot_;  // Last: released when the reactor is deleted.
+  Slot slot_;  // Released by End, or when the reactor is deleted.
 };
 
 grpc::ServerReadReactor<grpc::ByteBuffer>* IngestServiceImpl::IngestRecords(
