@@ -48,6 +48,65 @@ v1::RawRecord Row(int i) {
   return raw;
 }
 
+// Sends `messages` (serialized requests, as raw bytes) on one IngestRecords
+// stream through a generic stub; with `writes_done` false the client then
+// sends nothing more and waits for the server to end the stream.
+struct RawStreamResult {
+  grpc::Status status;
+  bool all_sent = false;  // Every message was written to the stream.
+  bool got_reply = false;
+  v1::IngestRecordsResponse response;
+};
+RawStreamResult SendRaw(const std::shared_ptr<grpc::Channel>& channel,
+                        const std::vector<std::string>& messages,
+                        bool writes_done) {
+  RawStreamResult result;
+  grpc::GenericStub generic(channel);
+  grpc::CompletionQueue cq;
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+  auto call = generic.PrepareCall(&context, "/kouryu.v1.IngestService/IngestRecords", &cq);
+  auto next = [&cq](intptr_t tag) {
+    void* got = nullptr;
+    bool ok = false;
+    EXPECT_TRUE(cq.Next(&got, &ok));
+    EXPECT_EQ(reinterpret_cast<intptr_t>(got), tag);
+    return ok;
+  };
+  call->StartCall(reinterpret_cast<void*>(1));
+  bool open = next(1);
+  for (size_t i = 0; open && i < messages.size(); ++i) {
+    grpc::Slice slice(messages[i]);
+    grpc::ByteBuffer buffer(&slice, 1);
+    call->Write(buffer, reinterpret_cast<void*>(2));
+    open = next(2);
+  }
+  result.all_sent = open;
+  grpc::ByteBuffer reply;
+  if (open && writes_done) {
+    call->WritesDone(reinterpret_cast<void*>(3));
+    next(3);
+    call->Read(&reply, reinterpret_cast<void*>(4));
+    result.got_reply = next(4);
+  }
+  call->Finish(&result.status, reinterpret_cast<void*>(5));
+  EXPECT_TRUE(next(5));
+  cq.Shutdown();
+  void* tag = nullptr;
+  bool ok = false;
+  while (cq.Next(&tag, &ok)) {
+  }
+  if (result.got_reply) {
+    std::vector<grpc::Slice> slices;
+    std::string bytes;
+    if (reply.Dump(&slices).ok()) {
+      for (const grpc::Slice& s : slices) bytes.append(s.begin(), s.end());
+    }
+    EXPECT_TRUE(result.response.ParseFromString(bytes));
+  }
+  return result;
+}
+
 class IngestCallsTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -177,46 +236,15 @@ TEST_F(IngestCallsTest, StreamMessageThatDoesNotParseIsReportedNotDropped) {
   }
   messages[1] = absl::StrReplaceAll(messages[1], {{"MARK", "\xff\xfe\xfd\xfc"}});
 
-  grpc::GenericStub generic(channel_);
-  grpc::CompletionQueue cq;
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-  auto call = generic.PrepareCall(&context, "/kouryu.v1.IngestService/IngestRecords", &cq);
-  auto next = [&cq](intptr_t tag) {
-    void* got = nullptr;
-    bool ok = false;
-    EXPECT_TRUE(cq.Next(&got, &ok));
-    EXPECT_EQ(reinterpret_cast<intptr_t>(got), tag);
-    return ok;
-  };
-  call->StartCall(reinterpret_cast<void*>(1));
-  ASSERT_TRUE(next(1));
-  for (const std::string& bytes : messages) {
-    grpc::Slice slice(bytes);
-    grpc::ByteBuffer buffer(&slice, 1);
-    call->Write(buffer, reinterpret_cast<void*>(2));
-    ASSERT_TRUE(next(2));
-  }
-  call->WritesDone(reinterpret_cast<void*>(3));
-  ASSERT_TRUE(next(3));
-  grpc::ByteBuffer reply;
-  call->Read(&reply, reinterpret_cast<void*>(4));
-  bool got_reply = next(4);
-  grpc::Status status;
-  call->Finish(&status, reinterpret_cast<void*>(5));
-  ASSERT_TRUE(next(5));
-  cq.Shutdown();
+  RawStreamResult sent = SendRaw(channel_, messages, /*writes_done=*/true);
+  ASSERT_TRUE(sent.all_sent);
 
   // Either way the client learns about message 2: here it is a rejected row
   // and the rows around it are written.
-  ASSERT_TRUE(status.ok()) << status.error_code() << " " << status.error_message();
-  ASSERT_TRUE(got_reply);
-  std::vector<grpc::Slice> slices;
-  ASSERT_TRUE(reply.Dump(&slices).ok());
-  std::string bytes;
-  for (const grpc::Slice& s : slices) bytes.append(s.begin(), s.end());
-  v1::IngestRecordsResponse response;
-  ASSERT_TRUE(response.ParseFromString(bytes));
+  ASSERT_TRUE(sent.status.ok()) << sent.status.error_code() << " "
+                                << sent.status.error_message();
+  ASSERT_TRUE(sent.got_reply);
+  const v1::IngestRecordsResponse& response = sent.response;
   EXPECT_EQ(response.created_count(), 2);
   EXPECT_EQ(response.rejected_count(), 1);
   ASSERT_EQ(response.results_size(), 3);
@@ -332,31 +360,10 @@ TEST_F(IngestCallsTest, IdleStreamSaysWhichMessagesWereAnswered) {
   }
   messages[513] = absl::StrReplaceAll(messages[513], {{"MARK", "\xff\xfe"}});
 
-  grpc::GenericStub generic(own.channel);
-  grpc::CompletionQueue cq;
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
-  auto call = generic.PrepareCall(&context, "/kouryu.v1.IngestService/IngestRecords", &cq);
-  auto next = [&cq](intptr_t tag) {
-    void* got = nullptr;
-    bool ok = false;
-    EXPECT_TRUE(cq.Next(&got, &ok));
-    EXPECT_EQ(reinterpret_cast<intptr_t>(got), tag);
-    return ok;
-  };
-  call->StartCall(reinterpret_cast<void*>(1));
-  ASSERT_TRUE(next(1));
-  for (const std::string& bytes : messages) {
-    grpc::Slice slice(bytes);
-    grpc::ByteBuffer buffer(&slice, 1);
-    call->Write(buffer, reinterpret_cast<void*>(2));
-    ASSERT_TRUE(next(2));
-  }
   // No WritesDone: the stream goes idle and the server ends it.
-  grpc::Status status;
-  call->Finish(&status, reinterpret_cast<void*>(5));
-  ASSERT_TRUE(next(5));
-  cq.Shutdown();
+  RawStreamResult sent = SendRaw(own.channel, messages, /*writes_done=*/false);
+  ASSERT_TRUE(sent.all_sent);
+  const grpc::Status& status = sent.status;
 
   EXPECT_EQ(status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
   EXPECT_THAT(status.error_message(), HasSubstr("messages 1 to 512 were answered"));
