@@ -4,6 +4,7 @@
 #include <malloc.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -690,15 +691,23 @@ grpc::Status ChangeFeedImpl::Subscribe(
   }
   uint64_t cursor = request->after_sequence();
   const uint64_t head = store_.HeadSequence();
-  if (cursor > head) {
-    return ToGrpcStatus(WithReason(
-        absl::OutOfRangeError(absl::StrCat(
-            "after_sequence ", cursor, " is past the changelog head ", head)),
-        "SEQUENCE_AHEAD_OF_HEAD"));
+  // A subscriber beyond the head, or whose sequence stands for other
+  // changes here (another history), holds changes the store does not: it
+  // starts over from a snapshot (change_feed.proto).
+  const bool diverged = !store_.Continues(request->history_id(), cursor);
+  if (diverged) {
+    std::fprintf(stderr,
+                 "kouryu-ingest: a subscriber at sequence %llu of history "
+                 "\"%s\" holds changes this store (history %s, head %llu) "
+                 "does not; sending it a snapshot\n",
+                 static_cast<unsigned long long>(cursor),
+                 request->history_id().substr(0, 64).c_str(),
+                 store_.history().id.c_str(),
+                 static_cast<unsigned long long>(head));
   }
-  if (cursor + 1 < store_.FirstRetained()) {
-    // The changes the caller needs are gone: send every record as of one
-    // sequence, then the changes after it.
+  if (diverged || cursor + 1 < store_.FirstRetained()) {
+    // The changes the caller needs are gone, or it needs to lose some: send
+    // every record as of one sequence, then the changes after it.
     absl::StatusOr<uint64_t> sent = SendSnapshot(context, writer);
     if (!sent.ok()) return ToGrpcStatus(sent.status());
     cursor = *sent;
@@ -803,7 +812,8 @@ absl::StatusOr<uint64_t> ChangeFeedImpl::SendSnapshot(
 
 bool ChangeFeedImpl::Write(grpc::ServerContext* context,
                            grpc::ServerWriter<v1::SubscribeResponse>* writer,
-                           const v1::SubscribeResponse& response) {
+                           v1::SubscribeResponse& response) {
+  response.set_history_id(store_.history().id);
   uint64_t alarm = unread_.Arm(absl::Now() + options_.unread_timeout,
                                [context] { context->TryCancel(); });
   bool sent = writer->Write(response);

@@ -113,11 +113,11 @@ class ChangeFeedImpl final : public v1::ChangeFeed::Service {
       grpc::ServerContext* context,
       grpc::ServerWriter<v1::SubscribeResponse>* writer);
 
-  // writer->Write, cancelling the call when the response cannot be sent
-  // within options_.unread_timeout.
+  // writer->Write with the store's history ID set, cancelling the call
+  // when the response cannot be sent within options_.unread_timeout.
   bool Write(grpc::ServerContext* context,
              grpc::ServerWriter<v1::SubscribeResponse>* writer,
-             const v1::SubscribeResponse& response);
+             v1::SubscribeResponse& response);
 
   const Store& store_;
   const ChangeFeedOptions options_;

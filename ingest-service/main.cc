@@ -1,8 +1,12 @@
-// kouryu-ingest: the ingest server (IngestService and ChangeFeed).
+// kouryu-ingest: the ingest server (IngestService, ChangeFeed and
+// AdminService), or, with --restore_from, the offline restore of a backup.
 
 #include <malloc.h>
 
 #include <cstdio>
+#include <memory>
+#include <optional>
+#include <string>
 #include <thread>
 #include <cstdlib>
 
@@ -13,6 +17,8 @@
 #include "absl/time/time.h"
 #include "common/gazetteer.h"
 #include "common/server.h"
+#include "ingest-service/admin_service.h"
+#include "ingest-service/backups.h"
 #include "ingest-service/ingest_service.h"
 #include "ingest-service/normalizer.h"
 #include "ingest-service/store.h"
@@ -46,6 +52,14 @@ ABSL_FLAG(int, max_streams, 64,
 ABSL_FLAG(int, max_subscribers, 128,
           "change-feed streams open at once; more fail with "
           "RESOURCE_EXHAUSTED");
+ABSL_FLAG(std::string, backup_dir, "",
+          "directory of the backups AdminService.CreateBackup takes; without "
+          "it AdminService fails with FAILED_PRECONDITION (BACKUPS_DISABLED)");
+ABSL_FLAG(std::string, restore_from, "",
+          "restore a backup of this backup directory into --data_dir (empty "
+          "or missing), then exit instead of serving");
+ABSL_FLAG(uint32_t, restore_backup_id, 0,
+          "with --restore_from: the backup to restore (0: the latest)");
 ABSL_FLAG(absl::Duration, trim_interval, absl::Minutes(1),
           "how often changes beyond both retention limits are dropped");
 
@@ -65,6 +79,30 @@ void TrimChangelog(kouryu::ingest::Store& store) {
   }
 }
 
+// --restore_from: restores, prints what, and returns the exit code.
+int Restore(const std::string& data_dir) {
+  const std::string from = absl::GetFlag(FLAGS_restore_from);
+  const uint32_t id = absl::GetFlag(FLAGS_restore_backup_id);
+  absl::StatusOr<kouryu::ingest::BackupInfo> restored =
+      kouryu::ingest::RestoreBackup(
+          from, id == 0 ? std::nullopt : std::optional<uint32_t>(id), data_dir);
+  if (!restored.ok()) {
+    std::fprintf(stderr, "kouryu-ingest: restore failed: %s: %s\n",
+                 absl::StatusCodeToString(restored.status().code()).c_str(),
+                 std::string(restored.status().message()).c_str());
+    return 1;
+  }
+  std::printf(
+      "kouryu-ingest: restored backup %u of %s into %s: sequence %llu, %llu "
+      "records, digest %s; a new history continues %s up to sequence %llu\n",
+      restored->id, from.c_str(), data_dir.c_str(),
+      static_cast<unsigned long long>(restored->sequence),
+      static_cast<unsigned long long>(restored->record_count),
+      restored->digest.c_str(), restored->history_id.c_str(),
+      static_cast<unsigned long long>(restored->sequence));
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -82,6 +120,12 @@ int main(int argc, char** argv) {
   const std::string data_dir = absl::GetFlag(FLAGS_data_dir);
   if (data_dir.empty()) {
     std::fprintf(stderr, "kouryu-ingest: --data_dir is required\n");
+    return 2;
+  }
+  if (!absl::GetFlag(FLAGS_restore_from).empty()) return Restore(data_dir);
+  if (absl::GetFlag(FLAGS_restore_backup_id) != 0) {
+    std::fprintf(stderr,
+                 "kouryu-ingest: --restore_backup_id needs --restore_from\n");
     return 2;
   }
   std::unique_ptr<kouryu::Gazetteer> loaded;
@@ -118,6 +162,20 @@ int main(int argc, char** argv) {
        .stream_idle_timeout = idle});
   kouryu::ingest::ChangeFeedImpl feed(
       **store, {.max_subscribers = max_subscribers, .unread_timeout = idle});
+  std::unique_ptr<kouryu::ingest::Backups> backups;
+  if (!absl::GetFlag(FLAGS_backup_dir).empty()) {
+    // The checkpoint a backup is copied from sits beside the database, on
+    // its file system, so that it is made of hard links.
+    auto opened = kouryu::ingest::Backups::Open(
+        absl::GetFlag(FLAGS_backup_dir), data_dir + "/backup-checkpoint");
+    if (!opened.ok()) {
+      std::fprintf(stderr, "kouryu-ingest: %s\n",
+                   opened.status().ToString().c_str());
+      return 1;
+    }
+    backups = *std::move(opened);
+  }
+  kouryu::ingest::AdminServiceImpl admin(**store, backups.get());
 
   // Each kind of call has threads of its own: the unary calls' share, the
   // change feed's, and a few for GetDigest and reflection. IngestRecords
@@ -128,7 +186,7 @@ int main(int argc, char** argv) {
        .max_threads = max_unary_calls + max_subscribers + 16,
        .max_connection_age = absl::GetFlag(FLAGS_max_connection_age),
        .max_connection_age_grace = absl::GetFlag(FLAGS_max_connection_age_grace)},
-      {&ingest, &feed});
+      {&ingest, &feed, &admin});
   if (!server.ok()) {
     std::fprintf(stderr, "kouryu-ingest: %s\n", server.status().ToString().c_str());
     return 1;
@@ -148,6 +206,7 @@ int main(int argc, char** argv) {
   trimmer.join();
   (*server)->Shutdown([&] { (*store)->StopWaiting(); });
   server->reset();
+  backups.reset();
   store->reset();  // Closes RocksDB after the last call has finished.
   std::fprintf(stderr, "kouryu-ingest: stopped\n");
   // Everything of ours is closed. gRPC's library teardown at exit waits on

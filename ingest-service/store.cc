@@ -8,10 +8,14 @@
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
+#include <rocksdb/utilities/backup_engine.h>
+#include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/write_batch.h>
 #include <sys/statvfs.h>
 
+#include <limits>
 #include <memory>
+#include <random>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
@@ -36,6 +40,10 @@ constexpr const char* kChangelogFamily = "changelog";
 // In the default column family: the latest sequence written, which the
 // changelog alone cannot tell once it has been trimmed empty.
 constexpr char kHeadKey[] = "head_sequence";
+// In the default column family: the store's history (store.h).
+constexpr char kHistoryKey[] = "history_id";
+constexpr char kParentHistoryKey[] = "parent_history_id";
+constexpr char kParentSequenceKey[] = "parent_history_sequence";
 // A written batch up to this size is kept for the next group write (see
 // Store::spare_batch_); larger ones, from big imports, are freed.
 constexpr size_t kMaxSpareBatchBytes = 8 << 20;
@@ -185,6 +193,46 @@ absl::StatusOr<v1::Record> ParsePending(const std::string& bytes) {
   return record;
 }
 
+// 128 random bits, as 32 hex digits.
+std::string NewHistoryId() {
+  std::random_device random;
+  std::string id;
+  for (int i = 0; i < 4; ++i) {
+    absl::StrAppend(&id, absl::Hex(random(), absl::kZeroPad8));
+  }
+  return id;
+}
+
+// Reads the history keys; creates the history of a store that has none
+// (new, or written before histories existed).
+absl::StatusOr<StoreHistory> LoadHistory(rocksdb::DB& db,
+                                         rocksdb::ColumnFamilyHandle* meta) {
+  StoreHistory history;
+  rocksdb::Status s =
+      db.Get(rocksdb::ReadOptions(), meta, kHistoryKey, &history.id);
+  if (s.IsNotFound()) {
+    history.id = NewHistoryId();
+    rocksdb::WriteOptions sync;
+    sync.sync = true;
+    absl::Status written = FromRocksDb(
+        db.Put(sync, meta, kHistoryKey, history.id), "writing the history ID");
+    if (!written.ok()) return written;
+    return history;
+  }
+  if (!s.ok()) return FromRocksDb(s, "reading the history ID");
+  s = db.Get(rocksdb::ReadOptions(), meta, kParentHistoryKey,
+             &history.parent_id);
+  if (s.IsNotFound()) return history;
+  if (!s.ok()) return FromRocksDb(s, "reading the parent history ID");
+  std::string value;
+  s = db.Get(rocksdb::ReadOptions(), meta, kParentSequenceKey, &value);
+  if (!s.ok()) return FromRocksDb(s, "reading the parent history sequence");
+  std::optional<uint64_t> sequence = DecodeSequenceKey(value);
+  if (!sequence) return Corrupted("parent history sequence", kParentSequenceKey);
+  history.parent_sequence = *sequence;
+  return history;
+}
+
 }  // namespace
 
 std::string ContentEtag(const v1::Record& record) {
@@ -250,13 +298,17 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
     absl::Status scanned = FromRocksDb(it->status(), "reading the changelog");
     if (!scanned.ok()) return scanned;
   }
-  return std::unique_ptr<Store>(
-      new Store(dir, std::move(db), std::move(handles), options, head, first));
+  absl::StatusOr<StoreHistory> history = LoadHistory(*db, handles[0]);
+  if (!history.ok()) return history.status();
+  return std::unique_ptr<Store>(new Store(dir, std::move(db),
+                                          std::move(handles), options, head,
+                                          first, *std::move(history)));
 }
 
 Store::Store(std::string dir, std::unique_ptr<rocksdb::DB> db,
              std::vector<rocksdb::ColumnFamilyHandle*> handles,
-             const StoreOptions& options, uint64_t head, uint64_t first_retained)
+             const StoreOptions& options, uint64_t head, uint64_t first_retained,
+             StoreHistory history)
     : dir_(std::move(dir)),
       db_(std::move(db)),
       records_(handles[1]),
@@ -264,6 +316,7 @@ Store::Store(std::string dir, std::unique_ptr<rocksdb::DB> db,
       changelog_(handles[3]),
       handles_(std::move(handles)),
       options_(options),
+      history_(std::move(history)),
       assigned_(head),
       head_(head),
       first_retained_(first_retained) {}
@@ -663,6 +716,61 @@ absl::StatusOr<StoreDigest> Store::Digest() const {
       });
   if (!status.ok()) return status;
   return StoreDigest{(*snapshot)->sequence(), digest.count(), digest.hex()};
+}
+
+bool Store::Continues(absl::string_view history_id, uint64_t sequence) const {
+  if (history_id.empty() || history_id == history_.id) {
+    return sequence <= HeadSequence();
+  }
+  return history_id == history_.parent_id &&
+         sequence <= history_.parent_sequence;
+}
+
+absl::Status Store::Checkpoint(const std::string& dir) const {
+  rocksdb::Checkpoint* raw = nullptr;
+  absl::Status status =
+      FromRocksDb(rocksdb::Checkpoint::Create(db_.get(), &raw),
+                  "preparing a checkpoint");
+  if (!status.ok()) return status;
+  std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
+  // No flush of the live database: the write-ahead log, copied up to its
+  // size at the moment the checkpoint is taken, holds what the memtables do.
+  return FromRocksDb(
+      checkpoint->CreateCheckpoint(dir, std::numeric_limits<uint64_t>::max()),
+      absl::StrCat("writing a checkpoint into ", dir));
+}
+
+absl::StatusOr<uint32_t> Store::BackUpTo(rocksdb::BackupEngine& engine,
+                                         const std::string& app_metadata) {
+  rocksdb::CreateBackupOptions backup_options;
+  backup_options.flush_before_backup = true;
+  rocksdb::BackupID id = 0;
+  absl::Status status = FromRocksDb(
+      engine.CreateNewBackupWithMetadata(backup_options, db_.get(),
+                                         app_metadata, &id),
+      "writing a backup");
+  if (!status.ok()) return status;
+  return id;
+}
+
+absl::Status Store::StartNewHistory() {
+  StoreHistory next{.id = NewHistoryId(),
+                    .parent_id = history_.id,
+                    .parent_sequence = HeadSequence()};
+  rocksdb::WriteBatch batch;
+  rocksdb::Status s = batch.Put(handles_[0], kHistoryKey, next.id);
+  if (s.ok()) s = batch.Put(handles_[0], kParentHistoryKey, next.parent_id);
+  if (s.ok()) {
+    s = batch.Put(handles_[0], kParentSequenceKey,
+                  SequenceKey(next.parent_sequence));
+  }
+  rocksdb::WriteOptions sync;
+  sync.sync = true;
+  if (s.ok()) s = db_->Write(sync, &batch);
+  absl::Status written = FromRocksDb(s, "writing the new history ID");
+  if (!written.ok()) return written;
+  history_ = std::move(next);
+  return absl::OkStatus();
 }
 
 bool Store::WaitForChangesAfter(uint64_t after, absl::Time deadline) const {

@@ -11,6 +11,15 @@
 //   record_ids record ID         -> resource name (finds a record whose city
 //                                   or bureau changed)
 //   changelog  SequenceKey(seq)  -> v1::Change
+//   default    "head_sequence" -> the latest sequence written (in every
+//              write's batch); "history_id", "parent_history_id",
+//              "parent_history_sequence" -> the store's history (below)
+//
+// History: the store takes a random history ID when it is created. A store
+// restored from a backup taken at sequence S takes a new one and remembers
+// the one it was backed up from with S: up to S both histories hold the
+// same changes, beyond S they may differ. The change feed sends the ID so
+// that a replica notices when the same sequence stands for other changes.
 //
 // Thread-safe. Writes are serialized (single writer); reads run concurrently.
 
@@ -34,6 +43,7 @@
 #include "kouryu/v1/record.pb.h"
 
 namespace rocksdb {
+class BackupEngine;
 class ColumnFamilyHandle;
 class DB;
 }  // namespace rocksdb
@@ -86,6 +96,16 @@ struct StoreDigest {
   std::string digest;
 };
 
+// Which history the store's changes belong to (see the top of this file).
+struct StoreHistory {
+  // 32 hex digits, random.
+  std::string id;
+  // The history this one continues up to parent_sequence; empty for a
+  // store that was never restored.
+  std::string parent_id;
+  uint64_t parent_sequence = 0;
+};
+
 class Store {
  public:
   // Opens or creates the database in `dir`.
@@ -134,6 +154,29 @@ class Store {
   absl::StatusOr<std::unique_ptr<StoreSnapshot>> OpenSnapshot() const;
   absl::StatusOr<StoreDigest> Digest() const;
 
+  const StoreHistory& history() const { return history_; }
+  // Whether a reader that holds the changes up to `sequence` of history
+  // `history_id` holds what this store holds up to there: the store's own
+  // history (or an unnamed one, "") up to its head, or the history it was
+  // restored from up to the backup's sequence.
+  bool Continues(absl::string_view history_id, uint64_t sequence) const;
+
+  // Writes an openable copy of the database, as of one moment, into `dir`
+  // (which must not exist): RocksDB's checkpoint, its table files
+  // hard-linked when `dir` is on the same file system, the write-ahead log
+  // copied. Writes go on meanwhile; every write's batch holds the head
+  // sequence, so the copy's HeadSequence() is exactly what it holds.
+  absl::Status Checkpoint(const std::string& dir) const;
+  // Adds a backup of the database to `engine` with `app_metadata`, memtables
+  // flushed first; returns its ID. For a store nobody writes to (a
+  // checkpoint opened for the backup): the backup then holds exactly the
+  // changes up to HeadSequence().
+  absl::StatusOr<uint32_t> BackUpTo(rocksdb::BackupEngine& engine,
+                                    const std::string& app_metadata);
+  // Starts a new history that continues the current one up to the head (a
+  // store just restored from a backup). Call before any write.
+  absl::Status StartNewHistory();
+
   // Blocks until HeadSequence() > `after`, `deadline` passes or
   // StopWaiting() is called. Returns whether there are changes after `after`.
   bool WaitForChangesAfter(uint64_t after, absl::Time deadline) const;
@@ -152,7 +195,8 @@ class Store {
 
   Store(std::string dir, std::unique_ptr<rocksdb::DB> db,
         std::vector<rocksdb::ColumnFamilyHandle*> handles,
-        const StoreOptions& options, uint64_t head, uint64_t first_retained);
+        const StoreOptions& options, uint64_t head, uint64_t first_retained,
+        StoreHistory history);
 
   // RESOURCE_EXHAUSTED unless the disk has room for `bytes` more.
   absl::Status CheckFreeSpace(uint64_t bytes) const;
@@ -177,6 +221,8 @@ class Store {
   rocksdb::ColumnFamilyHandle* changelog_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   StoreOptions options_;
+  // Set at Open (and by StartNewHistory, before any write).
+  StoreHistory history_;
 
   // Preparing writes: sequences are assigned here, and each write's
   // operations are appended whole to the open batch, in sequence order.

@@ -44,8 +44,25 @@ absl::Status Follower::Handle(v1::SubscribeResponse& response) {
   absl::Status applied;
   absl::Time last_change = absl::InfinitePast();
   if (response.has_snapshot()) {
-    applied = replica_.ApplySnapshotPart(*response.mutable_snapshot());
-  } else if (response.changes_size() > 0) {
+    if (response.snapshot().first()) {
+      std::fprintf(stderr,
+                   "kouryu-query: loading a snapshot at sequence %llu of "
+                   "history %s (the replica was at %llu of history \"%s\")\n",
+                   static_cast<unsigned long long>(response.snapshot().sequence()),
+                   response.history_id().c_str(),
+                   static_cast<unsigned long long>(replica_.applied_sequence()),
+                   replica_.history_id().c_str());
+    }
+    applied = replica_.ApplySnapshotPart(*response.mutable_snapshot(),
+                                         response.history_id());
+  } else if (!response.history_id().empty() &&
+             response.history_id() != replica_.history_id()) {
+    // Changes without a snapshot: the feed found the replica's data to be
+    // part of its history (change_feed.proto).
+    applied = replica_.SetHistoryId(response.history_id());
+  }
+  if (!applied.ok()) return applied;
+  if (!response.has_snapshot() && response.changes_size() > 0) {
     const auto& commit = response.changes().rbegin()->commit_time();
     last_change = absl::FromUnixSeconds(commit.seconds()) +
                   absl::Nanoseconds(commit.nanos());
@@ -63,7 +80,9 @@ absl::Status Follower::Handle(v1::SubscribeResponse& response) {
   {
     absl::MutexLock lock(&mutex_);
     status_.connected = true;
-    status_.head_sequence = std::max(status_.head_sequence, response.head_sequence());
+    // The head the feed sends only grows within a stream, but after a
+    // restore of the system of record the next stream's may be lower.
+    status_.head_sequence = response.head_sequence();
     if (last_change != absl::InfinitePast()) status_.last_change_time = last_change;
     // A stream that brings changes, or finds the replica at the head, is
     // progress: a stall that cleared while nothing was written must not
@@ -221,6 +240,7 @@ absl::Status Follower::FollowOnce() {
   }
   v1::SubscribeRequest request;
   request.set_after_sequence(replica_.applied_sequence());
+  request.set_history_id(replica_.history_id());
   std::unique_ptr<grpc::ClientReader<v1::SubscribeResponse>> reader =
       stub_->Subscribe(&context, request);
   // A reader thread keeps taking responses while the replica applies; the
@@ -277,6 +297,7 @@ absl::Status Follower::FollowOnce() {
         merged_bytes += bytes;
         merged.set_head_sequence(
             std::max(merged.head_sequence(), response.head_sequence()));
+        merged.set_history_id(response.history_id());
         for (v1::Change& change : *response.mutable_changes()) {
           *merged.add_changes() = std::move(change);
         }

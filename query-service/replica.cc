@@ -28,6 +28,7 @@ namespace kouryu::query {
 namespace {
 
 constexpr char kAppliedSequenceKey[] = "applied_sequence";
+constexpr char kHistoryKey[] = "history_id";
 constexpr int kMeta = 0, kRecords = 1, kByBureau = 2, kGrams = 3, kCounts = 4,
               kSearchText = 5;
 
@@ -244,6 +245,16 @@ absl::StatusOr<std::unique_ptr<Replica>> Replica::Open(
                           kFormat);
     if (!s.ok()) return FromRocksDb(s, "writing the replica format");
   }
+  std::string history;
+  s = replica->db_->Get(rocksdb::ReadOptions(), replica->meta_, kHistoryKey,
+                        &history);
+  if (!s.ok() && !s.IsNotFound()) {
+    return FromRocksDb(s, "reading the replica's history ID");
+  }
+  {
+    absl::MutexLock lock(&replica->mutex_);
+    replica->history_id_ = std::move(history);
+  }
   absl::Status loaded = replica->LoadCounts();
   if (!loaded.ok()) return loaded;
   return replica;
@@ -304,7 +315,22 @@ absl::Status Replica::Apply(const std::vector<v1::Change>& changes) {
   return ApplyChanges(changes, std::nullopt);
 }
 
-absl::Status Replica::Reset() {
+std::string Replica::history_id() const {
+  absl::MutexLock lock(&mutex_);
+  return history_id_;
+}
+
+absl::Status Replica::SetHistoryId(const std::string& id) {
+  absl::Status written =
+      FromRocksDb(db_->Put(rocksdb::WriteOptions(), meta_, kHistoryKey, id),
+                  "writing the replica's history ID");
+  if (!written.ok()) return written;
+  absl::MutexLock lock(&mutex_);
+  history_id_ = id;
+  return absl::OkStatus();
+}
+
+absl::Status Replica::Reset(const std::string& history_id) {
   rocksdb::WriteBatch batch;
   rocksdb::Status s;
   for (rocksdb::ColumnFamilyHandle* cf :
@@ -312,10 +338,12 @@ absl::Status Replica::Reset() {
     if (s.ok()) s = batch.DeleteRange(cf, "", EndOfKeys());
   }
   if (s.ok()) s = batch.Put(meta_, kAppliedSequenceKey, SequenceKey(0));
+  if (s.ok() && !history_id.empty()) s = batch.Put(meta_, kHistoryKey, history_id);
   if (s.ok()) s = db_->Write(rocksdb::WriteOptions(), &batch);
   absl::Status written = FromRocksDb(s, "emptying the replica");
   if (!written.ok()) return written;
   absl::MutexLock lock(&mutex_);
+  if (!history_id.empty()) history_id_ = history_id;
   counts_.clear();
   city_names_.clear();
   bureau_names_.clear();
@@ -323,9 +351,10 @@ absl::Status Replica::Reset() {
   return absl::OkStatus();
 }
 
-absl::Status Replica::ApplySnapshotPart(v1::SnapshotPart& part) {
+absl::Status Replica::ApplySnapshotPart(v1::SnapshotPart& part,
+                                        const std::string& history_id) {
   if (part.first()) {
-    absl::Status reset = Reset();
+    absl::Status reset = Reset(history_id);
     if (!reset.ok()) return reset;
   }
   std::vector<v1::Change> changes;

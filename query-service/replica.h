@@ -10,7 +10,8 @@
 // Column families:
 //   default    "applied_sequence" -> 8 big-endian bytes; "format" -> the
 //              layout version (a replica of another layout empties itself
-//              and follows the feed from the start)
+//              and follows the feed from the start); "history_id" -> the
+//              change feed's history the applied changes belong to
 //   records    RecordKey(name)        -> v1::Record
 //   by_bureau  BureauIndexKey(name)   -> RecordKey(name)
 //   grams      the search index: gram counts and posting lists of index
@@ -90,6 +91,13 @@ class Replica {
   Replica& operator=(const Replica&) = delete;
 
   uint64_t applied_sequence() const;
+  // The change feed's history (SubscribeResponse.history_id) the replica's
+  // changes belong to; "" before the first is known.
+  std::string history_id() const;
+  // Records that the applied changes belong to history `id` too (the feed
+  // sent changes for them without a snapshot, so the histories agree up
+  // to the applied sequence).
+  absl::Status SetHistoryId(const std::string& id);
 
   // Applies `changes` (ascending); changes at or below the applied sequence
   // are skipped. All or nothing.
@@ -98,8 +106,10 @@ class Replica {
   // Applies one part of a snapshot (ChangeFeed, when the changelog no longer
   // holds what the replica needs). The first part empties the replica and
   // sets its applied sequence to 0 (a crash while loading makes it start
-  // over); the last part sets it to the snapshot's sequence.
-  absl::Status ApplySnapshotPart(v1::SnapshotPart& part);
+  // over); the last part sets it to the snapshot's sequence. The first part
+  // also records `history_id` (unless empty) in the same batch.
+  absl::Status ApplySnapshotPart(v1::SnapshotPart& part,
+                                 const std::string& history_id = "");
 
   // A digest of the records at the applied sequence (common/digest.h).
   struct ReplicaDigest {
@@ -225,8 +235,9 @@ class Replica {
   // by sequence) and sets the applied sequence to it.
   absl::Status ApplyChanges(const std::vector<v1::Change>& changes,
                             std::optional<uint64_t> set_applied);
-  // Empties every column family but the applied sequence, which becomes 0.
-  absl::Status Reset();
+  // Empties every column family but the applied sequence, which becomes 0,
+  // and records `history_id` unless it is empty.
+  absl::Status Reset(const std::string& history_id = "");
   absl::StatusOr<v1::Record> ReadRecord(const rocksdb::ReadOptions& options,
                                         const std::string& key) const;
   absl::StatusOr<std::string> ReadRecordBytes(
@@ -245,6 +256,7 @@ class Replica {
 
   mutable absl::Mutex mutex_;
   uint64_t applied_ ABSL_GUARDED_BY(mutex_);
+  std::string history_id_ ABSL_GUARDED_BY(mutex_);
   bool stopped_ ABSL_GUARDED_BY(mutex_) = false;
   // Mirrors of the counts column family, updated after each applied batch.
   absl::flat_hash_map<std::string, int64_t> counts_ ABSL_GUARDED_BY(mutex_);

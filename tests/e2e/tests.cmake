@@ -20,3 +20,14 @@ target_compile_definitions(server_contract_test PRIVATE
   KOURYU_INGEST_BIN="$<TARGET_FILE:kouryu-ingest>"
   KOURYU_QUERY_BIN="$<TARGET_FILE:kouryu-query>")
 add_dependencies(server_contract_test kouryu-ingest kouryu-query)
+
+# Backups: AdminService under writes, the offline restore, and replicas
+# that followed the old primary resyncing with the restored one.
+kouryu_test(backup_test
+  SOURCES e2e/backup_test.cc
+  LIBS kouryu_proto kouryu_process kouryu_common)
+target_include_directories(backup_test PRIVATE "${PROJECT_SOURCE_DIR}")
+target_compile_definitions(backup_test PRIVATE
+  KOURYU_INGEST_BIN="$<TARGET_FILE:kouryu-ingest>"
+  KOURYU_QUERY_BIN="$<TARGET_FILE:kouryu-query>")
+add_dependencies(backup_test kouryu-ingest kouryu-query)
