@@ -21,6 +21,7 @@
 #include "google/rpc/status.pb.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "gtest/gtest.h"
+#include "kouryu/v1/admin_service.grpc.pb.h"
 #include "kouryu/v1/change_feed.grpc.pb.h"
 #include "kouryu/v1/ingest_service.grpc.pb.h"
 #include "kouryu/v1/query_service.grpc.pb.h"
@@ -171,6 +172,7 @@ class ServerContractTest : public ::testing::Test {
     (void)v1::UpsertRecordRequest::descriptor();
     (void)v1::SubscribeRequest::descriptor();
     (void)v1::ListRecordsRequest::descriptor();
+    (void)v1::CreateBackupRequest::descriptor();
     const google::protobuf::ServiceDescriptor* service =
         google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(
             service_name);
@@ -210,6 +212,8 @@ TEST_F(ServerContractTest, UnparsableRequestsAreInvalidArgumentOnEveryMethod) {
   ExpectEveryMethodRejectsUnparsableRequests(*ingest, "kouryu.v1.IngestService",
                                              {});
   ExpectEveryMethodRejectsUnparsableRequests(*ingest, "kouryu.v1.ChangeFeed", {});
+  ExpectEveryMethodRejectsUnparsableRequests(*ingest, "kouryu.v1.AdminService",
+                                             {});
   // GetRecord and ListRecords read their requests' bytes themselves, so
   // they name the field.
   ExpectEveryMethodRejectsUnparsableRequests(*query, "kouryu.v1.QueryService",
@@ -248,6 +252,7 @@ TEST_F(ServerContractTest, HealthAnswersForEveryServiceTheServerOffers) {
   auto ingest = Connect(*ingest_);
   auto query = Connect(*query_);
   for (const char* name : {"", "kouryu.v1.IngestService", "kouryu.v1.ChangeFeed",
+                           "kouryu.v1.AdminService",
                            "grpc.reflection.v1alpha.ServerReflection"}) {
     EXPECT_EQ(Check(*ingest, name), HealthCheckResponse::SERVING) << name;
   }
