@@ -380,6 +380,35 @@ TEST_F(BackupTest, ListsDeletesAndRefusesBadRestores) {
   EXPECT_EQ(digest.digest(), second.digest());
 }
 
+TEST_F(BackupTest, ConcurrentCreateBackupsEachSucceedOrAreAborted) {
+  auto primary = StartPrimary();
+  ASSERT_NE(primary, nullptr);
+  Import(*primary);
+  constexpr int kCalls = 8;
+  std::vector<grpc::Status> statuses(kCalls);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kCalls; ++i) {
+    threads.emplace_back([&, i] {
+      v1::Backup backup;
+      statuses[i] = primary->admin->CreateBackup(
+          Deadline().get(), v1::CreateBackupRequest(), &backup);
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  size_t ok = 0;
+  for (const grpc::Status& status : statuses) {
+    if (status.ok()) {
+      ++ok;
+    } else {
+      EXPECT_EQ(status.error_code(), grpc::StatusCode::ABORTED)
+          << status.error_message();
+      EXPECT_EQ(ReasonOf(status), "BACKUP_IN_PROGRESS");
+    }
+  }
+  EXPECT_GE(ok, 1u);
+  EXPECT_EQ(ListBackups(*primary).size(), ok);
+}
+
 TEST_F(BackupTest, WithoutBackupDirEveryMethodIsBackupsDisabled) {
   auto server = StartIngest({"--data_dir=" + Dir("db")});
   ASSERT_NE(server, nullptr);
