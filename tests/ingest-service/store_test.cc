@@ -474,5 +474,55 @@ TEST(ContentEtagTest, IgnoresMetadataOnly) {
   EXPECT_NE(ContentEtag(a), ContentEtag(c));
 }
 
+TEST_F(StoreTest, HistoryIsKeptAcrossReopensAndContinuedByANewOne) {
+  const StoreHistory first = store_->history();
+  EXPECT_EQ(first.id.size(), 32u);
+  EXPECT_TRUE(first.parent_id.empty());
+  uint64_t sequence = 0;
+  MustUpsert({Seoul(), Beijing()}, &sequence);
+  ASSERT_EQ(sequence, 2u);
+  Reopen();
+  EXPECT_EQ(store_->history().id, first.id);
+  // Its own history (or none named) up to the head.
+  EXPECT_TRUE(store_->Continues(first.id, 2));
+  EXPECT_TRUE(store_->Continues("", 2));
+  EXPECT_FALSE(store_->Continues(first.id, 3));
+  EXPECT_FALSE(store_->Continues("another", 1));
+
+  // As after a restore at sequence 2: a new history continuing the first
+  // up to 2, kept across reopens.
+  ASSERT_TRUE(store_->StartNewHistory().ok());
+  Reopen();
+  const StoreHistory second = store_->history();
+  EXPECT_NE(second.id, first.id);
+  EXPECT_EQ(second.parent_id, first.id);
+  EXPECT_EQ(second.parent_sequence, 2u);
+  MustUpsert({MakeRecord("paris", "policy-planning", "r3", "フランス共和国パリ市")},
+             &sequence);
+  ASSERT_EQ(sequence, 3u);
+  EXPECT_TRUE(store_->Continues(first.id, 2));
+  EXPECT_FALSE(store_->Continues(first.id, 3));
+  EXPECT_TRUE(store_->Continues(second.id, 3));
+}
+
+TEST_F(StoreTest, CheckpointHoldsTheHeadItWasTakenAt) {
+  uint64_t sequence = 0;
+  MustUpsert({Seoul(), Beijing()}, &sequence);
+  const std::string dir = dir_.path() + "/checkpoint";
+  ASSERT_TRUE(store_->Checkpoint(dir).ok());
+  MustUpsert({MakeRecord("paris", "policy-planning", "r3", "フランス共和国パリ市")},
+             &sequence);
+  absl::StatusOr<StoreDigest> live = store_->Digest();
+  ASSERT_TRUE(live.ok());
+  EXPECT_EQ(live->sequence, 3u);
+  absl::StatusOr<std::unique_ptr<Store>> copy = Store::Open(dir, StoreOptions());
+  ASSERT_TRUE(copy.ok()) << copy.status();
+  absl::StatusOr<StoreDigest> digest = (*copy)->Digest();
+  ASSERT_TRUE(digest.ok());
+  EXPECT_EQ(digest->sequence, 2u);
+  EXPECT_EQ(digest->record_count, 2u);
+  EXPECT_EQ((*copy)->history().id, store_->history().id);
+}
+
 }  // namespace
 }  // namespace kouryu::ingest

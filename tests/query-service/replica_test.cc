@@ -220,6 +220,30 @@ TEST_F(ReplicaTest, AppliedSequencePersistsAcrossReopen) {
   EXPECT_EQ(MustCount("cities/-"), 2);
 }
 
+TEST_F(ReplicaTest, HistoryIdIsKeptAndReplacedByASnapshot) {
+  EXPECT_EQ(replica_->history_id(), "");
+  ASSERT_TRUE(replica_->SetHistoryId("old").ok());
+  ASSERT_TRUE(replica_->Apply({Upsert(1, kSeoul), Upsert(2, kBeijing)}).ok());
+  Reopen();
+  EXPECT_EQ(replica_->history_id(), "old");
+
+  // A snapshot of another history: the first part empties the replica and
+  // records the new history with it.
+  v1::SnapshotPart part;
+  part.set_sequence(1);
+  part.set_first(true);
+  part.set_last(true);
+  *part.add_records() = Upsert(1, kSeoul).record();
+  ASSERT_TRUE(replica_->ApplySnapshotPart(part, "new").ok());
+  EXPECT_EQ(replica_->history_id(), "new");
+  EXPECT_EQ(replica_->applied_sequence(), 1u);
+  EXPECT_EQ(replica_->Get(kBeijing).status().code(),
+            absl::StatusCode::kNotFound);
+  Reopen();
+  EXPECT_EQ(replica_->history_id(), "new");
+  EXPECT_EQ(MustCount("cities/-"), 1);
+}
+
 TEST_F(ReplicaTest, ScanAllCitiesPageByPage) {
   ApplyDataset();
   std::vector<RecordName> names = Dataset();
