@@ -577,6 +577,9 @@ grpc::Status IngestServiceImpl::ImportTable(
   }
   malloc_trim(0);  // What the last call's reply left, once gRPC freed it.
   grpc::Status status = DoImportTable(*request, response);
+  if (status.ok() && !request->validate_only() && options_.on_table_imported) {
+    options_.on_table_imported(request->content().size());
+  }
   // What the import allocated is freed by now (but the request, gRPC's):
   // give it back to the system rather than keep it in malloc's arenas.
   malloc_trim(0);

@@ -91,6 +91,9 @@ class Replica {
 
   uint64_t applied_sequence() const;
 
+  // The database, for its properties (metrics); owned by the replica.
+  rocksdb::DB* rocksdb() const { return db_.get(); }
+
   // Applies `changes` (ascending); changes at or below the applied sequence
   // are skipped. All or nothing.
   absl::Status Apply(const std::vector<v1::Change>& changes);
