@@ -1,5 +1,6 @@
 #include "common/server.h"
 
+#include <grpcpp/ext/channelz_service_plugin.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
@@ -18,6 +19,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
+#include "common/log.h"
+#include "common/metrics.h"
 #include "common/request.h"
 #include "grpc/health/v1/health.pb.h"
 
@@ -83,6 +86,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   (void)grpc::health::v1::HealthCheckRequest::descriptor();
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::channelz::experimental::InitChannelzService();
 
   grpc::ServerBuilder builder;
   int port = 0;
@@ -116,7 +120,13 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   std::vector<std::unique_ptr<
       grpc::experimental::ServerInterceptorFactoryInterface>>
       interceptors;
+  // In this order: the status a call sends is final (a malformed request's
+  // INVALID_ARGUMENT) by the time metrics and the log see it.
   interceptors.push_back(MalformedRequestInterceptorFactory());
+  if (options.metrics != nullptr) {
+    interceptors.push_back(options.metrics->ServerInterceptorFactory());
+  }
+  interceptors.push_back(RequestLogInterceptorFactory());
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
   std::vector<std::string> service_names;
   builder.SetOption(std::make_unique<ServiceNames>(&service_names));
@@ -136,6 +146,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   health->SetServingStatus(options.serving_at_start);
   std::printf("%s listening on %s\n", options.name.c_str(), address.c_str());
   std::fflush(stdout);
+  LogInfo("listening", {{"address", address}, {"services", service_names}});
   return std::unique_ptr<Server>(
       new Server(std::move(server), std::move(address), options.shutdown_grace));
 }

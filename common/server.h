@@ -3,9 +3,11 @@
 
 // The server bootstrap both services share: listening (port 0 picks a free
 // port, the bound address is printed), grpc.health.v1 (for "" and for each
-// service the server offers by its full name), server reflection, resource
-// limits, INVALID_ARGUMENT for requests that do not parse (common/request.h),
-// and graceful shutdown on SIGTERM/SIGINT.
+// service the server offers by its full name), server reflection, channelz
+// (grpc.channelz.v1.Channelz), resource limits, INVALID_ARGUMENT for
+// requests that do not parse (common/request.h), one log line per call
+// (common/log.h), gRPC server metrics (common/metrics.h), and graceful
+// shutdown on SIGTERM/SIGINT.
 //
 // Usage in main():
 //   kouryu::LimitMallocArenas();
@@ -36,6 +38,8 @@ class Service;
 }  // namespace grpc
 
 namespace kouryu {
+
+class Metrics;
 
 // Largest message a kouryu server sends or receives by default, and what a
 // query replica accepts from the change feed: one constant, so that
@@ -68,6 +72,9 @@ struct ServerOptions {
   // Health is SERVING as soon as the server starts; otherwise NOT_SERVING
   // until SetServing(true).
   bool serving_at_start = true;
+  // gRPC server metrics of every call go here (common/metrics.h) when set;
+  // must outlive the server. Every call is logged either way (common/log.h).
+  Metrics* metrics = nullptr;
 };
 
 // A running gRPC server. Thread-safe.

@@ -12,6 +12,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/log.h"
 #include "common/quote.h"
 #include "common/status.h"
 #include "ingest-service/encoding.h"
@@ -578,6 +579,9 @@ grpc::Status IngestServiceImpl::ImportTable(
   }
   malloc_trim(0);  // What the last call's reply left, once gRPC freed it.
   grpc::Status status = DoImportTable(*request, response);
+  if (status.ok() && !request->validate_only() && options_.on_table_imported) {
+    options_.on_table_imported(request->content().size());
+  }
   // What the import allocated is freed by now (but the request, gRPC's):
   // give it back to the system rather than keep it in malloc's arenas.
   malloc_trim(0);
@@ -696,14 +700,12 @@ grpc::Status ChangeFeedImpl::Subscribe(
   // starts over from a snapshot (change_feed.proto).
   const bool diverged = !store_.Continues(request->history_id(), cursor);
   if (diverged) {
-    std::fprintf(stderr,
-                 "kouryu-ingest: a subscriber at sequence %llu of history "
-                 "\"%s\" holds changes this store (history %s, head %llu) "
-                 "does not; sending it a snapshot\n",
-                 static_cast<unsigned long long>(cursor),
-                 request->history_id().substr(0, 64).c_str(),
-                 store_.history().id.c_str(),
-                 static_cast<unsigned long long>(head));
+    LogWarn("subscriber_diverged",
+            {{"after_sequence", cursor},
+             {"history", request->history_id().substr(0, 64)},
+             {"store_history", store_.history().id},
+             {"head", head},
+             {"action", "snapshot"}});
   }
   if (diverged || cursor + 1 < store_.FirstRetained()) {
     // The changes the caller needs are gone, or it needs to lose some: send

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <cstddef>
+#include <functional>
 
 #include "absl/time/time.h"
 #include "ingest-service/normalizer.h"
@@ -39,6 +40,9 @@ struct IngestServiceOptions {
   absl::Duration stream_idle_timeout = absl::Minutes(1);
   // Threads that normalize and write the batches of IngestRecords streams.
   int stream_workers = 4;
+  // Called with the content's size after an ImportTable wrote its table
+  // (not for validate_only or a failed import), when set (metrics).
+  std::function<void(size_t bytes)> on_table_imported;
 };
 
 // IngestRecords uses the callback API on raw bytes: an idle stream holds no

@@ -16,9 +16,12 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "common/gazetteer.h"
+#include "common/log.h"
+#include "common/metrics.h"
 #include "common/server.h"
 #include "ingest-service/admin_service.h"
 #include "ingest-service/backups.h"
+#include "ingest-service/ingest_metrics.h"
 #include "ingest-service/ingest_service.h"
 #include "ingest-service/normalizer.h"
 #include "ingest-service/store.h"
@@ -68,14 +71,11 @@ namespace {
 void TrimChangelog(kouryu::ingest::Store& store) {
   auto dropped = store.TrimChangelog(absl::Now());
   if (!dropped.ok()) {
-    std::fprintf(stderr, "kouryu-ingest: trimming: %s\n",
-                 dropped.status().ToString().c_str());
+    kouryu::LogError("trim_failed", {{"error", dropped.status().ToString()}});
   } else if (*dropped > 0) {
-    std::fprintf(stderr,
-                 "kouryu-ingest: trimmed %llu changes; changelog starts at "
-                 "%llu\n",
-                 static_cast<unsigned long long>(*dropped),
-                 static_cast<unsigned long long>(store.FirstRetained()));
+    kouryu::LogInfo("trim", {{"dropped", *dropped},
+                             {"first_retained", store.FirstRetained()},
+                             {"head", store.HeadSequence()}});
   }
 }
 
@@ -103,6 +103,12 @@ int Restore(const std::string& data_dir) {
   return 0;
 }
 
+// A startup error: logged, and the exit code.
+int Fail(const absl::Status& status, int code = 1) {
+  kouryu::LogError("startup_failed", {{"error", status.ToString()}});
+  return code;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -115,12 +121,14 @@ int main(int argc, char** argv) {
   mallopt(M_MMAP_THRESHOLD, 4 << 20);
   kouryu::SkipMutexDeadlockDetection();
   absl::ParseCommandLine(argc, argv);
+  auto log_options = kouryu::LogOptionsFromFlags("kouryu-ingest");
+  if (!log_options.ok()) return Fail(log_options.status(), 2);
+  kouryu::InitLogging(*log_options);
   kouryu::BlockTerminationSignals();
 
   const std::string data_dir = absl::GetFlag(FLAGS_data_dir);
   if (data_dir.empty()) {
-    std::fprintf(stderr, "kouryu-ingest: --data_dir is required\n");
-    return 2;
+    return Fail(absl::InvalidArgumentError("--data_dir is required"), 2);
   }
   if (!absl::GetFlag(FLAGS_restore_from).empty()) return Restore(data_dir);
   if (absl::GetFlag(FLAGS_restore_backup_id) != 0) {
@@ -128,14 +136,22 @@ int main(int argc, char** argv) {
                  "kouryu-ingest: --restore_backup_id needs --restore_from\n");
     return 2;
   }
+  // Metrics first: the store reports to them as it opens.
+  std::unique_ptr<kouryu::Metrics> metrics;
+  if (absl::GetFlag(FLAGS_metrics_listen).empty()) {
+    metrics = std::make_unique<kouryu::Metrics>();
+  } else {
+    auto served = kouryu::Metrics::Serve(absl::GetFlag(FLAGS_metrics_listen));
+    if (!served.ok()) return Fail(served.status());
+    metrics = *std::move(served);
+  }
+  kouryu::AddProcessMetrics(*metrics);
+  kouryu::ingest::IngestMetrics ingest_metrics(*metrics);
   std::unique_ptr<kouryu::Gazetteer> loaded;
   const kouryu::Gazetteer* gazetteer = &kouryu::Gazetteer::Builtin();
   if (!absl::GetFlag(FLAGS_gazetteer).empty()) {
     auto g = kouryu::Gazetteer::Load(absl::GetFlag(FLAGS_gazetteer));
-    if (!g.ok()) {
-      std::fprintf(stderr, "kouryu-ingest: %s\n", g.status().ToString().c_str());
-      return 1;
-    }
+    if (!g.ok()) return Fail(g.status());
     loaded = *std::move(g);
     gazetteer = loaded.get();
   }
@@ -144,11 +160,14 @@ int main(int argc, char** argv) {
       data_dir, {.sync = absl::GetFlag(FLAGS_sync),
                  .retain_changes = absl::GetFlag(FLAGS_retain_changes),
                  .retain_age = absl::GetFlag(FLAGS_retain_age),
-                 .min_free_bytes = absl::GetFlag(FLAGS_min_free_disk_mb) << 20});
-  if (!store.ok()) {
-    std::fprintf(stderr, "kouryu-ingest: %s\n", store.status().ToString().c_str());
-    return 1;
-  }
+                 .min_free_bytes = absl::GetFlag(FLAGS_min_free_disk_mb) << 20,
+                 .observer = &ingest_metrics});
+  if (!store.ok()) return Fail(store.status());
+  ingest_metrics.Register(**store);
+  kouryu::LogInfo("startup", {{"data_dir", data_dir},
+                              {"head", (*store)->HeadSequence()},
+                              {"first_retained", (*store)->FirstRetained()},
+                              {"sync", absl::GetFlag(FLAGS_sync)}});
   TrimChangelog(**store);  // Before serving, so subscribers see the result.
   kouryu::ingest::Normalizer normalizer(*gazetteer);
   const absl::Duration idle = absl::GetFlag(FLAGS_stream_idle_timeout);
@@ -159,7 +178,10 @@ int main(int argc, char** argv) {
       {.max_concurrent_imports = absl::GetFlag(FLAGS_max_concurrent_imports),
        .max_unary_calls = max_unary_calls,
        .max_streams = absl::GetFlag(FLAGS_max_streams),
-       .stream_idle_timeout = idle});
+       .stream_idle_timeout = idle,
+       .on_table_imported = [&ingest_metrics](size_t bytes) {
+         ingest_metrics.TableImported(bytes);
+       }});
   kouryu::ingest::ChangeFeedImpl feed(
       **store, {.max_subscribers = max_subscribers, .unread_timeout = idle});
   std::unique_ptr<kouryu::ingest::Backups> backups;
@@ -168,11 +190,7 @@ int main(int argc, char** argv) {
     // its file system, so that it is made of hard links.
     auto opened = kouryu::ingest::Backups::Open(
         absl::GetFlag(FLAGS_backup_dir), data_dir + "/backup-checkpoint");
-    if (!opened.ok()) {
-      std::fprintf(stderr, "kouryu-ingest: %s\n",
-                   opened.status().ToString().c_str());
-      return 1;
-    }
+    if (!opened.ok()) return Fail(opened.status());
     backups = *std::move(opened);
   }
   kouryu::ingest::AdminServiceImpl admin(**store, backups.get());
@@ -185,11 +203,14 @@ int main(int argc, char** argv) {
        .name = "kouryu-ingest",
        .max_threads = max_unary_calls + max_subscribers + 16,
        .max_connection_age = absl::GetFlag(FLAGS_max_connection_age),
-       .max_connection_age_grace = absl::GetFlag(FLAGS_max_connection_age_grace)},
+       .max_connection_age_grace = absl::GetFlag(FLAGS_max_connection_age_grace),
+       .metrics = metrics.get()},
       {&ingest, &feed, &admin});
-  if (!server.ok()) {
-    std::fprintf(stderr, "kouryu-ingest: %s\n", server.status().ToString().c_str());
-    return 1;
+  if (!server.ok()) return Fail(server.status());
+  if (!metrics->address().empty()) {
+    std::printf("kouryu-ingest metrics on %s\n", metrics->address().c_str());
+    std::fflush(stdout);
+    kouryu::LogInfo("metrics_listening", {{"address", metrics->address()}});
   }
   // Changelog retention: drop what both limits allow, now and then.
   absl::Notification stop_trimming;
@@ -201,14 +222,15 @@ int main(int argc, char** argv) {
   });
 
   kouryu::WaitForTerminationSignal();
-  std::fprintf(stderr, "kouryu-ingest: shutting down\n");
+  kouryu::LogInfo("shutdown", {{"head", (*store)->HeadSequence()}});
   stop_trimming.Notify();
   trimmer.join();
   (*server)->Shutdown([&] { (*store)->StopWaiting(); });
   server->reset();
+  metrics.reset();  // Stops scrapes, which read the store.
   backups.reset();
   store->reset();  // Closes RocksDB after the last call has finished.
-  std::fprintf(stderr, "kouryu-ingest: stopped\n");
+  kouryu::LogInfo("stopped");
   // Everything of ours is closed. gRPC's library teardown at exit waits on
   // internal timers for a second or two; there is nothing left to save.
   std::fflush(nullptr);

@@ -434,6 +434,15 @@ absl::StatusOr<std::vector<UpsertResult>> Store::Upsert(
   absl::Status durable = WaitDurable(wait_for);
   if (!durable.ok()) return durable;
   *sequence = wait_for;
+  if (options_.observer != nullptr) {
+    int counts[3] = {0, 0, 0};  // created, updated, unchanged
+    for (const UpsertResult& result : results) {
+      if (result.outcome == v1::OUTCOME_CREATED) ++counts[0];
+      if (result.outcome == v1::OUTCOME_UPDATED) ++counts[1];
+      if (result.outcome == v1::OUTCOME_UNCHANGED) ++counts[2];
+    }
+    options_.observer->RecordsWritten(counts[0], counts[1], counts[2], 0);
+  }
   return results;
 }
 
@@ -478,6 +487,7 @@ absl::StatusOr<uint64_t> Store::Delete(const std::string& name,
   }
   absl::Status durable = WaitDurable(seq);
   if (!durable.ok()) return durable;
+  if (options_.observer != nullptr) options_.observer->RecordsWritten(0, 0, 0, 1);
   return seq;
 }
 
@@ -535,12 +545,24 @@ void Store::WriteGroup() {
     rocksdb::WriteOptions write_options;
     write_options.sync = options_.sync;
     status = CheckFreeSpace(batch->GetDataSize());
+    if (!status.ok() && options_.observer != nullptr) {
+      options_.observer->WriteRefusedForSpace();
+    }
     if (status.ok()) {
       status = FromRocksDb(batch->Put(handles_[0], kHeadKey, SequenceKey(last)),
                            "preparing a write");
     }
     if (status.ok()) {
+      const absl::Time start = absl::Now();
       status = FromRocksDb(db_->Write(write_options, batch.get()), "writing records");
+      if (status.ok() && options_.observer != nullptr) {
+        uint64_t before = 0;
+        {
+          absl::MutexLock lock(&commit_mutex_);
+          before = head_;
+        }
+        options_.observer->GroupCommitted(last - before, absl::Now() - start);
+      }
     }
   }
   const bool keep_batch = batch->GetDataSize() <= kMaxSpareBatchBytes;

@@ -56,6 +56,22 @@ namespace kouryu::ingest {
 rocksdb::ColumnFamilyOptions StoreColumnFamilyOptions();
 std::vector<std::string> StoreColumnFamilies();
 
+// What the store reports as it writes, for metrics
+// (ingest-service/ingest_metrics.h). Called on writers' threads, outside
+// the store's locks: thread-safe and quick.
+class StoreObserver {
+ public:
+  virtual ~StoreObserver() = default;
+  // A group commit made `changes` changes durable (`changes` > 0); its
+  // RocksDB write took `write_time`, the WAL's fsync included with `sync`.
+  virtual void GroupCommitted(uint64_t changes, absl::Duration write_time) = 0;
+  // A durable Upsert's outcomes, or a Delete (`deleted` = 1).
+  virtual void RecordsWritten(int created, int updated, int unchanged,
+                              int deleted) = 0;
+  // A write failed because the disk was nearly full (min_free_bytes).
+  virtual void WriteRefusedForSpace() = 0;
+};
+
 struct StoreOptions {
   // fsync the WAL before a write is acknowledged (survives power loss).
   // Without it a write survives a crash of the process, not of the machine.
@@ -70,6 +86,8 @@ struct StoreOptions {
   // twice the write's size) — RocksDB itself does not survive running out
   // of space mid-write (this Debian build aborts on an assertion).
   uint64_t min_free_bytes = 256ull << 20;
+  // Told about writes when set; must outlive the store.
+  StoreObserver* observer = nullptr;
 };
 
 struct UpsertResult {
@@ -152,6 +170,11 @@ class Store {
   absl::StatusOr<uint64_t> TrimChangelog(absl::Time now);
 
   absl::StatusOr<std::unique_ptr<StoreSnapshot>> OpenSnapshot() const;
+
+  // The database, for its properties (metrics); owned by the store.
+  rocksdb::DB* rocksdb() const { return db_.get(); }
+  // The data directory.
+  const std::string& dir() const { return dir_; }
   absl::StatusOr<StoreDigest> Digest() const;
 
   const StoreHistory& history() const { return history_; }

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/log.h"
 
 namespace kouryu::query {
 
@@ -37,7 +38,21 @@ FollowerStatus Follower::status() const {
   absl::MutexLock lock(&mutex_);
   FollowerStatus out = status_;
   out.applied_sequence = replica_.applied_sequence();
+  if (out.applied_sequence >= out.head_sequence) {
+    out.behind_since = absl::InfiniteFuture();
+  }
   return out;
+}
+
+void Follower::SawHead(uint64_t head) {
+  absl::MutexLock lock(&mutex_);
+  // The latest reply's head, as it arrives. It only grows within a stream;
+  // after a restore of the system of record the next stream's may be lower.
+  status_.head_sequence = head;
+  if (status_.behind_since == absl::InfiniteFuture() &&
+      replica_.applied_sequence() < status_.head_sequence) {
+    status_.behind_since = absl::Now();
+  }
 }
 
 absl::Status Follower::Handle(v1::SubscribeResponse& response) {
@@ -45,13 +60,10 @@ absl::Status Follower::Handle(v1::SubscribeResponse& response) {
   absl::Time last_change = absl::InfinitePast();
   if (response.has_snapshot()) {
     if (response.snapshot().first()) {
-      std::fprintf(stderr,
-                   "kouryu-query: loading a snapshot at sequence %llu of "
-                   "history %s (the replica was at %llu of history \"%s\")\n",
-                   static_cast<unsigned long long>(response.snapshot().sequence()),
-                   response.history_id().c_str(),
-                   static_cast<unsigned long long>(replica_.applied_sequence()),
-                   replica_.history_id().c_str());
+      LogInfo("snapshot_started", {{"sequence", response.snapshot().sequence()},
+                                   {"history", response.history_id()},
+                                   {"applied", replica_.applied_sequence()},
+                                   {"replica_history", replica_.history_id()}});
     }
     applied = replica_.ApplySnapshotPart(*response.mutable_snapshot(),
                                          response.history_id());
@@ -80,9 +92,13 @@ absl::Status Follower::Handle(v1::SubscribeResponse& response) {
   {
     absl::MutexLock lock(&mutex_);
     status_.connected = true;
-    // The head the feed sends only grows within a stream, but after a
-    // restore of the system of record the next stream's may be lower.
-    status_.head_sequence = response.head_sequence();
+    // status_.head_sequence: set by SawHead as the reply arrived.
+    if (at >= status_.head_sequence) status_.behind_since = absl::InfiniteFuture();
+    if (response.has_snapshot() && response.snapshot().last()) {
+      ++status_.snapshots_received;
+      LogInfo("snapshot_loaded", {{"sequence", response.snapshot().sequence()},
+                                  {"applied", at}});
+    }
     if (last_change != absl::InfinitePast()) status_.last_change_time = last_change;
     // A stream that brings changes, or finds the replica at the head, is
     // progress: a stall that cleared while nothing was written must not
@@ -94,10 +110,7 @@ absl::Status Follower::Handle(v1::SubscribeResponse& response) {
       status_.last_error.clear();
       if (status_.stalled) {
         status_.stalled = false;
-        std::fprintf(stderr,
-                     "kouryu-query: replica making progress again at sequence "
-                     "%llu\n",
-                     static_cast<unsigned long long>(at));
+        LogInfo("progress_again", {{"applied", at}});
       }
     }
     if (at >= status_.head_sequence && !response.has_snapshot() &&
@@ -109,18 +122,13 @@ absl::Status Follower::Handle(v1::SubscribeResponse& response) {
     if (at < status_.head_sequence &&
         now - last_lag_log_ >= options_.lag_log_interval) {
       last_lag_log_ = now;
-      std::fprintf(stderr,
-                   "kouryu-query: %llu sequences behind (applied %llu, head "
-                   "%llu)\n",
-                   static_cast<unsigned long long>(status_.head_sequence - at),
-                   static_cast<unsigned long long>(at),
-                   static_cast<unsigned long long>(status_.head_sequence));
+      LogInfo("lag", {{"behind", status_.head_sequence - at},
+                      {"applied", at},
+                      {"head", status_.head_sequence}});
     }
   }
   if (serving) {
-    std::fprintf(stderr, "kouryu-query: caught up%s at sequence %llu\n",
-                 first_catch_up ? "" : " again",
-                 static_cast<unsigned long long>(at));
+    LogInfo("caught_up", {{"applied", at}, {"again", !first_catch_up}});
     if (on_serving_) on_serving_(true);
   }
   return absl::OkStatus();
@@ -137,14 +145,11 @@ bool Follower::NoteStreamEnd(const absl::Status& ended, bool progressed) {
   }
   status_.stalled = true;
   const uint64_t at = replica_.applied_sequence();
-  std::fprintf(stderr,
-               "kouryu-query: replica stalled at sequence %llu (head %llu) "
-               "after %d failed streams in a row; NOT_SERVING until it "
-               "catches up again. Last error: %s\n",
-               static_cast<unsigned long long>(at),
-               static_cast<unsigned long long>(
-                   std::max(at, status_.head_sequence)),
-               failures_, status_.last_error.c_str());
+  // NOT_SERVING until it catches up again.
+  LogError("stalled", {{"applied", at},
+                       {"head", std::max(at, status_.head_sequence)},
+                       {"failed_streams", failures_},
+                       {"error", status_.last_error}});
   return true;
 }
 
@@ -177,12 +182,9 @@ void Follower::Run() {
     if (stalled && on_serving_) on_serving_(false);
     absl::MutexLock lock(&mutex_);
     if (stopping_) return;
-    std::fprintf(stderr,
-                 "kouryu-query: change feed ended at sequence %llu (%s); "
-                 "retrying in %s\n",
-                 static_cast<unsigned long long>(replica_.applied_sequence()),
-                 status.ToString().c_str(),
-                 absl::FormatDuration(backoff).c_str());
+    LogWarn("feed_ended", {{"applied", replica_.applied_sequence()},
+                           {"error", status.ToString()},
+                           {"retry_in_ms", absl::ToDoubleMilliseconds(backoff)}});
     mutex_.AwaitWithTimeout(absl::Condition(&stopping_), backoff);
     if (stopping_) return;
     backoff = std::min(backoff * 2, options_.max_backoff);
@@ -247,9 +249,10 @@ absl::Status Follower::FollowOnce() {
   // applier then takes everything that arrived at once, so that under a live
   // tail many small responses become one batch instead of a queue of them.
   Inbox inbox;
-  std::thread reading([&reader, &inbox] {
+  std::thread reading([this, &reader, &inbox] {
     v1::SubscribeResponse response;
     while (reader->Read(&response)) {
+      SawHead(response.head_sequence());
       const size_t bytes = response.ByteSizeLong();
       absl::MutexLock lock(&inbox.mutex);
       inbox.mutex.Await(absl::Condition(&Inbox::HasRoom, &inbox));

@@ -54,7 +54,15 @@ struct FollowerOptions {
 // Where the follower stands; see ReplicaStatus in query_service.proto.
 struct FollowerStatus {
   uint64_t applied_sequence = 0;
+  // The latest head the change feed reported (each response carries it,
+  // read as the response arrives, before it is applied).
   uint64_t head_sequence = 0;
+  // Since when the replica has been behind head_sequence: the moment it
+  // first saw a head beyond what it had applied, after it was last at the
+  // head (InfiniteFuture while at the head).
+  absl::Time behind_since = absl::InfiniteFuture();
+  // Snapshots loaded whole (the changelog no longer held what it needed).
+  uint64_t snapshots_received = 0;
   // Commit time of the last change applied (InfinitePast when none).
   absl::Time last_change_time = absl::InfinitePast();
   bool connected = false;
@@ -91,6 +99,8 @@ class Follower {
   absl::Status FollowOnce();
   // Applies one response and updates the status.
   absl::Status Handle(v1::SubscribeResponse& response);
+  // Notes the head a response reports, as it arrives.
+  void SawHead(uint64_t head);
   // Counts a stream that ended with `ended`; returns true when the replica
   // has just stalled.
   bool NoteStreamEnd(const absl::Status& ended, bool progressed)

@@ -11,8 +11,11 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "common/gazetteer.h"
+#include "common/log.h"
+#include "common/metrics.h"
 #include "common/server.h"
 #include "query-service/follower.h"
+#include "query-service/query_metrics.h"
 #include "query-service/query_service.h"
 #include "query-service/replica.h"
 
@@ -29,39 +32,53 @@ ABSL_FLAG(std::string, gazetteer, "",
           "gazetteer TSV replacing the built-in data/gazetteer.tsv, for the "
           "names of cities and bureaus in filters (as kouryu-ingest's)");
 
+namespace {
+
+// A startup error: logged, and the exit code.
+int Fail(const absl::Status& status, int code = 1) {
+  kouryu::LogError("startup_failed", {{"error", status.ToString()}});
+  return code;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage("kouryu query server");
   kouryu::LimitMallocArenas();
   kouryu::SkipMutexDeadlockDetection();
   absl::ParseCommandLine(argc, argv);
+  auto log_options = kouryu::LogOptionsFromFlags("kouryu-query");
+  if (!log_options.ok()) return Fail(log_options.status(), 2);
+  kouryu::InitLogging(*log_options);
   kouryu::BlockTerminationSignals();
 
   const std::string data_dir = absl::GetFlag(FLAGS_data_dir);
   if (data_dir.empty()) {
-    std::fprintf(stderr, "kouryu-query: --data_dir is required\n");
-    return 2;
+    return Fail(absl::InvalidArgumentError("--data_dir is required"), 2);
   }
+  std::unique_ptr<kouryu::Metrics> metrics;
+  if (absl::GetFlag(FLAGS_metrics_listen).empty()) {
+    metrics = std::make_unique<kouryu::Metrics>();
+  } else {
+    auto served = kouryu::Metrics::Serve(absl::GetFlag(FLAGS_metrics_listen));
+    if (!served.ok()) return Fail(served.status());
+    metrics = *std::move(served);
+  }
+  kouryu::AddProcessMetrics(*metrics);
   std::unique_ptr<kouryu::Gazetteer> gazetteer;
   if (!absl::GetFlag(FLAGS_gazetteer).empty()) {
     auto loaded = kouryu::Gazetteer::Load(absl::GetFlag(FLAGS_gazetteer));
-    if (!loaded.ok()) {
-      std::fprintf(stderr, "kouryu-query: %s\n",
-                   loaded.status().ToString().c_str());
-      return 1;
-    }
+    if (!loaded.ok()) return Fail(loaded.status());
     gazetteer = *std::move(loaded);
   }
   const kouryu::query::ReplicaOptions replica_options{
       .block_cache_bytes = absl::GetFlag(FLAGS_block_cache_mb) << 20,
       .write_buffer_bytes = absl::GetFlag(FLAGS_write_buffer_mb) << 20};
   auto replica = kouryu::query::Replica::Open(data_dir, replica_options);
-  if (!replica.ok()) {
-    std::fprintf(stderr, "kouryu-query: %s\n",
-                 replica.status().ToString().c_str());
-    return 1;
-  }
-  std::fprintf(stderr, "kouryu-query: replica at sequence %llu\n",
-               static_cast<unsigned long long>((*replica)->applied_sequence()));
+  if (!replica.ok()) return Fail(replica.status());
+  kouryu::LogInfo("startup", {{"data_dir", data_dir},
+                              {"applied", (*replica)->applied_sequence()},
+                              {"ingest", absl::GetFlag(FLAGS_ingest)}});
 
   // Health stays NOT_SERVING until the replica first reaches the head of
   // the changelog, and SERVING afterwards, through ingest outages too;
@@ -75,6 +92,7 @@ int main(int argc, char** argv) {
       });
   kouryu::query::QueryServiceImpl query(
       **replica, {.gazetteer = gazetteer.get()}, &follower);
+  kouryu::query::AddQueryMetrics(*metrics, follower, **replica, data_dir);
 
   auto server = kouryu::Server::Start({.listen = absl::GetFlag(FLAGS_listen),
                                        .name = "kouryu-query",
@@ -82,23 +100,26 @@ int main(int argc, char** argv) {
                                            FLAGS_max_connection_age),
                                        .max_connection_age_grace = absl::GetFlag(
                                            FLAGS_max_connection_age_grace),
-                                       .serving_at_start = false},
+                                       .serving_at_start = false,
+                                       .metrics = metrics.get()},
                                       {&query});
-  if (!server.ok()) {
-    std::fprintf(stderr, "kouryu-query: %s\n",
-                 server.status().ToString().c_str());
-    return 1;
+  if (!server.ok()) return Fail(server.status());
+  if (!metrics->address().empty()) {
+    std::printf("kouryu-query metrics on %s\n", metrics->address().c_str());
+    std::fflush(stdout);
+    kouryu::LogInfo("metrics_listening", {{"address", metrics->address()}});
   }
   serving.store(server->get());
   follower.Start();
   kouryu::WaitForTerminationSignal();
-  std::fprintf(stderr, "kouryu-query: shutting down\n");
+  kouryu::LogInfo("shutdown", {{"applied", (*replica)->applied_sequence()}});
   serving.store(nullptr);
   (*server)->Shutdown([&] { (*replica)->StopWaiting(); });
   follower.Stop();
   server->reset();
+  metrics.reset();  // Stops scrapes, which read the follower and replica.
   replica->reset();  // Closes RocksDB after the last call has finished.
-  std::fprintf(stderr, "kouryu-query: stopped\n");
+  kouryu::LogInfo("stopped");
   // Everything of ours is closed. gRPC's library teardown at exit waits on
   // internal timers for a second or two; there is nothing left to save.
   std::fflush(nullptr);

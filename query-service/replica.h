@@ -99,6 +99,9 @@ class Replica {
   // to the applied sequence).
   absl::Status SetHistoryId(const std::string& id);
 
+  // The database, for its properties (metrics); owned by the replica.
+  rocksdb::DB* rocksdb() const { return db_.get(); }
+
   // Applies `changes` (ascending); changes at or below the applied sequence
   // are skipped. All or nothing.
   absl::Status Apply(const std::vector<v1::Change>& changes);

@@ -58,8 +58,8 @@ scripts/setup.sh
 scripts/build.sh --target kouryu-ingest kouryu-query kouryu-cli
 mkdir -p "$data"
 stop
-start ingest "$bin/ingest-service/kouryu-ingest" --listen="$ingest_addr" --data_dir="$data/ingest"
-start query "$bin/query-service/kouryu-query" --listen="$query_addr" --data_dir="$data/query" --ingest="$ingest_addr"
+start ingest "$bin/ingest-service/kouryu-ingest" --listen="$ingest_addr" --data_dir="$data/ingest" --log_format=text
+start query "$bin/query-service/kouryu-query" --listen="$query_addr" --data_dir="$data/query" --ingest="$ingest_addr" --log_format=text
 
 # kouryu-query is NOT_SERVING until it has caught up with ingest.
 for _ in $(seq 1 100); do

@@ -27,7 +27,7 @@ import jsonschema
 import yaml
 
 OVERLAYS = ["overlays/dev", "overlays/prod"]
-COMPONENTS = ["components/network-policies"]
+COMPONENTS = ["components/network-policies", "components/metrics"]
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "Job", "CronJob")
 BINARY_OF_IMAGE = {"kouryu-ingest": "ingest", "kouryu-query": "query"}
 
@@ -63,6 +63,7 @@ def targets():
         yield overlay, ()
         for component in COMPONENTS:
             yield overlay, (component,)
+        yield overlay, tuple(COMPONENTS)
 
 
 # --- Schemas --------------------------------------------------------------
@@ -365,7 +366,68 @@ def binary_flags(binary):
     return flags
 
 
+def label_selects(selector, labels):
+    """A LabelSelector (matchLabels and matchExpressions In/Exists) selects labels."""
+    if not all(labels.get(k) == v for k, v in selector.get("matchLabels", {}).items()):
+        return False
+    for e in selector.get("matchExpressions", []):
+        op, key = e["operator"], e["key"]
+        if op == "In" and labels.get(key) not in e.get("values", []):
+            return False
+        if op == "NotIn" and labels.get(key) in e.get("values", []):
+            return False
+        if op == "Exists" and key not in labels:
+            return False
+        if op == "DoesNotExist" and key in labels:
+            return False
+    return True
+
+
+def check_metrics(docs):
+    """Pods annotated for scraping serve /metrics where the annotation says.
+
+    prometheus.io/port is a container port of a container that passes
+    --metrics_listen with that port; with network policies present, one
+    that selects the pod admits ingress on that port.
+    """
+    errors = []
+    policies = [d for d in docs if d.get("kind") == "NetworkPolicy"]
+    for doc in workloads(docs):
+        template = doc["spec"].get("template", {})
+        annotations = template.get("metadata", {}).get("annotations", {}) or {}
+        if annotations.get("prometheus.io/scrape") != "true":
+            continue
+        port = annotations.get("prometheus.io/port", "")
+        if not port.isdigit():
+            errors.append(f"{describe(doc)}: prometheus.io/port {port!r} is not a port number")
+            continue
+        port = int(port)
+        serving = [c for c in all_containers(pod_spec(doc))
+                   if port in named_ports(c)
+                   and any(re.match(rf"^--metrics_listen=.*:{port}$", a) for a in c.get("args", []))]
+        if not serving:
+            errors.append(f"{describe(doc)}: no container has containerPort {port} and --metrics_listen=HOST:{port}")
+        if not policies:
+            continue
+        labels = template_labels(doc)
+        admitted = False
+        for policy in policies:
+            spec = policy["spec"]
+            if "Ingress" not in spec.get("policyTypes", ["Ingress"]):
+                continue
+            if not label_selects(spec.get("podSelector", {}), labels):
+                continue
+            for rule in spec.get("ingress", []):
+                ports = rule.get("ports")
+                if ports is None or any(p.get("port") in (port, "metrics") for p in ports):
+                    admitted = True
+        if not admitted:
+            errors.append(f"{describe(doc)}: no NetworkPolicy admits the scraper on port {port}")
+    return errors
+
+
 SEMANTIC_CHECKS = {
+    "metrics": check_metrics,
     "selectors": check_selectors,
     "probes": check_probes,
     "services": check_services,

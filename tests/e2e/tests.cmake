@@ -31,3 +31,16 @@ target_compile_definitions(backup_test PRIVATE
   KOURYU_INGEST_BIN="$<TARGET_FILE:kouryu-ingest>"
   KOURYU_QUERY_BIN="$<TARGET_FILE:kouryu-query>")
 add_dependencies(backup_test kouryu-ingest kouryu-query)
+
+# Operating: /metrics scraped over HTTP, the JSON log, channelz, the
+# replica's lag gauges (a holding change feed between replica and ingest).
+kouryu_test(observability_test
+  SOURCES e2e/observability_test.cc
+  LIBS kouryu_proto kouryu_process absl::synchronization absl::strings
+       nlohmann_json::nlohmann_json)
+target_include_directories(observability_test PRIVATE "${PROJECT_SOURCE_DIR}")
+target_compile_definitions(observability_test PRIVATE
+  KOURYU_INGEST_BIN="$<TARGET_FILE:kouryu-ingest>"
+  KOURYU_QUERY_BIN="$<TARGET_FILE:kouryu-query>"
+  KOURYU_CLI_BIN="$<TARGET_FILE:kouryu-cli>")
+add_dependencies(observability_test kouryu-ingest kouryu-query kouryu-cli)

@@ -38,12 +38,16 @@ int ExitCode(int status) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Start(
-    const std::vector<std::string>& argv) {
+    const std::vector<std::string>& argv, const std::string& stderr_path) {
   int out[2];
   if (pipe2(out, O_CLOEXEC) != 0) return absl::InternalError("pipe failed");
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
+  if (!stderr_path.empty()) {
+    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, stderr_path.c_str(),
+                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  }
   pid_t pid = 0;
   std::vector<char*> args = CArgs(argv);
   int rc = posix_spawn(&pid, args[0], &actions, nullptr, args.data(), environ);
@@ -76,6 +80,20 @@ absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Start(
   }
   return std::unique_ptr<ServerProcess>(
       new ServerProcess(pid, out[0], line.substr(at + 1)));
+}
+
+absl::StatusOr<std::string> ServerProcess::ReadLine() {
+  std::string line;
+  char c;
+  while (true) {
+    pollfd pfd{stdout_fd_, POLLIN, 0};
+    if (poll(&pfd, 1, kStartTimeoutMs) <= 0 || read(stdout_fd_, &c, 1) != 1) {
+      return absl::UnavailableError(
+          absl::StrCat("no further line on standard output; got \"", line, "\""));
+    }
+    if (c == '\n') return line;
+    line.push_back(c);
+  }
 }
 
 ServerProcess::~ServerProcess() {

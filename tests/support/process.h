@@ -18,11 +18,16 @@ namespace kouryu::testing {
 // "... listening on HOST:PORT", so the address is known and it is serving.
 class ServerProcess {
  public:
+  // With `stderr_path`, the process's standard error goes to that file
+  // (created or truncated) instead of the test's.
   static absl::StatusOr<std::unique_ptr<ServerProcess>> Start(
-      const std::vector<std::string>& argv);
+      const std::vector<std::string>& argv, const std::string& stderr_path = "");
   ~ServerProcess();  // Kills the process if it still runs.
 
   const std::string& address() const { return address_; }
+  // The next line the server prints to standard output after the address
+  // line (such as "... metrics on HOST:PORT"), waiting up to a minute.
+  absl::StatusOr<std::string> ReadLine();
   pid_t pid() const { return pid_; }
 
   // SIGTERM, then waits; returns the exit code (or 128 + signal).
