@@ -36,6 +36,8 @@
 namespace rocksdb {
 class ColumnFamilyHandle;
 class DB;
+class Env;
+class FileSystem;
 }  // namespace rocksdb
 
 namespace kouryu::ingest {
@@ -60,6 +62,9 @@ struct StoreOptions {
   // twice the write's size) — RocksDB itself does not survive running out
   // of space mid-write (this Debian build aborts on an assertion).
   uint64_t min_free_bytes = 256ull << 20;
+  // The file system RocksDB writes through; null is RocksDB's default (the
+  // operating system's). Tests pass one that simulates power loss.
+  std::shared_ptr<rocksdb::FileSystem> file_system;
 };
 
 struct UpsertResult {
@@ -150,7 +155,8 @@ class Store {
     uint64_t sequence = 0;
   };
 
-  Store(std::string dir, std::unique_ptr<rocksdb::DB> db,
+  Store(std::string dir, std::unique_ptr<rocksdb::Env> env,
+        std::unique_ptr<rocksdb::DB> db,
         std::vector<rocksdb::ColumnFamilyHandle*> handles,
         const StoreOptions& options, uint64_t head, uint64_t first_retained);
 
@@ -171,6 +177,8 @@ class Store {
   bool Failed(uint64_t sequence) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(commit_mutex_);
 
   std::string dir_;
+  // The Env over options.file_system (null for the default); outlives db_.
+  std::unique_ptr<rocksdb::Env> env_;
   std::unique_ptr<rocksdb::DB> db_;
   rocksdb::ColumnFamilyHandle* records_;
   rocksdb::ColumnFamilyHandle* record_ids_;
