@@ -34,25 +34,8 @@ std::optional<std::string> ReadWhole(const std::string& path) {
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
-// A file opened while the power is off: it accepts everything and keeps
-// nothing.
-class VanishingFile : public FSWritableFile {
- public:
-  IOStatus Append(const Slice& data, const IOOptions&, IODebugContext*) override {
-    size_ += data.size();
-    return IOStatus::OK();
-  }
-  IOStatus Close(const IOOptions&, IODebugContext*) override { return IOStatus::OK(); }
-  IOStatus Flush(const IOOptions&, IODebugContext*) override { return IOStatus::OK(); }
-  IOStatus Sync(const IOOptions&, IODebugContext*) override { return IOStatus::OK(); }
-  uint64_t GetFileSize(const IOOptions&, IODebugContext*) override { return size_; }
-
- private:
-  uint64_t size_ = 0;
-};
-
 // A file written through the power-loss file system: reports what it wrote
-// and synced, and writes nothing once the power is off.
+// and what it synced while the power was on.
 class TrackedFile : public rocksdb::FSWritableFileOwnerWrapper {
  public:
   TrackedFile(std::unique_ptr<FSWritableFile> target, PowerLossFileSystem* fs,
@@ -64,7 +47,6 @@ class TrackedFile : public rocksdb::FSWritableFileOwnerWrapper {
 
   IOStatus Append(const Slice& data, const IOOptions& options,
                   IODebugContext* dbg) override {
-    if (fs_->power_off()) return IOStatus::OK();
     IOStatus s = target()->Append(data, options, dbg);
     if (s.ok()) fs_->Appended(name_, size_ += data.size());
     return s;
@@ -75,7 +57,6 @@ class TrackedFile : public rocksdb::FSWritableFileOwnerWrapper {
   }
   IOStatus PositionedAppend(const Slice& data, uint64_t offset,
                             const IOOptions& options, IODebugContext* dbg) override {
-    if (fs_->power_off()) return IOStatus::OK();
     IOStatus s = target()->PositionedAppend(data, offset, options, dbg);
     if (s.ok()) {
       size_ = std::max(size_, offset + data.size());
@@ -91,37 +72,19 @@ class TrackedFile : public rocksdb::FSWritableFileOwnerWrapper {
   }
   IOStatus Truncate(uint64_t size, const IOOptions& options,
                     IODebugContext* dbg) override {
-    if (fs_->power_off()) return IOStatus::OK();
     IOStatus s = target()->Truncate(size, options, dbg);
     if (s.ok()) fs_->TruncatedTo(name_, size_ = size);
     return s;
   }
-  IOStatus Flush(const IOOptions& options, IODebugContext* dbg) override {
-    if (fs_->power_off()) return IOStatus::OK();
-    return target()->Flush(options, dbg);
-  }
   IOStatus Sync(const IOOptions& options, IODebugContext* dbg) override {
-    if (fs_->power_off()) return IOStatus::OK();
     IOStatus s = target()->Sync(options, dbg);
-    if (s.ok()) fs_->Synced(name_);
+    if (s.ok() && !fs_->power_off()) fs_->Synced(name_);
     return s;
   }
   IOStatus Fsync(const IOOptions& options, IODebugContext* dbg) override {
-    if (fs_->power_off()) return IOStatus::OK();
     IOStatus s = target()->Fsync(options, dbg);
-    if (s.ok()) fs_->Synced(name_);
+    if (s.ok() && !fs_->power_off()) fs_->Synced(name_);
     return s;
-  }
-  // Starts writeback; promises nothing (sync_file_range).
-  IOStatus RangeSync(uint64_t offset, uint64_t nbytes, const IOOptions& options,
-                     IODebugContext* dbg) override {
-    if (fs_->power_off()) return IOStatus::OK();
-    return target()->RangeSync(offset, nbytes, options, dbg);
-  }
-  IOStatus Allocate(uint64_t offset, uint64_t len, const IOOptions& options,
-                    IODebugContext* dbg) override {
-    if (fs_->power_off()) return IOStatus::OK();
-    return target()->Allocate(offset, len, options, dbg);
   }
 
  private:
@@ -137,16 +100,14 @@ class TrackedDirectory : public rocksdb::FSDirectoryWrapper {
       : FSDirectoryWrapper(std::move(target)), fs_(fs), name_(std::move(name)) {}
 
   IOStatus Fsync(const IOOptions& options, IODebugContext* dbg) override {
-    if (fs_->power_off()) return IOStatus::OK();
     IOStatus s = FSDirectoryWrapper::Fsync(options, dbg);
-    if (s.ok()) fs_->DirSynced(name_);
+    if (s.ok() && !fs_->power_off()) fs_->DirSynced(name_);
     return s;
   }
   IOStatus FsyncWithDirOptions(const IOOptions& options, IODebugContext* dbg,
                                const rocksdb::DirFsyncOptions& dir_options) override {
-    if (fs_->power_off()) return IOStatus::OK();
     IOStatus s = FSDirectoryWrapper::FsyncWithDirOptions(options, dbg, dir_options);
-    if (s.ok()) fs_->DirSynced(name_);
+    if (s.ok() && !fs_->power_off()) fs_->DirSynced(name_);
     return s;
   }
 
@@ -198,10 +159,6 @@ IOStatus PowerLossFileSystem::NewWritableFile(const std::string& fname,
                                               const FileOptions& options,
                                               std::unique_ptr<FSWritableFile>* result,
                                               IODebugContext* dbg) {
-  if (power_off()) {
-    *result = std::make_unique<VanishingFile>();
-    return IOStatus::OK();
-  }
   {
     absl::MutexLock lock(&mu_);
     NewEntry(Normalize(fname));
@@ -214,10 +171,6 @@ IOStatus PowerLossFileSystem::NewWritableFile(const std::string& fname,
 IOStatus PowerLossFileSystem::ReopenWritableFile(
     const std::string& fname, const FileOptions& options,
     std::unique_ptr<FSWritableFile>* result, IODebugContext* dbg) {
-  if (power_off()) {
-    *result = std::make_unique<VanishingFile>();
-    return IOStatus::OK();
-  }
   {
     absl::MutexLock lock(&mu_);
     if (!std::filesystem::exists(Normalize(fname))) NewEntry(Normalize(fname));
@@ -254,6 +207,8 @@ IOStatus PowerLossFileSystem::NewDirectory(const std::string& name,
 IOStatus PowerLossFileSystem::DeleteFile(const std::string& name,
                                          const IOOptions& options,
                                          IODebugContext* dbg) {
+  // A deletion after the cut never reached the disk: the file stays (the
+  // database, which thinks it gone, is about to lose the power anyway).
   if (power_off()) return IOStatus::OK();
   std::string fname = Normalize(name);
   IOStatus s = target()->DeleteFile(fname, options, dbg);
@@ -273,7 +228,6 @@ IOStatus PowerLossFileSystem::RenameFile(const std::string& src_name,
                                          const std::string& target_name,
                                          const IOOptions& options,
                                          IODebugContext* dbg) {
-  if (power_off()) return IOStatus::OK();
   std::string src = Normalize(src_name), tgt = Normalize(target_name);
   absl::MutexLock lock(&mu_);
   NewEntry(tgt);
@@ -299,7 +253,6 @@ IOStatus PowerLossFileSystem::RenameFile(const std::string& src_name,
 
 IOStatus PowerLossFileSystem::LinkFile(const std::string& src, const std::string& tgt,
                                        const IOOptions& options, IODebugContext* dbg) {
-  if (power_off()) return IOStatus::OK();
   {
     absl::MutexLock lock(&mu_);
     NewEntry(Normalize(tgt));
@@ -309,7 +262,6 @@ IOStatus PowerLossFileSystem::LinkFile(const std::string& src, const std::string
 
 IOStatus PowerLossFileSystem::Truncate(const std::string& fname, size_t size,
                                        const IOOptions& options, IODebugContext* dbg) {
-  if (power_off()) return IOStatus::OK();
   IOStatus s = target()->Truncate(fname, size, options, dbg);
   if (s.ok()) TruncatedTo(Normalize(fname), size);
   return s;
@@ -317,14 +269,12 @@ IOStatus PowerLossFileSystem::Truncate(const std::string& fname, size_t size,
 
 IOStatus PowerLossFileSystem::CreateDir(const std::string& dirname,
                                         const IOOptions& options, IODebugContext* dbg) {
-  if (power_off()) return IOStatus::OK();
   return target()->CreateDir(dirname, options, dbg);
 }
 
 IOStatus PowerLossFileSystem::CreateDirIfMissing(const std::string& dirname,
                                                  const IOOptions& options,
                                                  IODebugContext* dbg) {
-  if (power_off()) return IOStatus::OK();
   return target()->CreateDirIfMissing(dirname, options, dbg);
 }
 

@@ -10,15 +10,15 @@
 // Usage:
 //   auto fs = std::make_shared<PowerLossFileSystem>();
 //   open a database with it (StoreOptions::file_system), write ...
-//   fs->CutPower();          // from now on every write vanishes
-//   close the database       // whatever it does on close vanishes too
+//   fs->CutPower();          // from now on nothing becomes durable
+//   close the database       // nor what it does on close
 //   fs->RestorePower();      // the disk as a power loss leaves it
 //   reopen and check what survived.
 //
-// While the power is off, writes, syncs, renames and deletions answer OK and
-// do nothing, as a dead machine does not answer at all: nothing the
-// database does after the cut reaches the disk. Reads pass through.
-// Thread-safe. Test-only.
+// After the cut the database goes on as if nothing happened — its writes,
+// syncs and renames succeed, so it meets no errors — but none of it is
+// durable: RestorePower undoes it all. Deletions after the cut are skipped
+// (they would be lost too). Thread-safe. Test-only.
 
 #include <rocksdb/file_system.h>
 
@@ -40,7 +40,7 @@ class PowerLossFileSystem : public rocksdb::FileSystemWrapper {
   static const char* kClassName() { return "PowerLossFileSystem"; }
   const char* Name() const override { return kClassName(); }
 
-  // Every write after this vanishes. Returns at once.
+  // Nothing written after this survives RestorePower. Returns at once.
   void CutPower();
   // True between CutPower and RestorePower.
   bool power_off() const { return off_.load(); }
