@@ -5,6 +5,8 @@
 #include <google/protobuf/util/time_util.h>
 #include <google/protobuf/wire_format_lite.h>
 #include <rocksdb/db.h>
+#include <rocksdb/env.h>
+#include <rocksdb/file_system.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
@@ -258,9 +260,14 @@ std::vector<std::string> StoreColumnFamilies() {
 
 absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
                                                    const StoreOptions& options) {
+  rocksdb::DBOptions db_options;
+  std::unique_ptr<rocksdb::Env> env;
+  if (options.file_system != nullptr) {
+    env = rocksdb::NewCompositeEnv(options.file_system);
+    db_options.env = env.get();
+  }
   absl::StatusOr<OpenedDb> opened =
-      OpenDb(dir, rocksdb::DBOptions(), StoreColumnFamilyOptions(),
-             StoreColumnFamilies());
+      OpenDb(dir, db_options, StoreColumnFamilyOptions(), StoreColumnFamilies());
   if (!opened.ok()) return opened.status();
   std::unique_ptr<rocksdb::DB> db = std::move(opened->db);
   std::vector<rocksdb::ColumnFamilyHandle*> handles = std::move(opened->families);
@@ -300,16 +307,18 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
   }
   absl::StatusOr<StoreHistory> history = LoadHistory(*db, handles[0]);
   if (!history.ok()) return history.status();
-  return std::unique_ptr<Store>(new Store(dir, std::move(db),
+  return std::unique_ptr<Store>(new Store(dir, std::move(env), std::move(db),
                                           std::move(handles), options, head,
                                           first, *std::move(history)));
 }
 
-Store::Store(std::string dir, std::unique_ptr<rocksdb::DB> db,
+Store::Store(std::string dir, std::unique_ptr<rocksdb::Env> env,
+             std::unique_ptr<rocksdb::DB> db,
              std::vector<rocksdb::ColumnFamilyHandle*> handles,
              const StoreOptions& options, uint64_t head, uint64_t first_retained,
              StoreHistory history)
     : dir_(std::move(dir)),
+      env_(std::move(env)),
       db_(std::move(db)),
       records_(handles[1]),
       record_ids_(handles[2]),

@@ -46,6 +46,8 @@ namespace rocksdb {
 class BackupEngine;
 class ColumnFamilyHandle;
 class DB;
+class Env;
+class FileSystem;
 }  // namespace rocksdb
 
 namespace kouryu::ingest {
@@ -88,6 +90,9 @@ struct StoreOptions {
   uint64_t min_free_bytes = 256ull << 20;
   // Told about writes when set; must outlive the store.
   StoreObserver* observer = nullptr;
+  // The file system RocksDB writes through; null is RocksDB's default (the
+  // operating system's). Tests pass one that simulates power loss.
+  std::shared_ptr<rocksdb::FileSystem> file_system;
 };
 
 struct UpsertResult {
@@ -216,7 +221,8 @@ class Store {
     uint64_t sequence = 0;
   };
 
-  Store(std::string dir, std::unique_ptr<rocksdb::DB> db,
+  Store(std::string dir, std::unique_ptr<rocksdb::Env> env,
+        std::unique_ptr<rocksdb::DB> db,
         std::vector<rocksdb::ColumnFamilyHandle*> handles,
         const StoreOptions& options, uint64_t head, uint64_t first_retained,
         StoreHistory history);
@@ -238,6 +244,8 @@ class Store {
   bool Failed(uint64_t sequence) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(commit_mutex_);
 
   std::string dir_;
+  // The Env over options.file_system (null for the default); outlives db_.
+  std::unique_ptr<rocksdb::Env> env_;
   std::unique_ptr<rocksdb::DB> db_;
   rocksdb::ColumnFamilyHandle* records_;
   rocksdb::ColumnFamilyHandle* record_ids_;

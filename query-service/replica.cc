@@ -2,6 +2,8 @@
 
 #include <rocksdb/cache.h>
 #include <rocksdb/db.h>
+#include <rocksdb/env.h>
+#include <rocksdb/file_system.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
@@ -184,6 +186,11 @@ std::string EncodeCount(int64_t n) { return SequenceKey(static_cast<uint64_t>(n)
 absl::StatusOr<std::unique_ptr<Replica>> Replica::Open(
     const std::string& dir, const ReplicaOptions& options) {
   rocksdb::DBOptions db_options;
+  std::unique_ptr<rocksdb::Env> env;
+  if (options.file_system != nullptr) {
+    env = rocksdb::NewCompositeEnv(options.file_system);
+    db_options.env = env.get();
+  }
   std::shared_ptr<rocksdb::Cache> cache =
       rocksdb::NewLRUCache(options.block_cache_bytes);
   db_options.write_buffer_manager = std::make_shared<rocksdb::WriteBufferManager>(
@@ -236,7 +243,7 @@ absl::StatusOr<std::unique_ptr<Replica>> Replica::Open(
   }
   const bool other_format = s.IsNotFound() || format != kFormat;
   auto replica = std::unique_ptr<Replica>(
-      new Replica(std::move(db), std::move(handles), applied));
+      new Replica(std::move(env), std::move(db), std::move(handles), applied));
   if (other_format) {
     // Written by another version (or new): start over from the feed.
     absl::Status reset = replica->Reset();
@@ -260,10 +267,11 @@ absl::StatusOr<std::unique_ptr<Replica>> Replica::Open(
   return replica;
 }
 
-Replica::Replica(std::unique_ptr<rocksdb::DB> db,
+Replica::Replica(std::unique_ptr<rocksdb::Env> env, std::unique_ptr<rocksdb::DB> db,
                  std::vector<rocksdb::ColumnFamilyHandle*> handles,
                  uint64_t applied)
-    : db_(std::move(db)),
+    : env_(std::move(env)),
+      db_(std::move(db)),
       handles_(std::move(handles)),
       meta_(handles_[kMeta]),
       records_(handles_[kRecords]),

@@ -48,6 +48,8 @@
 namespace rocksdb {
 class ColumnFamilyHandle;
 class DB;
+class Env;
+class FileSystem;
 class Snapshot;
 struct ReadOptions;
 }  // namespace rocksdb
@@ -62,6 +64,9 @@ struct ReplicaOptions {
   size_t block_cache_bytes = 64 << 20;
   // Memtables of all column families together.
   size_t write_buffer_bytes = 64 << 20;
+  // The file system RocksDB writes through; null is RocksDB's default (the
+  // operating system's). Tests pass one that simulates power loss.
+  std::shared_ptr<rocksdb::FileSystem> file_system;
 };
 
 // A city or bureau with its record count.
@@ -223,7 +228,7 @@ class Replica {
   std::unique_ptr<SearchReader> NewSearchReader() const;
 
  private:
-  Replica(std::unique_ptr<rocksdb::DB> db,
+  Replica(std::unique_ptr<rocksdb::Env> env, std::unique_ptr<rocksdb::DB> db,
           std::vector<rocksdb::ColumnFamilyHandle*> handles, uint64_t applied);
 
   // ForEachBytes (keys after `start_key`, ascending) or, with `reverse`,
@@ -248,6 +253,8 @@ class Replica {
   // Calls the progress listeners (no lock of mutex_ held).
   void NotifyProgress(uint64_t applied, bool stopped) const;
 
+  // The Env over options.file_system (null for the default); outlives db_.
+  std::unique_ptr<rocksdb::Env> env_;
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   rocksdb::ColumnFamilyHandle* meta_;

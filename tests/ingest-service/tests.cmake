@@ -9,3 +9,5 @@ kouryu_test(record_limits_test SOURCES ingest-service/record_limits_test.cc
   LIBS kouryu_ingest kouryu_server)
 kouryu_test(ingest_calls_test SOURCES ingest-service/ingest_calls_test.cc
   LIBS kouryu_ingest kouryu_server)
+kouryu_test(power_loss_test SOURCES ingest-service/power_loss_test.cc
+  LIBS kouryu_ingest kouryu_power_loss_fs)

@@ -7,3 +7,5 @@ kouryu_test(page_token_test SOURCES query-service/page_token_test.cc LIBS kouryu
 kouryu_test(call_runner_test SOURCES query-service/call_runner_test.cc LIBS kouryu_query)
 kouryu_test(search_text_test SOURCES query-service/search_text_test.cc LIBS kouryu_query)
 kouryu_test(names_test SOURCES query-service/names_test.cc LIBS kouryu_query)
+kouryu_test(replica_power_loss_test SOURCES query-service/replica_power_loss_test.cc
+  LIBS kouryu_query kouryu_power_loss_fs)
