@@ -13,6 +13,7 @@
 #include "absl/time/time.h"
 #include "common/gazetteer.h"
 #include "common/server.h"
+#include "common/server_security.h"
 #include "ingest-service/ingest_service.h"
 #include "ingest-service/normalizer.h"
 #include "ingest-service/store.h"
@@ -84,6 +85,14 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "kouryu-ingest: --data_dir is required\n");
     return 2;
   }
+  // Before the store is opened: a bad certificate, key or policy stops
+  // the server with nothing touched.
+  auto credentials = kouryu::ServerCredentialsFromFlags("kouryu-ingest");
+  if (!credentials.ok()) {
+    std::fprintf(stderr, "kouryu-ingest: %s\n",
+                 std::string(credentials.status().message()).c_str());
+    return 2;
+  }
   std::unique_ptr<kouryu::Gazetteer> loaded;
   const kouryu::Gazetteer* gazetteer = &kouryu::Gazetteer::Builtin();
   if (!absl::GetFlag(FLAGS_gazetteer).empty()) {
@@ -127,7 +136,9 @@ int main(int argc, char** argv) {
        .name = "kouryu-ingest",
        .max_threads = max_unary_calls + max_subscribers + 16,
        .max_connection_age = absl::GetFlag(FLAGS_max_connection_age),
-       .max_connection_age_grace = absl::GetFlag(FLAGS_max_connection_age_grace)},
+       .max_connection_age_grace = absl::GetFlag(FLAGS_max_connection_age_grace),
+       .credentials = *credentials,
+       .health_listen = absl::GetFlag(FLAGS_health_listen)},
       {&ingest, &feed});
   if (!server.ok()) {
     std::fprintf(stderr, "kouryu-ingest: %s\n", server.status().ToString().c_str());

@@ -78,6 +78,20 @@ absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Start(
       new ServerProcess(pid, out[0], line.substr(at + 1)));
 }
 
+absl::StatusOr<std::string> ServerProcess::ReadLine() {
+  std::string line;
+  char c;
+  while (true) {
+    pollfd pfd{stdout_fd_, POLLIN, 0};
+    if (poll(&pfd, 1, kStartTimeoutMs) <= 0 || read(stdout_fd_, &c, 1) != 1) {
+      return absl::UnavailableError(absl::StrCat(
+          "no further line on standard output; got \"", line, "\""));
+    }
+    if (c == '\n') return line;
+    line.push_back(c);
+  }
+}
+
 ServerProcess::~ServerProcess() {
   if (pid_ > 0) Kill();
 }

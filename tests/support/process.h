@@ -25,6 +25,11 @@ class ServerProcess {
   const std::string& address() const { return address_; }
   pid_t pid() const { return pid_; }
 
+  // The next line the server prints on standard output after the address
+  // line (such as "... health listening on HOST:PORT"), without its "\n";
+  // UNAVAILABLE when none comes within the start timeout.
+  absl::StatusOr<std::string> ReadLine();
+
   // SIGTERM, then waits; returns the exit code (or 128 + signal).
   int Terminate();
   // SIGKILL, then waits.
