@@ -10,6 +10,8 @@ packages=(
   libabsl-dev librocksdb-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libicu-dev libgumbo-dev libre2-dev
+  libssl-dev nlohmann-json3-dev  # TLS file checks (common/tls), A43 policies (common/authz)
+  openssl  # scripts/make-certs.sh, the security tests
   clang-14 libclang-rt-14-dev  # the libFuzzer targets (fuzz/), built on request
   golang-github-gogo-googleapis-dev  # google/rpc/status.proto, error_details.proto
   # Images and the deployment tests (deploy/): rootful podman with runc and
