@@ -90,7 +90,8 @@ absl::StatusOr<std::vector<Matcher>> ParseMatchers(const Json& value,
 absl::Status ParseSource(const Json& source, const std::string& where,
                          Rule& rule) {
   if (!source.is_object()) {
-    return At(where, absl::StrCat("expected an object, got ", TypeName(source)));
+    return At(where,
+              absl::StrCat("expected an object, got ", TypeName(source)));
   }
   if (absl::Status s = OnlyKeys(source, where, {"principals"}); !s.ok()) {
     return s;
@@ -114,7 +115,8 @@ absl::Status ParseSource(const Json& source, const std::string& where,
 absl::StatusOr<AuthorizationPolicy::HeaderMatcher> ParseHeader(
     const Json& header, const std::string& where) {
   if (!header.is_object()) {
-    return At(where, absl::StrCat("expected an object, got ", TypeName(header)));
+    return At(where,
+              absl::StrCat("expected an object, got ", TypeName(header)));
   }
   if (absl::Status s = OnlyKeys(header, where, {"key", "values"}); !s.ok()) {
     return s;
@@ -295,7 +297,8 @@ absl::StatusOr<AuthorizationPolicy> AuthorizationPolicy::Parse(
     return At("(policy)",
               absl::StrCat("expected an object, got ", TypeName(json)));
   }
-  if (absl::Status s = OnlyKeys(json, "", {"name", "deny_rules", "allow_rules"});
+  if (absl::Status s =
+          OnlyKeys(json, "", {"name", "deny_rules", "allow_rules"});
       !s.ok()) {
     return s;
   }
@@ -475,18 +478,21 @@ class Authorizer final : public grpc::AuthMetadataProcessor {
   // another thread.
   bool IsBlocking() const override { return false; }
 
-  grpc::Status Process(const InputMetadata& metadata, grpc::AuthContext* context,
-                       OutputMetadata*, OutputMetadata*) override {
+  grpc::Status Process(const InputMetadata& metadata,
+                       grpc::AuthContext* context, OutputMetadata*,
+                       OutputMetadata*) override {
     std::string path;
     Headers headers;
     for (const auto& [key, value] : metadata) {
-      std::string k = absl::AsciiStrToLower(absl::string_view(key.data(), key.size()));
+      std::string k =
+          absl::AsciiStrToLower(absl::string_view(key.data(), key.size()));
       std::string v(value.data(), value.size());
       if (k == ":path") path = v;
       headers.emplace_back(std::move(k), std::move(v));
     }
     const Peer peer = PeerOf(*context);
-    const std::shared_ptr<const AuthorizationPolicy> policy = policy_->current();
+    const std::shared_ptr<const AuthorizationPolicy> policy =
+        policy_->current();
     const Decision decision = policy->Evaluate(peer, path, headers);
     if (decision.allowed) return grpc::Status::OK;
     const std::string why =
@@ -498,10 +504,9 @@ class Authorizer final : public grpc::AuthMetadataProcessor {
     const std::string principal = peer.Principal();
     std::fprintf(stderr, "%s: denied %s to %s: %s\n", log_name_.c_str(),
                  path.c_str(), principal.c_str(), why.c_str());
-    return grpc::Status(
-        grpc::StatusCode::PERMISSION_DENIED,
-        absl::StrCat("AUTHORIZATION_DENIED: ", principal, " may not call ",
-                     path, " (", why, ")"));
+    return grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
+                        absl::StrCat("AUTHORIZATION_DENIED: ", principal,
+                                     " may not call ", path, " (", why, ")"));
   }
 
  private:

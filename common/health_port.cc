@@ -22,8 +22,8 @@ class HealthOnly final : public grpc::ServerBuilderOption {
     // A null health service interface turns gRPC's default one off.
     args->SetPointer(grpc::kHealthCheckServiceInterfaceArg, nullptr);
   }
-  void UpdatePlugins(
-      std::vector<std::unique_ptr<grpc::ServerBuilderPlugin>>* plugins) override {
+  void UpdatePlugins(std::vector<std::unique_ptr<grpc::ServerBuilderPlugin>>*
+                         plugins) override {
     plugins->clear();
   }
 };
@@ -51,8 +51,8 @@ class HealthPort::Service final
     grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
     HealthCheckResponse::ServingStatus status = StatusOf(request->service());
     if (status == HealthCheckResponse::SERVICE_UNKNOWN) {
-      reactor->Finish(grpc::Status(grpc::StatusCode::NOT_FOUND,
-                                   "unknown service"));
+      reactor->Finish(
+          grpc::Status(grpc::StatusCode::NOT_FOUND, "unknown service"));
     } else {
       response->set_status(status);
       reactor->Finish(grpc::Status::OK);
@@ -61,7 +61,8 @@ class HealthPort::Service final
   }
 
   grpc::ServerWriteReactor<HealthCheckResponse>* Watch(
-      grpc::CallbackServerContext*, const HealthCheckRequest* request) override {
+      grpc::CallbackServerContext*,
+      const HealthCheckRequest* request) override {
     return new Watcher(this, request->service());
   }
 

@@ -5,7 +5,9 @@
 // port, the bound address is printed), grpc.health.v1 (for "" and for each
 // service the server offers by its full name), server reflection, resource
 // limits, INVALID_ARGUMENT for requests that do not parse (common/request.h),
-// and graceful shutdown on SIGTERM/SIGINT.
+// and graceful shutdown on SIGTERM/SIGINT. TLS and per-method authorization
+// come in as the main port's credentials (common/server_security.h), and
+// an optional plaintext port answers health alone (common/health_port.h).
 //
 // Usage in main():
 //   kouryu::LimitMallocArenas();

@@ -76,13 +76,13 @@ absl::StatusOr<Certificate> ReadCertificates(absl::string_view what,
   Bio bio = MemoryBio(*pem);
   Certificate first(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
   if (first == nullptr) {
-    return FileError(what, file,
-                     absl::StrCat("holds no PEM certificate (",
-                                  OpenSslError(), ")"));
+    return FileError(
+        what, file,
+        absl::StrCat("holds no PEM certificate (", OpenSslError(), ")"));
   }
   int n = 1;
-  while (Certificate next{PEM_read_bio_X509(bio.get(), nullptr, nullptr,
-                                            nullptr)}) {
+  while (Certificate next{
+      PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)}) {
     ++n;
   }
   ERR_clear_error();  // The end of the file reads as an error.
@@ -109,9 +109,9 @@ absl::Status CheckKeyPair(absl::string_view who, const std::string& cert_file,
   }
   if (X509_check_private_key(cert->get(), key.get()) != 1) {
     ERR_clear_error();
-    return FileError(what, key_file,
-                     absl::StrCat("does not belong to the certificate in ",
-                                  cert_file));
+    return FileError(
+        what, key_file,
+        absl::StrCat("does not belong to the certificate in ", cert_file));
   }
   return absl::OkStatus();
 }
@@ -186,8 +186,7 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
       break;
     case ClientAuth::kRequest:
       tls.watch_root_certs();
-      tls.set_cert_request_type(
-          GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY);
+      tls.set_cert_request_type(GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY);
       break;
     case ClientAuth::kRequire:
       tls.watch_root_certs();
@@ -230,9 +229,10 @@ absl::StatusOr<ChannelSecurity> MakeChannelSecurity(
   }
   grpc::experimental::TlsChannelCredentialsOptions tls;
   if (!options.cert_file.empty() || !options.ca_file.empty()) {
-    tls.set_certificate_provider(std::make_shared<FileWatcherCertificateProvider>(
-        options.key_file, options.cert_file, options.ca_file,
-        RefreshSeconds(options.refresh_interval)));
+    tls.set_certificate_provider(
+        std::make_shared<FileWatcherCertificateProvider>(
+            options.key_file, options.cert_file, options.ca_file,
+            RefreshSeconds(options.refresh_interval)));
     if (!options.cert_file.empty()) tls.watch_identity_key_cert_pairs();
     if (!options.ca_file.empty()) tls.watch_root_certs();
   }

@@ -15,13 +15,14 @@
 // parses, the key belongs to the certificate), so that a mistake fails at
 // start with a message naming the file, rather than at every handshake.
 
+#include <grpcpp/support/channel_arguments.h>
+
 #include <memory>
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include <grpcpp/support/channel_arguments.h>
 
 namespace grpc {
 class AuthMetadataProcessor;

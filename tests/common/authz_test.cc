@@ -66,45 +66,105 @@ TEST(AuthorizationPolicyTest, Decisions) {
   auto policy = AuthorizationPolicy::Parse(kPolicy);
   ASSERT_TRUE(policy.ok()) << policy.status();
   const std::vector<Case> cases = {
-      {"writer writes", Uri("spiffe://kouryu.local/writer"),
-       "/kouryu.v1.IngestService/UpsertRecord", {}, true, "writers"},
-      {"writer may not read", Uri("spiffe://kouryu.local/writer"),
-       "/kouryu.v1.QueryService/GetRecord", {}, false, ""},
-      {"a prefix of the path is not the path", Uri("spiffe://kouryu.local/writer"),
-       "/kouryu.v1.IngestServiceX/UpsertRecord", {}, false, ""},
-      {"suffix principal", Uri("spiffe://other/intern"),
-       "/kouryu.v1.IngestService/UpsertRecord", {}, true, "writers"},
-      {"deny rule first", Uri("spiffe://other/intern"),
-       "/kouryu.v1.IngestService/DeleteRecord", {}, false,
-       "no-deletes-by-interns"},
-      {"DNS SAN", Dns("reader.example.org"),
-       "/kouryu.v1.QueryService/GetRecord", {}, true, "dns-reader"},
-      {"DNS SAN, other method", Dns("reader.example.org"),
-       "/kouryu.v1.QueryService/ListRecords", {}, false, ""},
-      {"subject", Subject("CN=legacy,O=kouryu"),
-       "/kouryu.v1.QueryService/ListRecords", {}, true, "subject-reader"},
-      {"subject of a peer with URI SANs still matches",
-       Peer{.authenticated = true, .uri_sans = {"spiffe://a/b"},
-            .subject = "CN=legacy,O=kouryu"},
-       "/kouryu.v1.QueryService/ListRecords", {}, true, "subject-reader"},
-      {"header matches", Uri("spiffe://a/b"),
-       "/kouryu.v1.QueryService/ListCities", {{"x-team", "data-eng"}}, true,
-       "team-header"},
-      {"header does not match", Uri("spiffe://a/b"),
-       "/kouryu.v1.QueryService/ListCities", {{"x-team", "ops"}}, false, ""},
-      {"header absent", Uri("spiffe://a/b"),
-       "/kouryu.v1.QueryService/ListCities", {}, false, ""},
-      {"repeated header values are joined", Uri("spiffe://a/b"),
-       "/kouryu.v1.QueryService/ListCities",
-       {{"x-team", "data-eng"}, {"x-team", "ops"}}, true, "team-header"},
-      {"\"*\" needs a certificate", Peer{},
-       "/kouryu.v1.QueryService/ListCities", {{"x-team", "data-eng"}}, false,
+      {"writer writes",
+       Uri("spiffe://kouryu.local/writer"),
+       "/kouryu.v1.IngestService/UpsertRecord",
+       {},
+       true,
+       "writers"},
+      {"writer may not read",
+       Uri("spiffe://kouryu.local/writer"),
+       "/kouryu.v1.QueryService/GetRecord",
+       {},
+       false,
        ""},
-      {"a rule without principals admits a peer without a certificate", Peer{},
-       "/grpc.health.v1.Health/Check", {}, true, "health"},
+      {"a prefix of the path is not the path",
+       Uri("spiffe://kouryu.local/writer"),
+       "/kouryu.v1.IngestServiceX/UpsertRecord",
+       {},
+       false,
+       ""},
+      {"suffix principal",
+       Uri("spiffe://other/intern"),
+       "/kouryu.v1.IngestService/UpsertRecord",
+       {},
+       true,
+       "writers"},
+      {"deny rule first",
+       Uri("spiffe://other/intern"),
+       "/kouryu.v1.IngestService/DeleteRecord",
+       {},
+       false,
+       "no-deletes-by-interns"},
+      {"DNS SAN",
+       Dns("reader.example.org"),
+       "/kouryu.v1.QueryService/GetRecord",
+       {},
+       true,
+       "dns-reader"},
+      {"DNS SAN, other method",
+       Dns("reader.example.org"),
+       "/kouryu.v1.QueryService/ListRecords",
+       {},
+       false,
+       ""},
+      {"subject",
+       Subject("CN=legacy,O=kouryu"),
+       "/kouryu.v1.QueryService/ListRecords",
+       {},
+       true,
+       "subject-reader"},
+      {"subject of a peer with URI SANs still matches",
+       Peer{.authenticated = true,
+            .uri_sans = {"spiffe://a/b"},
+            .subject = "CN=legacy,O=kouryu"},
+       "/kouryu.v1.QueryService/ListRecords",
+       {},
+       true,
+       "subject-reader"},
+      {"header matches",
+       Uri("spiffe://a/b"),
+       "/kouryu.v1.QueryService/ListCities",
+       {{"x-team", "data-eng"}},
+       true,
+       "team-header"},
+      {"header does not match",
+       Uri("spiffe://a/b"),
+       "/kouryu.v1.QueryService/ListCities",
+       {{"x-team", "ops"}},
+       false,
+       ""},
+      {"header absent",
+       Uri("spiffe://a/b"),
+       "/kouryu.v1.QueryService/ListCities",
+       {},
+       false,
+       ""},
+      {"repeated header values are joined",
+       Uri("spiffe://a/b"),
+       "/kouryu.v1.QueryService/ListCities",
+       {{"x-team", "data-eng"}, {"x-team", "ops"}},
+       true,
+       "team-header"},
+      {"\"*\" needs a certificate",
+       Peer{},
+       "/kouryu.v1.QueryService/ListCities",
+       {{"x-team", "data-eng"}},
+       false,
+       ""},
+      {"a rule without principals admits a peer without a certificate",
+       Peer{},
+       "/grpc.health.v1.Health/Check",
+       {},
+       true,
+       "health"},
       {"an unauthenticated peer matches no principal",
-       Peer{.authenticated = false, .uri_sans = {"spiffe://kouryu.local/writer"}},
-       "/kouryu.v1.IngestService/UpsertRecord", {}, false, ""},
+       Peer{.authenticated = false,
+            .uri_sans = {"spiffe://kouryu.local/writer"}},
+       "/kouryu.v1.IngestService/UpsertRecord",
+       {},
+       false,
+       ""},
   };
   for (const Case& c : cases) {
     Decision d = policy->Evaluate(c.peer, c.path, c.headers);
@@ -156,10 +216,12 @@ TEST(AuthorizationPolicyTest, MalformedPoliciesNameWhere) {
 }
 
 TEST(AuthorizationPolicyTest, AllowRulesMayBeEmptyAndDenyEverything) {
-  auto policy = AuthorizationPolicy::Parse(R"({"name": "p", "allow_rules": []})");
+  auto policy =
+      AuthorizationPolicy::Parse(R"({"name": "p", "allow_rules": []})");
   ASSERT_TRUE(policy.ok()) << policy.status();
-  EXPECT_FALSE(policy->Evaluate(Uri("spiffe://a/b"), "/grpc.health.v1.Health/Check", {})
-                   .allowed);
+  EXPECT_FALSE(
+      policy->Evaluate(Uri("spiffe://a/b"), "/grpc.health.v1.Health/Check", {})
+          .allowed);
 }
 
 void Write(const std::string& path, const std::string& content) {
@@ -215,16 +277,19 @@ TEST(PolicyFileTest, TheExamplePolicyParses) {
       absl::ZeroDuration(), "test");
   ASSERT_TRUE(file.ok()) << file.status();
   auto policy = (*file)->current();
-  EXPECT_TRUE(policy->Evaluate(Uri("spiffe://kouryu.local/operator"),
-                               "/kouryu.v1.AdminService/CreateBackup", {})
+  EXPECT_TRUE(policy
+                  ->Evaluate(Uri("spiffe://kouryu.local/operator"),
+                             "/kouryu.v1.AdminService/CreateBackup", {})
                   .allowed);
-  EXPECT_FALSE(policy->Evaluate(Uri("spiffe://kouryu.local/operator"),
-                                "/kouryu.v1.IngestService/UpsertRecord", {})
+  EXPECT_FALSE(policy
+                   ->Evaluate(Uri("spiffe://kouryu.local/operator"),
+                              "/kouryu.v1.IngestService/UpsertRecord", {})
                    .allowed);
-  EXPECT_TRUE(policy->Evaluate(Uri("spiffe://kouryu.local/reader"),
-                               "/grpc.reflection.v1alpha.ServerReflection/"
-                               "ServerReflectionInfo",
-                               {})
+  EXPECT_TRUE(policy
+                  ->Evaluate(Uri("spiffe://kouryu.local/reader"),
+                             "/grpc.reflection.v1alpha.ServerReflection/"
+                             "ServerReflectionInfo",
+                             {})
                   .allowed);
 }
 

@@ -8,3 +8,4 @@ kouryu_test(status_test SOURCES common/status_test.cc LIBS kouryu_common gRPC::g
 kouryu_test(request_test SOURCES common/request_test.cc LIBS kouryu_request)
 kouryu_test(server_test SOURCES common/server_test.cc LIBS kouryu_server gRPC::grpc++)
 kouryu_test(authz_test SOURCES common/authz_test.cc LIBS kouryu_authz)
+kouryu_test(tls_test SOURCES common/tls_test.cc LIBS kouryu_tls kouryu_test_certs)

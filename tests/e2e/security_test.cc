@@ -39,8 +39,9 @@ using ::kouryu::testing::CertFiles;
 using ::kouryu::testing::ServerProcess;
 using ::testing::HasSubstr;
 
-const std::string kPolicy = std::string(KOURYU_SOURCE_DIR) +
-                            "/deploy/kubernetes/components/tls/authz-policy.json";
+const std::string kPolicy =
+    std::string(KOURYU_SOURCE_DIR) +
+    "/deploy/kubernetes/components/tls/authz-policy.json";
 
 std::unique_ptr<grpc::ClientContext> Deadline(int seconds = 20) {
   auto context = std::make_unique<grpc::ClientContext>();
@@ -63,10 +64,11 @@ void WriteAtomically(const std::string& path, const std::string& content) {
   std::filesystem::rename(tmp, path);
 }
 
-v1::UpsertRecordRequest SampleUpsert(const std::string& title =
-                                         "大韓民国ソウル特別市") {
+v1::UpsertRecordRequest SampleUpsert(
+    const std::string& title = "大韓民国ソウル特別市") {
   v1::UpsertRecordRequest upsert;
-  upsert.mutable_record()->set_category("①姉妹・友好都市及び政策提携都市との交流");
+  upsert.mutable_record()->set_category(
+      "①姉妹・友好都市及び政策提携都市との交流");
   upsert.mutable_record()->set_department("政策企画局外務部");
   upsert.mutable_record()->set_title(title);
   upsert.mutable_record()->set_fiscal_year(2019);
@@ -101,11 +103,14 @@ class SecurityTest : public ::testing::Test {
   // dir_/ingest.log.
   void StartIngest(const std::string& policy = kPolicy,
                    std::vector<std::string> extra = {}) {
-    std::vector<std::string> args = {
-        KOURYU_INGEST_BIN, "--listen=127.0.0.1:0",
-        "--data_dir=" + dir_ + "/ingest", "--tls_cert=" + certs_->ingest.cert,
-        "--tls_key=" + certs_->ingest.key, "--tls_ca=" + certs_->ca,
-        "--client_auth=require", "--authz_policy=" + policy};
+    std::vector<std::string> args = {KOURYU_INGEST_BIN,
+                                     "--listen=127.0.0.1:0",
+                                     "--data_dir=" + dir_ + "/ingest",
+                                     "--tls_cert=" + certs_->ingest.cert,
+                                     "--tls_key=" + certs_->ingest.key,
+                                     "--tls_ca=" + certs_->ca,
+                                     "--client_auth=require",
+                                     "--authz_policy=" + policy};
     args.insert(args.end(), extra.begin(), extra.end());
     ingest_ = StartLogged(args, dir_ + "/ingest.log");
   }
@@ -137,9 +142,9 @@ class SecurityTest : public ::testing::Test {
                                      security->args);
   }
 
-  static grpc::Status Upsert(grpc::Channel& channel,
-                             v1::UpsertRecordResponse* response = nullptr,
-                             const std::string& title = "大韓民国ソウル特別市") {
+  static grpc::Status Upsert(
+      grpc::Channel& channel, v1::UpsertRecordResponse* response = nullptr,
+      const std::string& title = "大韓民国ソウル特別市") {
     v1::UpsertRecordResponse ignored;
     return v1::IngestService::NewStub(channel.shared_from_this())
         ->UpsertRecord(Deadline().get(), SampleUpsert(title),
@@ -204,8 +209,8 @@ TEST_F(SecurityTest, CertificateOfAnotherCaIsRefused) {
 TEST_F(SecurityTest, ClientRefusesServerOfAnotherCa) {
   StartIngest();
   ASSERT_NE(ingest_, nullptr);
-  grpc::Status status = Upsert(*Dial(ingest_->address(), &certs_->writer,
-                                     certs_->other_ca_writer.ca));
+  grpc::Status status = Upsert(
+      *Dial(ingest_->address(), &certs_->writer, certs_->other_ca_writer.ca));
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
 }
 
@@ -236,8 +241,7 @@ TEST_F(SecurityTest, WriterWritesAndReplicaSubscribes) {
   auto replica = Dial(ingest_->address(), &certs_->replica);
   status = Subscribe(*replica);
   EXPECT_TRUE(status.ok()) << status.error_message();
-  EXPECT_EQ(Upsert(*replica).error_code(),
-            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(Upsert(*replica).error_code(), grpc::StatusCode::PERMISSION_DENIED);
   // The writer may not follow the feed either.
   EXPECT_EQ(Subscribe(*Dial(ingest_->address(), &certs_->writer)).error_code(),
             grpc::StatusCode::PERMISSION_DENIED);
@@ -269,8 +273,8 @@ TEST_F(SecurityTest, PairEndToEndOverMutualTls) {
   StartIngest();
   ASSERT_NE(ingest_, nullptr);
   query_ = StartLogged(
-      {KOURYU_QUERY_BIN, "--listen=127.0.0.1:0", "--data_dir=" + dir_ + "/query",
-       "--ingest=" + ingest_->address(),
+      {KOURYU_QUERY_BIN, "--listen=127.0.0.1:0",
+       "--data_dir=" + dir_ + "/query", "--ingest=" + ingest_->address(),
        "--ingest_tls_ca=" + certs_->ca,
        "--ingest_tls_cert=" + certs_->replica.cert,
        "--ingest_tls_key=" + certs_->replica.key,
@@ -281,7 +285,8 @@ TEST_F(SecurityTest, PairEndToEndOverMutualTls) {
   ASSERT_NE(query_, nullptr);
 
   v1::UpsertRecordResponse written;
-  ASSERT_TRUE(Upsert(*Dial(ingest_->address(), &certs_->writer), &written).ok());
+  ASSERT_TRUE(
+      Upsert(*Dial(ingest_->address(), &certs_->writer), &written).ok());
   auto reader = Dial(query_->address(), &certs_->reader);
   v1::GetRecordRequest get;
   get.set_name(written.record().name());
@@ -304,18 +309,17 @@ TEST_F(SecurityTest, ReplicaWithoutTlsCannotFollow) {
   // A plaintext client speaking to a TLS port: the handshake fails.
   auto plaintext = grpc::CreateChannel(ingest_->address(),
                                        grpc::InsecureChannelCredentials());
-  EXPECT_EQ(Subscribe(*plaintext).error_code(),
-            grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(Subscribe(*plaintext).error_code(), grpc::StatusCode::UNAVAILABLE);
 }
 
 // The server's certificate in dir/current/, swapped by replacing the
 // `current` symlink as Kubernetes does for a mounted Secret.
 TEST_F(SecurityTest, NewServerCertificateServesNewConnections) {
   namespace fs = std::filesystem;
-  auto second = testing::IssueCertificate(
-      *certs_, "kouryu-ingest-2",
-      {"--server", "--cn", "kouryu-ingest-2", "--dns", "localhost", "--ip",
-       "127.0.0.1"});
+  auto second =
+      testing::IssueCertificate(*certs_, "kouryu-ingest-2",
+                                {"--server", "--cn", "kouryu-ingest-2", "--dns",
+                                 "localhost", "--ip", "127.0.0.1"});
   ASSERT_TRUE(second.ok()) << second.status();
   const std::string served = dir_ + "/served";
   fs::create_directories(served);
@@ -345,7 +349,8 @@ TEST_F(SecurityTest, NewServerCertificateServesNewConnections) {
   fs::create_directory_symlink("v2", served + "/next");
   fs::rename(served + "/next", served + "/current");  // Atomic.
   std::string name;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(30);
   while ((name = server_name()) != "kouryu-ingest-2" &&
          std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(200));  // polling
@@ -364,13 +369,15 @@ TEST_F(SecurityTest, PolicyChangesApplyWithoutRestartAndBadOnesAreRefused) {
 
   // Readers may write too now.
   std::string widened = example;
-  const std::string writers = "\"principals\": [\"spiffe://kouryu.local/writer\"";
+  const std::string writers =
+      "\"principals\": [\"spiffe://kouryu.local/writer\"";
   ASSERT_NE(widened.find(writers), std::string::npos);
   widened.replace(widened.find(writers), writers.size(),
                   writers + ", \"spiffe://kouryu.local/reader\"");
   WriteAtomically(policy, widened);
   grpc::Status status;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(30);
   while (!(status = Upsert(*reader)).ok() &&
          std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(200));  // polling
@@ -380,12 +387,14 @@ TEST_F(SecurityTest, PolicyChangesApplyWithoutRestartAndBadOnesAreRefused) {
   // A change that does not parse is logged and the policy in force stays.
   WriteAtomically(policy, "{\"name\": \"kouryu\", \"allow_rules\": [");
   const std::string log = dir_ + "/ingest.log";
-  while (ReadAll(log).find("keeping authorization policy") == std::string::npos &&
+  while (ReadAll(log).find("keeping authorization policy") ==
+             std::string::npos &&
          std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(200));  // polling
   }
   EXPECT_THAT(ReadAll(log), HasSubstr(policy + ": not JSON: parse error"));
-  EXPECT_THAT(ReadAll(log), HasSubstr("keeping authorization policy \"kouryu\""));
+  EXPECT_THAT(ReadAll(log),
+              HasSubstr("keeping authorization policy \"kouryu\""));
   EXPECT_TRUE(Upsert(*reader, nullptr, "イタリア共和国ローマ市").ok());
 }
 
@@ -414,10 +423,12 @@ TEST_F(SecurityTest, MalformedPolicyStopsTheServerAtStart) {
 }
 
 TEST_F(SecurityTest, TlsWithoutPolicyRefusesToStartUnlessAllowedExplicitly) {
-  const std::vector<std::string> tls = {
-      KOURYU_INGEST_BIN, "--listen=127.0.0.1:0",
-      "--data_dir=" + dir_ + "/ingest", "--tls_cert=" + certs_->ingest.cert,
-      "--tls_key=" + certs_->ingest.key, "--tls_ca=" + certs_->ca};
+  const std::vector<std::string> tls = {KOURYU_INGEST_BIN,
+                                        "--listen=127.0.0.1:0",
+                                        "--data_dir=" + dir_ + "/ingest",
+                                        "--tls_cert=" + certs_->ingest.cert,
+                                        "--tls_key=" + certs_->ingest.key,
+                                        "--tls_ca=" + certs_->ca};
   testing::CommandResult result = RunRefused(tls);
   EXPECT_EQ(result.exit_code, 2);
   EXPECT_THAT(result.out, HasSubstr("no --authz_policy"));
@@ -450,17 +461,18 @@ TEST_F(SecurityTest, HealthPortAnswersHealthAndNothingElse) {
   EXPECT_THAT(*ingest_health, HasSubstr("kouryu-ingest health listening on"));
 
   query_ = StartLogged(
-      {KOURYU_QUERY_BIN, "--listen=127.0.0.1:0", "--data_dir=" + dir_ + "/query",
-       "--ingest=" + ingest_->address(), "--tls_cert=" + certs_->query.cert,
-       "--tls_key=" + certs_->query.key, "--tls_ca=" + certs_->ca,
-       "--authz_policy=" + kPolicy, "--health_listen=127.0.0.1:0"},
+      {KOURYU_QUERY_BIN, "--listen=127.0.0.1:0",
+       "--data_dir=" + dir_ + "/query", "--ingest=" + ingest_->address(),
+       "--tls_cert=" + certs_->query.cert, "--tls_key=" + certs_->query.key,
+       "--tls_ca=" + certs_->ca, "--authz_policy=" + kPolicy,
+       "--health_listen=127.0.0.1:0"},
       dir_ + "/query.log");
   ASSERT_NE(query_, nullptr);
   auto line = query_->ReadLine();
   ASSERT_TRUE(line.ok()) << line.status();
   const std::string health_address = line->substr(line->rfind(' ') + 1);
-  auto health = grpc::CreateChannel(health_address,
-                                    grpc::InsecureChannelCredentials());
+  auto health =
+      grpc::CreateChannel(health_address, grpc::InsecureChannelCredentials());
 
   // Health follows the main server's: SERVING once caught up.
   HealthCheckRequest request;
@@ -472,7 +484,8 @@ TEST_F(SecurityTest, HealthPortAnswersHealthAndNothingElse) {
   }
   ASSERT_EQ(seen.status(), HealthCheckResponse::SERVING);
   for (const std::string& service :
-       {"", "kouryu.v1.QueryService", "grpc.reflection.v1alpha.ServerReflection"}) {
+       {"", "kouryu.v1.QueryService",
+        "grpc.reflection.v1alpha.ServerReflection"}) {
     HealthCheckResponse response;
     ASSERT_TRUE(CheckHealth(*health, service, &response).ok()) << service;
     EXPECT_EQ(response.status(), HealthCheckResponse::SERVING) << service;
@@ -485,9 +498,9 @@ TEST_F(SecurityTest, HealthPortAnswersHealthAndNothingElse) {
                 ->ListCities(Deadline().get(), cities, &listed)
                 .error_code(),
             grpc::StatusCode::UNIMPLEMENTED);
-  auto ingest_health_channel = grpc::CreateChannel(
-      ingest_health->substr(ingest_health->rfind(' ') + 1),
-      grpc::InsecureChannelCredentials());
+  auto ingest_health_channel =
+      grpc::CreateChannel(ingest_health->substr(ingest_health->rfind(' ') + 1),
+                          grpc::InsecureChannelCredentials());
   EXPECT_EQ(Upsert(*ingest_health_channel).error_code(),
             grpc::StatusCode::UNIMPLEMENTED);
   EXPECT_EQ(Subscribe(*ingest_health_channel).error_code(),
