@@ -177,6 +177,25 @@ class SecurityTest : public ::testing::Test {
                 response != nullptr ? response : &ignored);
   }
 
+  // A unary call of `method` with an empty request, through the generic
+  // stub (for methods whose protos the test does not link).
+  static grpc::Status CallEmpty(grpc::Channel& channel,
+                                const std::string& method) {
+    grpc::GenericStub generic(channel.shared_from_this());
+    grpc::Slice empty("", 0);
+    grpc::ByteBuffer request(&empty, 1), response;
+    auto context = Deadline();
+    grpc::Status status;
+    absl::Notification done;
+    generic.UnaryCall(context.get(), method, grpc::StubOptions(), &request,
+                      &response, [&](grpc::Status s) {
+                        status = std::move(s);
+                        done.Notify();
+                      });
+    done.WaitForNotification();
+    return status;
+  }
+
   static std::string* root_;
   static testing::TestCertificates* certs_;
   static int next_channel_;
@@ -266,7 +285,24 @@ TEST_F(SecurityTest, HealthIsAllowedToAnyAuthenticatedPeer) {
                                       "kouryu.v1.IngestService", &response);
     ASSERT_TRUE(status.ok()) << who->dir << ": " << status.error_message();
     EXPECT_EQ(response.status(), HealthCheckResponse::SERVING);
+    // Reflection too (what grpcurl list and kouryu-cli need).
+    grpc::Status reflection = CallEmpty(
+        *Dial(ingest_->address(), who),
+        "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo");
+    EXPECT_NE(reflection.error_code(), grpc::StatusCode::PERMISSION_DENIED)
+        << who->dir << ": " << reflection.error_message();
+    EXPECT_NE(reflection.error_code(), grpc::StatusCode::UNAVAILABLE);
   }
+  // The operator may call AdminService (this branch's ingest may not offer
+  // it: UNIMPLEMENTED, but not denied); the reader may not.
+  EXPECT_NE(CallEmpty(*Dial(ingest_->address(), &certs_->operator_),
+                      "/kouryu.v1.AdminService/ListBackups")
+                .error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(CallEmpty(*Dial(ingest_->address(), &certs_->reader),
+                      "/kouryu.v1.AdminService/ListBackups")
+                .error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
 }
 
 TEST_F(SecurityTest, PairEndToEndOverMutualTls) {
@@ -442,6 +478,16 @@ TEST_F(SecurityTest, TlsWithoutPolicyRefusesToStartUnlessAllowedExplicitly) {
   EXPECT_EQ(result.exit_code, 2);
   EXPECT_THAT(result.out, HasSubstr("does not belong to the certificate"));
 
+  // Security flags without TLS.
+  for (const std::string& flag :
+       {"--authz_policy=" + kPolicy, std::string("--client_auth=require"),
+        "--tls_ca=" + certs_->ca, std::string("--authz_allow_all")}) {
+    result = RunRefused({KOURYU_INGEST_BIN, "--listen=127.0.0.1:0",
+                         "--data_dir=" + dir_ + "/ingest", flag});
+    EXPECT_EQ(result.exit_code, 2) << flag;
+    EXPECT_THAT(result.out, HasSubstr("needs TLS")) << flag;
+  }
+
   std::vector<std::string> allowed = tls;
   allowed.push_back("--authz_allow_all");
   ingest_ = StartLogged(allowed, dir_ + "/ingest.log");
@@ -505,25 +551,13 @@ TEST_F(SecurityTest, HealthPortAnswersHealthAndNothingElse) {
             grpc::StatusCode::UNIMPLEMENTED);
   EXPECT_EQ(Subscribe(*ingest_health_channel).error_code(),
             grpc::StatusCode::UNIMPLEMENTED);
-  {
-    // Reflection is not there either.
-    grpc::GenericStub generic(health);
-    grpc::Slice empty("", 0);
-    grpc::ByteBuffer request_bytes(&empty, 1), response_bytes;
-    auto context = Deadline();
-    grpc::Status status;
-    absl::Notification done;
-    generic.UnaryCall(
-        context.get(),
-        "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
-        grpc::StubOptions(), &request_bytes, &response_bytes,
-        [&](grpc::Status s) {
-          status = std::move(s);
-          done.Notify();
-        });
-    done.WaitForNotification();
-    EXPECT_EQ(status.error_code(), grpc::StatusCode::UNIMPLEMENTED);
-  }
+  // Reflection is not there either.
+  EXPECT_EQ(
+      CallEmpty(
+          *health,
+          "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo")
+          .error_code(),
+      grpc::StatusCode::UNIMPLEMENTED);
 
   // Shutting down: NOT_SERVING on the health port first.
   std::thread stop([&] { EXPECT_EQ(query_->Terminate(), 0); });
