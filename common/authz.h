@@ -54,9 +54,9 @@ namespace kouryu {
 struct Peer {
   // Presented a certificate that chains to the server's --tls_ca.
   bool authenticated = false;
-  std::vector<std::string> uri_sans;
-  std::vector<std::string> dns_sans;
-  std::string subject;
+  std::vector<std::string> uri_sans{};
+  std::vector<std::string> dns_sans{};
+  std::string subject{};
 
   // The name logs and errors use: the first URI SAN, else the first DNS
   // SAN, else the subject; "an unauthenticated peer" without a certificate.

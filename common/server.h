@@ -75,12 +75,12 @@ struct ServerOptions {
   bool serving_at_start = true;
   // Credentials of the main port (common/server_security.h); plaintext
   // when null.
-  std::shared_ptr<grpc::ServerCredentials> credentials;
+  std::shared_ptr<grpc::ServerCredentials> credentials{};
   // HOST:PORT of a second, plaintext server offering grpc.health.v1 and
   // nothing else (no reflection, no service of the main port), whose
   // statuses follow the main server's; none when empty. Port 0 picks a
   // free port.
-  std::string health_listen;
+  std::string health_listen{};
 };
 
 // A running gRPC server. Thread-safe.

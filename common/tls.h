@@ -46,11 +46,11 @@ absl::string_view ClientAuthName(ClientAuth auth);
 
 struct ServerTlsOptions {
   // The server's certificate chain and private key (required).
-  std::string cert_file;
-  std::string key_file;
+  std::string cert_file{};
+  std::string key_file{};
   // CA bundle that client certificates must chain to; required unless
   // client_auth is kNone, and refused with kNone (it would do nothing).
-  std::string ca_file;
+  std::string ca_file{};
   ClientAuth client_auth = ClientAuth::kNone;
   // How often the three files are reread (whole seconds, at least 1).
   absl::Duration refresh_interval = absl::Minutes(1);
@@ -68,13 +68,13 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
 struct ClientTlsOptions {
   // CA bundle the server's certificate must chain to; empty: the system's
   // roots.
-  std::string ca_file;
+  std::string ca_file{};
   // The client's certificate and key, both or neither (mutual TLS).
-  std::string cert_file;
-  std::string key_file;
+  std::string cert_file{};
+  std::string key_file{};
   // The name the server's certificate must carry (and sent as SNI) instead
   // of the host of the address dialled.
-  std::string server_name;
+  std::string server_name{};
   // Accept any server certificate: encrypted but not authenticated, for
   // debugging only.
   bool insecure_skip_verify = false;

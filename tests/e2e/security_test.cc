@@ -233,6 +233,39 @@ TEST_F(SecurityTest, ClientRefusesServerOfAnotherCa) {
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
 }
 
+// The client options kouryu-cli maps its grpcurl-style flags to:
+// -servername (server_name) and -insecure (insecure_skip_verify).
+TEST_F(SecurityTest, ClientServerNameAndInsecureSkipVerify) {
+  StartIngest();
+  ASSERT_NE(ingest_, nullptr);
+  auto dial = [&](ClientTlsOptions tls) {
+    tls.cert_file = certs_->reader.cert;
+    tls.key_file = certs_->reader.key;
+    auto security = MakeChannelSecurity(tls);
+    EXPECT_TRUE(security.ok()) << security.status();
+    security->args.SetInt("kouryu.test.unique", next_channel_++);
+    return grpc::CreateCustomChannel(ingest_->address(), security->credentials,
+                                     security->args);
+  };
+  EXPECT_TRUE(CheckHealth(*dial({.ca_file = certs_->ca,
+                                 .server_name = "kouryu-ingest.kouryu.svc"}))
+                  .ok());
+  EXPECT_EQ(CheckHealth(*dial({.ca_file = certs_->ca,
+                               .server_name = "kouryu-query.kouryu.svc"}))
+                .error_code(),
+            grpc::StatusCode::UNAVAILABLE);
+  // Another CA's roots: refused, unless verification is skipped.
+  EXPECT_EQ(
+      CheckHealth(*dial({.ca_file = certs_->other_ca_writer.ca})).error_code(),
+      grpc::StatusCode::UNAVAILABLE);
+  EXPECT_TRUE(CheckHealth(*dial({.ca_file = certs_->other_ca_writer.ca,
+                                 .insecure_skip_verify = true}))
+                  .ok());
+  EXPECT_TRUE(CheckHealth(*dial({.server_name = "anything.example",
+                                 .insecure_skip_verify = true}))
+                  .ok());
+}
+
 TEST_F(SecurityTest, ReaderMayNotWrite) {
   StartIngest();
   ASSERT_NE(ingest_, nullptr);
@@ -529,7 +562,7 @@ TEST_F(SecurityTest, HealthPortAnswersHealthAndNothingElse) {
   while (watch->Read(&seen) && seen.status() != HealthCheckResponse::SERVING) {
   }
   ASSERT_EQ(seen.status(), HealthCheckResponse::SERVING);
-  for (const std::string& service :
+  for (const char* service :
        {"", "kouryu.v1.QueryService",
         "grpc.reflection.v1alpha.ServerReflection"}) {
     HealthCheckResponse response;
