@@ -216,6 +216,24 @@ TEST_F(SecurityTest, ClientWithoutCertificateIsRefused) {
       << status.error_message();
 }
 
+// --client_auth=request admits a client without a certificate; the example
+// policy then allows it nothing, since every rule names principals.
+TEST_F(SecurityTest, RequestedCertificateMissingIsDeniedByThePolicy) {
+  StartIngest(kPolicy, {"--client_auth=request"});
+  ASSERT_NE(ingest_, nullptr);
+  auto anonymous = Dial(ingest_->address(), nullptr);
+  grpc::Status status = CheckHealth(*anonymous);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(status.error_message(),
+              HasSubstr("an unauthenticated peer may not call "
+                        "/grpc.health.v1.Health/Check"));
+  EXPECT_TRUE(CheckHealth(*Dial(ingest_->address(), &certs_->reader)).ok());
+  // A certificate that is presented is still verified.
+  EXPECT_EQ(CheckHealth(*Dial(ingest_->address(), &certs_->other_ca_writer))
+                .error_code(),
+            grpc::StatusCode::UNAVAILABLE);
+}
+
 TEST_F(SecurityTest, CertificateOfAnotherCaIsRefused) {
   StartIngest();
   ASSERT_NE(ingest_, nullptr);
@@ -562,9 +580,8 @@ TEST_F(SecurityTest, HealthPortAnswersHealthAndNothingElse) {
   while (watch->Read(&seen) && seen.status() != HealthCheckResponse::SERVING) {
   }
   ASSERT_EQ(seen.status(), HealthCheckResponse::SERVING);
-  for (const char* service :
-       {"", "kouryu.v1.QueryService",
-        "grpc.reflection.v1alpha.ServerReflection"}) {
+  for (const char* service : {"", "kouryu.v1.QueryService",
+                              "grpc.reflection.v1alpha.ServerReflection"}) {
     HealthCheckResponse response;
     ASSERT_TRUE(CheckHealth(*health, service, &response).ok()) << service;
     EXPECT_EQ(response.status(), HealthCheckResponse::SERVING) << service;
