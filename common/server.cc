@@ -21,6 +21,7 @@
 #include "absl/synchronization/mutex.h"
 #include "common/log.h"
 #include "common/metrics.h"
+#include "common/health_port.h"
 #include "common/request.h"
 #include "grpc/health/v1/health.pb.h"
 
@@ -90,7 +91,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
 
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(),
+  builder.AddListeningPort(options.listen,
+                           options.credentials != nullptr
+                               ? options.credentials
+                               : grpc::InsecureServerCredentials(),
                            &port);
   grpc::ResourceQuota quota("kouryu");
   quota.SetMaxThreads(options.max_threads);
@@ -144,11 +148,27 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
     health->SetServingStatus(name, options.serving_at_start);
   }
   health->SetServingStatus(options.serving_at_start);
+  std::unique_ptr<HealthPort> health_port;
+  if (!options.health_listen.empty()) {
+    auto started = HealthPort::Start(options.health_listen, service_names,
+                                     options.serving_at_start);
+    if (!started.ok()) {
+      server->Shutdown(absl::ToChronoTime(absl::Now()));
+      return started.status();
+    }
+    health_port = *std::move(started);
+  }
   std::printf("%s listening on %s\n", options.name.c_str(), address.c_str());
+  if (health_port != nullptr) {
+    std::printf("%s health listening on %s\n", options.name.c_str(),
+                health_port->address().c_str());
+  }
   std::fflush(stdout);
   LogInfo("listening", {{"address", address}, {"services", service_names}});
-  return std::unique_ptr<Server>(
+  std::unique_ptr<Server> out(
       new Server(std::move(server), std::move(address), options.shutdown_grace));
+  out->health_port_ = std::move(health_port);
+  return out;
 }
 
 Server::Server(std::unique_ptr<grpc::Server> server, std::string address,
@@ -160,6 +180,7 @@ Server::~Server() { Shutdown(); }
 void Server::SetServing(bool serving) {
   // Every name registered at Start, "" included.
   server_->GetHealthCheckService()->SetServingStatus(serving);
+  if (health_port_ != nullptr) health_port_->SetServing(serving);
 }
 
 void Server::Shutdown(const std::function<void()>& before_drain) {
@@ -168,6 +189,8 @@ void Server::Shutdown(const std::function<void()>& before_drain) {
   if (before_drain) before_drain();
   server_->Shutdown(absl::ToChronoTime(absl::Now() + grace_));
   server_->Wait();
+  // Probes see NOT_SERVING until the main server has drained.
+  if (health_port_ != nullptr) health_port_->Shutdown();
 }
 
 void LimitMallocArenas(int arenas) { mallopt(M_ARENA_MAX, arenas); }

@@ -7,7 +7,9 @@
 // (grpc.channelz.v1.Channelz), resource limits, INVALID_ARGUMENT for
 // requests that do not parse (common/request.h), one log line per call
 // (common/log.h), gRPC server metrics (common/metrics.h), and graceful
-// shutdown on SIGTERM/SIGINT.
+// shutdown on SIGTERM/SIGINT. TLS and per-method authorization come in as
+// the main port's credentials (common/server_security.h), and an optional
+// plaintext port answers health alone (common/health_port.h).
 //
 // Usage in main():
 //   kouryu::LimitMallocArenas();
@@ -34,12 +36,14 @@ ABSL_DECLARE_FLAG(absl::Duration, max_connection_age_grace);
 
 namespace grpc {
 class Server;
+class ServerCredentials;
 class Service;
 }  // namespace grpc
 
 namespace kouryu {
 
 class Metrics;
+class HealthPort;
 
 // Largest message a kouryu server sends or receives by default, and what a
 // query replica accepts from the change feed: one constant, so that
@@ -75,13 +79,22 @@ struct ServerOptions {
   // gRPC server metrics of every call go here (common/metrics.h) when set;
   // must outlive the server. Every call is logged either way (common/log.h).
   Metrics* metrics = nullptr;
+  // Credentials of the main port (common/server_security.h); plaintext
+  // when null.
+  std::shared_ptr<grpc::ServerCredentials> credentials{};
+  // HOST:PORT of a second, plaintext server offering grpc.health.v1 and
+  // nothing else (no reflection, no service of the main port), whose
+  // statuses follow the main server's; none when empty. Port 0 picks a
+  // free port.
+  std::string health_listen{};
 };
 
 // A running gRPC server. Thread-safe.
 class Server {
  public:
   // Binds, starts serving and prints "<name> listening on HOST:PORT" to
-  // stdout. Health is SERVING once Start returns, unless
+  // stdout, then, with a health port, "<name> health listening on
+  // HOST:PORT". Health is SERVING once Start returns, unless
   // options.serving_at_start is false. `services` must outlive
   // the server.
   static absl::StatusOr<std::unique_ptr<Server>> Start(
@@ -106,6 +119,8 @@ class Server {
 
   std::unique_ptr<grpc::Server> server_;
   std::string address_;
+  // The plaintext health-only port (ServerOptions::health_listen).
+  std::unique_ptr<HealthPort> health_port_;
   absl::Duration grace_;
   std::atomic<bool> shut_down_{false};
 };

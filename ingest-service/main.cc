@@ -19,6 +19,7 @@
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/server.h"
+#include "common/server_security.h"
 #include "ingest-service/admin_service.h"
 #include "ingest-service/backups.h"
 #include "ingest-service/ingest_metrics.h"
@@ -136,6 +137,14 @@ int main(int argc, char** argv) {
                  "kouryu-ingest: --restore_backup_id needs --restore_from\n");
     return 2;
   }
+  // Before the store is opened: a bad certificate, key or policy stops
+  // the server with nothing touched.
+  auto credentials = kouryu::ServerCredentialsFromFlags("kouryu-ingest");
+  if (!credentials.ok()) {
+    std::fprintf(stderr, "kouryu-ingest: %s\n",
+                 std::string(credentials.status().message()).c_str());
+    return 2;
+  }
   // Metrics first: the store reports to them as it opens.
   std::unique_ptr<kouryu::Metrics> metrics;
   if (absl::GetFlag(FLAGS_metrics_listen).empty()) {
@@ -204,7 +213,9 @@ int main(int argc, char** argv) {
        .max_threads = max_unary_calls + max_subscribers + 16,
        .max_connection_age = absl::GetFlag(FLAGS_max_connection_age),
        .max_connection_age_grace = absl::GetFlag(FLAGS_max_connection_age_grace),
-       .metrics = metrics.get()},
+       .metrics = metrics.get(),
+       .credentials = *credentials,
+       .health_listen = absl::GetFlag(FLAGS_health_listen)},
       {&ingest, &feed, &admin});
   if (!server.ok()) return Fail(server.status());
   if (!metrics->address().empty()) {

@@ -12,17 +12,17 @@
 
 namespace kouryu::query {
 
-std::shared_ptr<grpc::Channel> ConnectToIngest(const std::string& address,
-                                               int max_receive_message_bytes) {
-  grpc::ChannelArguments args;
+std::shared_ptr<grpc::Channel> ConnectToIngest(
+    const std::string& address, int max_receive_message_bytes,
+    const ChannelSecurity& security) {
+  grpc::ChannelArguments args = security.args;
   args.SetMaxReceiveMessageSize(max_receive_message_bytes);
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
   args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 20'000);
   args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10'000);
-  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(),
-                                   args);
+  return grpc::CreateCustomChannel(address, security.credentials, args);
 }
 
 Follower::Follower(Replica& replica,

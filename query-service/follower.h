@@ -20,6 +20,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/server.h"
+#include "common/tls.h"
 #include "kouryu/v1/change_feed.grpc.pb.h"
 #include "query-service/replica.h"
 
@@ -34,10 +35,12 @@ namespace kouryu::query {
 // at most a second after ingest comes back (gRPC's default backoff grows to
 // two minutes), notices a silent peer through keepalive pings, and accepts
 // messages of up to `max_receive_message_bytes` (by default what ingest may
-// send, kMaxMessageBytes; gRPC's own default is 4 MiB).
+// send, kMaxMessageBytes; gRPC's own default is 4 MiB). `security` is
+// plaintext or TLS (common/tls.h; kouryu-query's --ingest_tls_* flags).
 std::shared_ptr<grpc::Channel> ConnectToIngest(
     const std::string& address,
-    int max_receive_message_bytes = kMaxMessageBytes);
+    int max_receive_message_bytes = kMaxMessageBytes,
+    const ChannelSecurity& security = PlaintextChannel());
 
 struct FollowerOptions {
   absl::Duration initial_backoff = absl::Milliseconds(100);

@@ -10,10 +10,14 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "common/gazetteer.h"
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/server.h"
+#include "common/server_security.h"
+#include "common/tls.h"
 #include "query-service/follower.h"
 #include "query-service/query_metrics.h"
 #include "query-service/query_service.h"
@@ -28,6 +32,15 @@ ABSL_FLAG(size_t, write_buffer_mb, 64,
           "memtables of the replica, all column families together");
 ABSL_FLAG(std::string, ingest, "127.0.0.1:50051",
           "HOST:PORT of kouryu-ingest, whose change feed this replica follows");
+ABSL_FLAG(std::string, ingest_tls_ca, "",
+          "PEM CA bundle that kouryu-ingest's certificate must chain to; "
+          "with it (or --ingest_tls_cert) the replica dials ingest over TLS");
+ABSL_FLAG(std::string, ingest_tls_cert, "",
+          "PEM client certificate presented to kouryu-ingest (mutual TLS)");
+ABSL_FLAG(std::string, ingest_tls_key, "", "PEM key of --ingest_tls_cert");
+ABSL_FLAG(std::string, ingest_tls_server_name, "",
+          "name kouryu-ingest's certificate must carry, instead of the host "
+          "of --ingest");
 ABSL_FLAG(std::string, gazetteer, "",
           "gazetteer TSV replacing the built-in data/gazetteer.tsv, for the "
           "names of cities and bureaus in filters (as kouryu-ingest's)");
@@ -38,6 +51,29 @@ namespace {
 int Fail(const absl::Status& status, int code = 1) {
   kouryu::LogError("startup_failed", {{"error", status.ToString()}});
   return code;
+}
+
+// How the replica dials ingest: TLS when any --ingest_tls_* flag is set.
+absl::StatusOr<kouryu::ChannelSecurity> IngestChannelSecurity() {
+  const kouryu::ClientTlsOptions tls{
+      .ca_file = absl::GetFlag(FLAGS_ingest_tls_ca),
+      .cert_file = absl::GetFlag(FLAGS_ingest_tls_cert),
+      .key_file = absl::GetFlag(FLAGS_ingest_tls_key),
+      .server_name = absl::GetFlag(FLAGS_ingest_tls_server_name),
+      .refresh_interval = absl::GetFlag(FLAGS_security_reload_interval)};
+  if (tls.ca_file.empty() && tls.cert_file.empty() && tls.key_file.empty()) {
+    if (!tls.server_name.empty()) {
+      return absl::InvalidArgumentError(
+          "--ingest_tls_server_name needs --ingest_tls_ca");
+    }
+    return kouryu::PlaintextChannel();
+  }
+  auto security = kouryu::MakeChannelSecurity(tls);
+  if (!security.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--ingest_tls_*: ", security.status().message()));
+  }
+  return security;
 }
 
 }  // namespace
@@ -55,6 +91,18 @@ int main(int argc, char** argv) {
   const std::string data_dir = absl::GetFlag(FLAGS_data_dir);
   if (data_dir.empty()) {
     return Fail(absl::InvalidArgumentError("--data_dir is required"), 2);
+  }
+  auto credentials = kouryu::ServerCredentialsFromFlags("kouryu-query");
+  if (!credentials.ok()) {
+    std::fprintf(stderr, "kouryu-query: %s\n",
+                 std::string(credentials.status().message()).c_str());
+    return 2;
+  }
+  auto ingest_security = IngestChannelSecurity();
+  if (!ingest_security.ok()) {
+    std::fprintf(stderr, "kouryu-query: %s\n",
+                 std::string(ingest_security.status().message()).c_str());
+    return 2;
   }
   std::unique_ptr<kouryu::Metrics> metrics;
   if (absl::GetFlag(FLAGS_metrics_listen).empty()) {
@@ -86,7 +134,9 @@ int main(int argc, char** argv) {
   // progress), until it reaches the head again.
   std::atomic<kouryu::Server*> serving{nullptr};
   kouryu::query::Follower follower(
-      **replica, kouryu::query::ConnectToIngest(absl::GetFlag(FLAGS_ingest)),
+      **replica,
+      kouryu::query::ConnectToIngest(absl::GetFlag(FLAGS_ingest),
+                                     kouryu::kMaxMessageBytes, *ingest_security),
       {}, [&serving](bool ready) {
         if (kouryu::Server* server = serving.load()) server->SetServing(ready);
       });
@@ -101,7 +151,10 @@ int main(int argc, char** argv) {
                                        .max_connection_age_grace = absl::GetFlag(
                                            FLAGS_max_connection_age_grace),
                                        .serving_at_start = false,
-                                       .metrics = metrics.get()},
+                                       .metrics = metrics.get(),
+                                       .credentials = *credentials,
+                                       .health_listen = absl::GetFlag(
+                                           FLAGS_health_listen)},
                                       {&query});
   if (!server.ok()) return Fail(server.status());
   if (!metrics->address().empty()) {

@@ -10,7 +10,9 @@ packages=(
   libabsl-dev librocksdb-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libicu-dev libgumbo-dev libre2-dev
-  prometheus-cpp-dev libspdlog-dev nlohmann-json3-dev  # metrics, logs (common/)
+  prometheus-cpp-dev libspdlog-dev nlohmann-json3-dev  # metrics, logs, A43 policies (common/)
+  libssl-dev  # TLS file checks (common/tls)
+  openssl  # scripts/make-certs.sh, the security tests
   clang-14 libclang-rt-14-dev  # the libFuzzer targets (fuzz/), built on request
   golang-github-gogo-googleapis-dev  # google/rpc/status.proto, error_details.proto
   # Images and the deployment tests (deploy/): rootful podman with runc and

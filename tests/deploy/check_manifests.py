@@ -27,7 +27,7 @@ import jsonschema
 import yaml
 
 OVERLAYS = ["overlays/dev", "overlays/prod"]
-COMPONENTS = ["components/network-policies", "components/metrics"]
+COMPONENTS = ["components/network-policies", "components/metrics", "components/tls"]
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "Job", "CronJob")
 BINARY_OF_IMAGE = {"kouryu-ingest": "ingest", "kouryu-query": "query"}
 

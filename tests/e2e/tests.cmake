@@ -44,3 +44,14 @@ target_compile_definitions(observability_test PRIVATE
   KOURYU_QUERY_BIN="$<TARGET_FILE:kouryu-query>"
   KOURYU_CLI_BIN="$<TARGET_FILE:kouryu-cli>")
 add_dependencies(observability_test kouryu-ingest kouryu-query kouryu-cli)
+
+# Mutual TLS, the per-method policy and the plaintext health port, on both
+# real servers; certificates made by scripts/make-certs.sh at run time.
+kouryu_test(security_test
+  SOURCES e2e/security_test.cc
+  LIBS kouryu_proto kouryu_tls kouryu_test_certs absl::synchronization)
+target_include_directories(security_test PRIVATE "${PROJECT_SOURCE_DIR}")
+target_compile_definitions(security_test PRIVATE
+  KOURYU_INGEST_BIN="$<TARGET_FILE:kouryu-ingest>"
+  KOURYU_QUERY_BIN="$<TARGET_FILE:kouryu-query>")
+add_dependencies(security_test kouryu-ingest kouryu-query)

@@ -26,7 +26,8 @@ class ServerProcess {
 
   const std::string& address() const { return address_; }
   // The next line the server prints to standard output after the address
-  // line (such as "... metrics on HOST:PORT"), waiting up to a minute.
+  // line (such as "... metrics on HOST:PORT" or "... health listening on
+  // HOST:PORT"), without its "\n", waiting up to a minute.
   absl::StatusOr<std::string> ReadLine();
   pid_t pid() const { return pid_; }
 
