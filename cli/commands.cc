@@ -295,6 +295,18 @@ int RunBackup(const std::shared_ptr<grpc::Channel>& channel,
               const std::string& action, uint32_t backup_id,
               const CallOptions& call) {
   auto stub = v1::AdminService::NewStub(channel);
+  // A server without AdminService answers UNIMPLEMENTED with no message.
+  auto Fail = [&action](const grpc::Status& status) -> int {
+    if (status.error_code() != grpc::StatusCode::UNIMPLEMENTED) {
+      return cli::Fail(status);
+    }
+    return cli::Fail(grpc::Status(
+        status.error_code(),
+        absl::StrCat("the server does not offer kouryu.v1.AdminService (backup ",
+                     action, "): is it kouryu-ingest, and one with backups? ",
+                     status.error_message()),
+        status.error_details()));
+  };
   const std::vector<std::string> columns = {"ID", "SEQUENCE", "RECORDS", "BYTES",
                                             "CREATED"};
   auto cells = [](const v1::Backup& b) -> std::vector<std::string> {
@@ -331,7 +343,7 @@ int RunBackup(const std::shared_ptr<grpc::Channel>& channel,
     std::fprintf(stderr, "deleted backup %u\n", backup_id);
     return 0;
   }
-  return Fail(absl::InvalidArgumentError(absl::StrCat(
+  return cli::Fail(absl::InvalidArgumentError(absl::StrCat(
       "backup ", action, ": use backup create, backup list or backup delete ID")));
 }
 

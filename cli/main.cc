@@ -87,7 +87,7 @@ struct Flags {
 // whether it takes a value.
 void CollectOptions(const CLI::App& app, std::map<std::string, bool>& out) {
   for (const CLI::Option* opt : app.get_options()) {
-    const bool takes_value = opt->get_type_size_max() > 0;
+    const bool takes_value = opt->get_expected_max() > 0;
     for (const std::string& name : opt->get_lnames()) out["--" + name] = takes_value;
     for (const std::string& name : opt->get_snames()) out["-" + name] = takes_value;
   }
@@ -275,11 +275,14 @@ void AddQueryScope(CLI::App* sub, Flags& f, bool paging) {
 }
 
 int Main(int argc, char** argv) {
+  // gRPC's own log lines (a failed handshake) only when asked for: the
+  // error a call returns says it once.
+  setenv("GRPC_VERBOSITY", "NONE", /*overwrite=*/0);
   Flags f;
   CLI::App app(kDescription, "kouryu-cli");
   app.fallthrough();
   app.footer(kFooter);
-  app.set_help_all_flag("--help-all", "every command with its flags");
+  app.set_help_all_flag("--help-all,--helpfull", "every command with its flags");
   app.add_option("-d,--data", f.data,
                  "SERVICE/METHOD: the request as JSON; @ reads it from standard "
                  "input; several objects for a client-streaming method");
@@ -298,8 +301,8 @@ int Main(int argc, char** argv) {
   app.add_flag("--insecure", f.transport.insecure,
                "TLS without verifying the server's certificate");
 
-  auto* help = app.add_subcommand("help", "help COMMAND: a command's arguments and flags");
-  help->add_option("topic", f.help_topic, "a command");
+  app.add_subcommand("help", "help COMMAND: a command's arguments and flags")
+      ->add_option("topic", f.help_topic, "a command");
   auto* list = app.add_subcommand("list", "services the server offers (reflection)");
   auto* describe = app.add_subcommand("describe", "a service, method or message (reflection)");
   describe->add_option("symbol", f.positional, "e.g. kouryu.v1.Record")->required();
@@ -373,6 +376,21 @@ int Main(int argc, char** argv) {
   std::vector<std::string> in(argv + 1, argv + argc);
   absl::StatusOr<Arrangement> arranged = Arrange(in, app);
   if (!arranged.ok()) return Usage(std::string(arranged.status().message()));
+  if (arranged->command == "help") {
+    // Before parsing: the topic is a command's name, which CLI11 would take
+    // for the command itself.
+    const CLI::App* topic = &app;
+    for (size_t i = 1; i < arranged->args.size(); ++i) {
+      if (arranged->args[i].empty() || arranged->args[i][0] == '-') continue;
+      topic = FindCommand(app, arranged->args[i]);
+      if (topic == nullptr || topic->get_name() == "help") {
+        return Usage(absl::StrCat("no command ", arranged->args[i]));
+      }
+      break;
+    }
+    std::printf("%s", topic->help().c_str());
+    return 0;
+  }
   std::vector<std::string> reversed(arranged->args.rbegin(), arranged->args.rend());
   try {
     app.parse(reversed);
@@ -392,17 +410,6 @@ int Main(int argc, char** argv) {
     std::printf("%s", app.help().c_str());
     return in.empty() ? 2 : 0;
   }
-  if (help->parsed()) {
-    if (f.help_topic.empty()) {
-      std::printf("%s", app.help().c_str());
-      return 0;
-    }
-    const CLI::App* topic = FindCommand(app, f.help_topic);
-    if (topic == nullptr) return Usage(absl::StrCat("no command ", f.help_topic));
-    std::printf("%s", topic->help().c_str());
-    return 0;
-  }
-
   absl::StatusOr<Format> format = ParseFormat(f.output);
   if (!format.ok()) return Usage(std::string(format.status().message()));
   absl::Duration call_timeout;
