@@ -25,9 +25,9 @@ absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
     if (!in.bad()) return buffer.str();
   }
   const int error = errno;
-  std::string message = absl::StrCat("cannot read ", path, ": ",
-                                     error != 0 ? std::strerror(error)
-                                                : "unknown error");
+  std::string message =
+      absl::StrCat("cannot read ", path, ": ",
+                   error != 0 ? std::strerror(error) : "unknown error");
   if (error == ENOENT) return absl::NotFoundError(message);
   if (error == EACCES || error == EPERM) {
     return absl::PermissionDeniedError(message);

@@ -72,12 +72,14 @@ void NotePaging(const CallOptions& call, const std::string& token, int total,
   std::fprintf(stderr, "%s\n", note.c_str());
 }
 
-std::string JsonString(const std::string& s) { return nlohmann::json(s).dump(); }
+std::string JsonString(const std::string& s) {
+  return nlohmann::json(s).dump();
+}
 
 }  // namespace
 
-int RunGet(const std::shared_ptr<grpc::Channel>& channel, const std::string& name,
-           const CallOptions& call) {
+int RunGet(const std::shared_ptr<grpc::Channel>& channel,
+           const std::string& name, const CallOptions& call) {
   auto stub = v1::QueryService::NewStub(channel);
   v1::GetRecordRequest request;
   request.set_name(name);
@@ -95,23 +97,24 @@ int RunGet(const std::shared_ptr<grpc::Channel>& channel, const std::string& nam
         e.participants() > 0 ? absl::StrCat(" (", e.participants(), "名)") : "",
         e.text()));
   }
-  PrintObject(call.format, r,
-              {{"name", r.name()},
-               {"fiscal_year", absl::StrCat(r.fiscal_year())},
-               {"category", r.category_label()},
-               {"city", absl::StrCat(r.city().id(), " ", r.city().name_ja())},
-               {"mentioned", absl::StrJoin(mentioned, ", ")},
-               {"bureau", absl::StrCat(r.bureau().id(), " ", r.bureau().name_ja())},
-               {"department", r.department()},
-               {"title", r.title()},
-               {"results", r.results_text()},
-               {"events", absl::StrJoin(events, "\n")},
-               {"source", r.source().file_name().empty()
-                              ? ""
-                              : absl::StrCat(r.source().file_name(), ":",
-                                             r.source().row())},
-               {"update_time", Timestamp(r.update_time())},
-               {"etag", r.etag()}});
+  PrintObject(
+      call.format, r,
+      {{"name", r.name()},
+       {"fiscal_year", absl::StrCat(r.fiscal_year())},
+       {"category", r.category_label()},
+       {"city", absl::StrCat(r.city().id(), " ", r.city().name_ja())},
+       {"mentioned", absl::StrJoin(mentioned, ", ")},
+       {"bureau", absl::StrCat(r.bureau().id(), " ", r.bureau().name_ja())},
+       {"department", r.department()},
+       {"title", r.title()},
+       {"results", r.results_text()},
+       {"events", absl::StrJoin(events, "\n")},
+       {"source",
+        r.source().file_name().empty()
+            ? ""
+            : absl::StrCat(r.source().file_name(), ":", r.source().row())},
+       {"update_time", Timestamp(r.update_time())},
+       {"etag", r.etag()}});
   return 0;
 }
 
@@ -133,9 +136,11 @@ int RunRecords(const std::shared_ptr<grpc::Channel>& channel,
   std::string next;
   do {
     v1::ListRecordsResponse response;
-    grpc::Status status = stub->ListRecords(Context(call).get(), request, &response);
+    grpc::Status status =
+        stub->ListRecords(Context(call).get(), request, &response);
     if (!status.ok()) return Fail(status);
-    for (const v1::Record& r : response.records()) printer.Add(r, RecordCells(r));
+    for (const v1::Record& r : response.records())
+      printer.Add(r, RecordCells(r));
     total = response.total_size();
     next = response.next_page_token();
     request.set_page_token(next);
@@ -188,7 +193,8 @@ int RunSearch(const std::shared_ptr<grpc::Channel>& channel,
 }
 
 int RunSummarize(const std::shared_ptr<grpc::Channel>& channel,
-                 const ListOptions& list, const std::vector<std::string>& group_by,
+                 const ListOptions& list,
+                 const std::vector<std::string>& group_by,
                  const CallOptions& call) {
   auto stub = v1::QueryService::NewStub(channel);
   v1::SummarizeRecordsRequest request;
@@ -201,7 +207,8 @@ int RunSummarize(const std::shared_ptr<grpc::Channel>& channel,
       stub->SummarizeRecords(Context(call).get(), request, &response);
   if (!status.ok()) return Fail(status);
   std::vector<std::string> columns;
-  for (const std::string& g : group_by) columns.push_back(absl::AsciiStrToUpper(g));
+  for (const std::string& g : group_by)
+    columns.push_back(absl::AsciiStrToUpper(g));
   columns.push_back("RECORDS");
   columns.push_back("PARTICIPANTS");
   ListPrinter printer(call.format, "groups", columns);
@@ -216,7 +223,8 @@ int RunSummarize(const std::shared_ptr<grpc::Channel>& channel,
   return 0;
 }
 
-int RunCities(const std::shared_ptr<grpc::Channel>& channel, const CallOptions& call) {
+int RunCities(const std::shared_ptr<grpc::Channel>& channel,
+              const CallOptions& call) {
   auto stub = v1::QueryService::NewStub(channel);
   v1::ListCitiesRequest request;
   request.set_min_sequence(call.min_sequence);
@@ -224,7 +232,8 @@ int RunCities(const std::shared_ptr<grpc::Channel>& channel, const CallOptions& 
                       {"ID", "NAME_JA", "NAME_EN", "COUNTRY", "RECORDS"});
   do {
     v1::ListCitiesResponse response;
-    grpc::Status status = stub->ListCities(Context(call).get(), request, &response);
+    grpc::Status status =
+        stub->ListCities(Context(call).get(), request, &response);
     if (!status.ok()) return Fail(status);
     for (const v1::CityCount& c : response.cities()) {
       printer.Add(c, {c.city().id(), c.city().name_ja(), c.city().name_en(),
@@ -236,18 +245,21 @@ int RunCities(const std::shared_ptr<grpc::Channel>& channel, const CallOptions& 
   return 0;
 }
 
-int RunBureaus(const std::shared_ptr<grpc::Channel>& channel, const CallOptions& call) {
+int RunBureaus(const std::shared_ptr<grpc::Channel>& channel,
+               const CallOptions& call) {
   auto stub = v1::QueryService::NewStub(channel);
   v1::ListBureausRequest request;
   request.set_min_sequence(call.min_sequence);
-  ListPrinter printer(call.format, "bureaus", {"ID", "NAME_JA", "NAME_EN", "RECORDS"});
+  ListPrinter printer(call.format, "bureaus",
+                      {"ID", "NAME_JA", "NAME_EN", "RECORDS"});
   do {
     v1::ListBureausResponse response;
-    grpc::Status status = stub->ListBureaus(Context(call).get(), request, &response);
+    grpc::Status status =
+        stub->ListBureaus(Context(call).get(), request, &response);
     if (!status.ok()) return Fail(status);
     for (const v1::BureauCount& b : response.bureaus()) {
-      printer.Add(b, {b.bureau().id(), b.bureau().name_ja(), b.bureau().name_en(),
-                      absl::StrCat(b.record_count())});
+      printer.Add(b, {b.bureau().id(), b.bureau().name_ja(),
+                      b.bureau().name_en(), absl::StrCat(b.record_count())});
     }
     request.set_page_token(response.next_page_token());
   } while (!request.page_token().empty());
@@ -255,7 +267,8 @@ int RunBureaus(const std::shared_ptr<grpc::Channel>& channel, const CallOptions&
   return 0;
 }
 
-int RunStatus(const std::shared_ptr<grpc::Channel>& channel, const CallOptions& call) {
+int RunStatus(const std::shared_ptr<grpc::Channel>& channel,
+              const CallOptions& call) {
   auto stub = v1::QueryService::NewStub(channel);
   v1::ReplicaStatus replica;
   grpc::Status status = stub->GetReplicaStatus(
@@ -271,7 +284,8 @@ int RunStatus(const std::shared_ptr<grpc::Channel>& channel, const CallOptions& 
     nlohmann::ordered_json json = {
         {"replicaStatus", nlohmann::json::parse(ToJson(replica, true))},
         {"digest", nlohmann::json::parse(ToJson(digest, true))}};
-    std::printf("%s\n", json.dump(call.format == Format::kJson ? 2 : -1).c_str());
+    std::printf("%s\n",
+                json.dump(call.format == Format::kJson ? 2 : -1).c_str());
     return 0;
   }
   v1::ReplicaStatus unused;
@@ -302,13 +316,14 @@ int RunBackup(const std::shared_ptr<grpc::Channel>& channel,
     }
     return cli::Fail(grpc::Status(
         status.error_code(),
-        absl::StrCat("the server does not offer kouryu.v1.AdminService (backup ",
-                     action, "): is it kouryu-ingest, and one with backups? ",
-                     status.error_message()),
+        absl::StrCat(
+            "the server does not offer kouryu.v1.AdminService (backup ", action,
+            "): is it kouryu-ingest, and one with backups? ",
+            status.error_message()),
         status.error_details()));
   };
-  const std::vector<std::string> columns = {"ID", "SEQUENCE", "RECORDS", "BYTES",
-                                            "CREATED"};
+  const std::vector<std::string> columns = {"ID", "SEQUENCE", "RECORDS",
+                                            "BYTES", "CREATED"};
   auto cells = [](const v1::Backup& b) -> std::vector<std::string> {
     return {absl::StrCat(b.backup_id()), absl::StrCat(b.sequence()),
             absl::StrCat(b.record_count()), absl::StrCat(b.size_bytes()),
@@ -316,8 +331,8 @@ int RunBackup(const std::shared_ptr<grpc::Channel>& channel,
   };
   if (action == "create") {
     v1::Backup backup;
-    grpc::Status status =
-        stub->CreateBackup(Context(call).get(), v1::CreateBackupRequest(), &backup);
+    grpc::Status status = stub->CreateBackup(
+        Context(call).get(), v1::CreateBackupRequest(), &backup);
     if (!status.ok()) return Fail(status);
     ListPrinter printer(call.format, "backups", columns);
     printer.Add(backup, cells(backup));
@@ -326,8 +341,8 @@ int RunBackup(const std::shared_ptr<grpc::Channel>& channel,
   }
   if (action == "list") {
     v1::ListBackupsResponse response;
-    grpc::Status status = stub->ListBackups(Context(call).get(),
-                                            v1::ListBackupsRequest(), &response);
+    grpc::Status status = stub->ListBackups(
+        Context(call).get(), v1::ListBackupsRequest(), &response);
     if (!status.ok()) return Fail(status);
     ListPrinter printer(call.format, "backups", columns);
     for (const v1::Backup& b : response.backups()) printer.Add(b, cells(b));
@@ -338,13 +353,15 @@ int RunBackup(const std::shared_ptr<grpc::Channel>& channel,
     v1::DeleteBackupRequest request;
     request.set_backup_id(backup_id);
     v1::DeleteBackupResponse response;
-    grpc::Status status = stub->DeleteBackup(Context(call).get(), request, &response);
+    grpc::Status status =
+        stub->DeleteBackup(Context(call).get(), request, &response);
     if (!status.ok()) return Fail(status);
     std::fprintf(stderr, "deleted backup %u\n", backup_id);
     return 0;
   }
-  return cli::Fail(absl::InvalidArgumentError(absl::StrCat(
-      "backup ", action, ": use backup create, backup list or backup delete ID")));
+  return cli::Fail(absl::InvalidArgumentError(
+      absl::StrCat("backup ", action,
+                   ": use backup create, backup list or backup delete ID")));
 }
 
 }  // namespace kouryu::cli

@@ -28,27 +28,31 @@ struct ListOptions {
   std::string parent = "cities/-";
   std::string filter;
   std::string order_by;
-  std::string view;  // basic or full (RECORD_VIEW_ prefix optional).
+  std::string view;   // basic or full (RECORD_VIEW_ prefix optional).
   int page_size = 0;  // 0: the server's default.
   std::string page_token;
   bool all = false;  // Follow next_page_token to the end.
 };
 
 // QueryService (kouryu-query).
-int RunGet(const std::shared_ptr<grpc::Channel>& channel, const std::string& name,
-           const CallOptions& call);
+int RunGet(const std::shared_ptr<grpc::Channel>& channel,
+           const std::string& name, const CallOptions& call);
 int RunRecords(const std::shared_ptr<grpc::Channel>& channel,
                const ListOptions& list, const CallOptions& call);
 int RunSearch(const std::shared_ptr<grpc::Channel>& channel,
               const std::string& query, const ListOptions& list,
               const CallOptions& call);
 int RunSummarize(const std::shared_ptr<grpc::Channel>& channel,
-                 const ListOptions& list, const std::vector<std::string>& group_by,
+                 const ListOptions& list,
+                 const std::vector<std::string>& group_by,
                  const CallOptions& call);
-int RunCities(const std::shared_ptr<grpc::Channel>& channel, const CallOptions& call);
-int RunBureaus(const std::shared_ptr<grpc::Channel>& channel, const CallOptions& call);
+int RunCities(const std::shared_ptr<grpc::Channel>& channel,
+              const CallOptions& call);
+int RunBureaus(const std::shared_ptr<grpc::Channel>& channel,
+               const CallOptions& call);
 // GetReplicaStatus, then GetDigest at the applied sequence.
-int RunStatus(const std::shared_ptr<grpc::Channel>& channel, const CallOptions& call);
+int RunStatus(const std::shared_ptr<grpc::Channel>& channel,
+              const CallOptions& call);
 
 // AdminService (kouryu-ingest): `action` is create, list or delete (with
 // `backup_id`).

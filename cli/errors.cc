@@ -28,7 +28,8 @@ std::string FormatDetails(const std::string& bytes, int max_violations) {
     google::rpc::ResourceInfo resource;
     if (any.UnpackTo(&info)) {
       absl::StrAppend(&out, "\n  reason: ", info.reason());
-      if (!info.domain().empty()) absl::StrAppend(&out, " (", info.domain(), ")");
+      if (!info.domain().empty())
+        absl::StrAppend(&out, " (", info.domain(), ")");
       std::vector<std::string> metadata;
       // Sorted, so that the line reads the same every time.
       std::map<std::string, std::string> sorted(info.metadata().begin(),
@@ -43,16 +44,17 @@ std::string FormatDetails(const std::string& bytes, int max_violations) {
       int shown = 0;
       for (const auto& v : bad.field_violations()) {
         if (shown++ == max_violations) break;
-        absl::StrAppend(&violations, "\n  - ", v.field().empty() ? "(request)" : v.field(),
-                        ": ", v.description());
+        absl::StrAppend(&violations, "\n  - ",
+                        v.field().empty() ? "(request)" : v.field(), ": ",
+                        v.description());
       }
       if (bad.field_violations_size() > max_violations) {
         absl::StrAppend(&violations, "\n  ... and ",
                         bad.field_violations_size() - max_violations, " more");
       }
     } else if (any.UnpackTo(&retry)) {
-      absl::StrAppend(&others, "\n  retry after: ", retry.retry_delay().seconds(),
-                      "s");
+      absl::StrAppend(&others,
+                      "\n  retry after: ", retry.retry_delay().seconds(), "s");
     } else if (any.UnpackTo(&resource)) {
       absl::StrAppend(&others, "\n  resource: ", resource.resource_type(), " ",
                       resource.resource_name());
@@ -73,10 +75,9 @@ std::string FormatRpcError(const grpc::Status& status, int max_violations) {
 
 absl::Status FromGrpc(const grpc::Status& status) {
   if (status.ok()) return absl::OkStatus();
-  return absl::Status(
-      static_cast<absl::StatusCode>(status.error_code()),
-      absl::StrCat(status.error_message(),
-                   FormatDetails(status.error_details(), 20)));
+  return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
+                      absl::StrCat(status.error_message(),
+                                   FormatDetails(status.error_details(), 20)));
 }
 
 void PrintError(const absl::Status& status) {

@@ -35,7 +35,8 @@ class Encoder {
  public:
   static absl::StatusOr<Encoder> Create(const std::string& name) {
     const std::string upper = absl::AsciiStrToUpper(name);
-    if (upper.empty() || upper == "UTF-8" || upper == "UTF8") return Encoder(nullptr);
+    if (upper.empty() || upper == "UTF-8" || upper == "UTF8")
+      return Encoder(nullptr);
     if (upper != "CP932" && upper != "SHIFT_JIS" && upper != "SJIS" &&
         upper != "WINDOWS-31J" && upper != "MS932") {
       return absl::InvalidArgumentError(absl::StrCat(
@@ -44,8 +45,8 @@ class Encoder {
     UErrorCode error = U_ZERO_ERROR;
     UConverter* converter = ucnv_open("windows-31j", &error);
     if (U_FAILURE(error)) {
-      return absl::InternalError(absl::StrCat("ICU has no CP932 converter: ",
-                                              u_errorName(error)));
+      return absl::InternalError(
+          absl::StrCat("ICU has no CP932 converter: ", u_errorName(error)));
     }
     ucnv_setFromUCallBack(converter, UCNV_FROM_U_CALLBACK_STOP, nullptr,
                           nullptr, nullptr, &error);
@@ -70,20 +71,24 @@ class Encoder {
     const char* source = text.data();
     ucnv_reset(converter_);
     ucnv_convertEx(converter_, utf8, &target, out.data() + out.size(), &source,
-                   text.data() + text.size(), nullptr, nullptr, nullptr, nullptr,
-                   true, true, &error);
+                   text.data() + text.size(), nullptr, nullptr, nullptr,
+                   nullptr, true, true, &error);
     ucnv_close(utf8);
     if (U_FAILURE(error)) {
       // `source` stops just after the character that failed.
       size_t at = source - text.data();
-      while (at > 0 && (static_cast<unsigned char>(text[at - 1]) & 0xC0) == 0x80) --at;
+      while (at > 0 &&
+             (static_cast<unsigned char>(text[at - 1]) & 0xC0) == 0x80)
+        --at;
       if (at > 0) --at;
       size_t end = at + 1;
-      while (end < text.size() && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) ++end;
-      return absl::InvalidArgumentError(absl::StrCat(
-          what, " holds \"", text.substr(at, end - at),
-          "\", which CP932 (Shift_JIS) cannot encode; export with "
-          "--encoding=UTF-8"));
+      while (end < text.size() &&
+             (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80)
+        ++end;
+      return absl::InvalidArgumentError(
+          absl::StrCat(what, " holds \"", text.substr(at, end - at),
+                       "\", which CP932 (Shift_JIS) cannot encode; export with "
+                       "--encoding=UTF-8"));
     }
     out.resize(target - out.data());
     return out;
@@ -96,8 +101,8 @@ class Encoder {
 
 std::unique_ptr<grpc::ClientContext> Context(const ExportOptions& options) {
   auto context = std::make_unique<grpc::ClientContext>();
-  context->set_deadline(
-      absl::ToChronoTime(absl::Now() + options.timeout.value_or(absl::Seconds(60))));
+  context->set_deadline(absl::ToChronoTime(
+      absl::Now() + options.timeout.value_or(absl::Seconds(60))));
   return context;
 }
 
@@ -110,7 +115,8 @@ absl::StatusOr<std::vector<int>> FiscalYears(v1::QueryService::Stub& stub,
   request.add_group_by("fiscal_year");
   request.set_min_sequence(options.min_sequence);
   v1::SummarizeRecordsResponse response;
-  grpc::Status status = stub.SummarizeRecords(Context(options).get(), request, &response);
+  grpc::Status status =
+      stub.SummarizeRecords(Context(options).get(), request, &response);
   if (!status.ok()) return FromGrpc(status);
   std::set<int> years;
   for (const v1::SummaryGroup& group : response.groups()) {
@@ -141,8 +147,8 @@ class TableOutput {
             "cannot write ", out->temporary_, ": ", std::strerror(errno)));
       }
     }
-    if (absl::Status s = out->Write(PublishedHeader(year, separator) + "\n",
-                                    "the header");
+    if (absl::Status s =
+            out->Write(PublishedHeader(year, separator) + "\n", "the header");
         !s.ok()) {
       return s;
     }
@@ -178,8 +184,8 @@ class TableOutput {
     std::FILE* file = std::exchange(file_, nullptr);
     if (std::fclose(file) != 0) {
       std::filesystem::remove(temporary_);
-      return absl::UnavailableError(
-          absl::StrCat("cannot write ", temporary_, ": ", std::strerror(errno)));
+      return absl::UnavailableError(absl::StrCat("cannot write ", temporary_,
+                                                 ": ", std::strerror(errno)));
     }
     std::error_code error;
     std::filesystem::rename(temporary_, path_, error);
@@ -195,7 +201,9 @@ class TableOutput {
 
  private:
   TableOutput(std::string path, Encoder encoder, int year)
-      : path_(std::move(path)), encoder_(std::move(encoder)), year_(year),
+      : path_(std::move(path)),
+        encoder_(std::move(encoder)),
+        year_(year),
         file_(path_.empty() ? stdout : nullptr) {}
 
   const std::string path_;
@@ -208,7 +216,8 @@ class TableOutput {
 
 // One pass over the records (one ListRecords listing, page by page), each
 // written to the table of its year.
-absl::Status WriteTables(v1::QueryService::Stub& stub, const ExportOptions& options,
+absl::Status WriteTables(v1::QueryService::Stub& stub,
+                         const ExportOptions& options,
                          std::map<int, std::unique_ptr<TableOutput>>& tables) {
   const char separator = options.format == "csv" ? ',' : '\t';
   v1::ListRecordsRequest request;
@@ -219,7 +228,8 @@ absl::Status WriteTables(v1::QueryService::Stub& stub, const ExportOptions& opti
   request.set_min_sequence(options.min_sequence);
   do {
     v1::ListRecordsResponse response;
-    grpc::Status status = stub.ListRecords(Context(options).get(), request, &response);
+    grpc::Status status =
+        stub.ListRecords(Context(options).get(), request, &response);
     if (!status.ok()) return FromGrpc(status);
     for (const v1::Record& r : response.records()) {
       auto table = tables.find(r.fiscal_year());
@@ -229,15 +239,16 @@ absl::Status WriteTables(v1::QueryService::Stub& stub, const ExportOptions& opti
             ", which was not there when the export began: export again"));
       }
       const std::string cells[] = {r.category_label(),
-                                   r.bureau().name_ja() + r.department(), r.title(),
-                                   r.source_html()};
+                                   r.bureau().name_ja() + r.department(),
+                                   r.title(), r.source_html()};
       std::string line;
       for (const std::string& cell : cells) {
         if (!line.empty()) line += separator;
         line += QuoteCell(cell, separator);
       }
       line += '\n';
-      if (absl::Status s = table->second->Write(line, r.name()); !s.ok()) return s;
+      if (absl::Status s = table->second->Write(line, r.name()); !s.ok())
+        return s;
     }
     request.set_page_token(response.next_page_token());
   } while (!request.page_token().empty());
@@ -279,7 +290,8 @@ int RunExport(const std::shared_ptr<grpc::Channel>& channel,
   absl::StatusOr<std::vector<int>> years = FiscalYears(*stub, options);
   if (!years.ok()) return fail(years.status());
   if (years->empty()) {
-    std::fprintf(stderr, "no records under %s%s to export\n", options.parent.c_str(),
+    std::fprintf(stderr, "no records under %s%s to export\n",
+                 options.parent.c_str(),
                  options.filter.empty() ? "" : " match the filter");
     return 0;
   }
@@ -288,9 +300,12 @@ int RunExport(const std::shared_ptr<grpc::Channel>& channel,
     return fail(absl::FailedPreconditionError(absl::StrCat(
         "the records span fiscal years ", absl::StrJoin(*years, ", "),
         "; a published table holds one. Export one year (--filter='",
-        options.filter.empty() ? "" : absl::StrCat("(", options.filter, ") AND "),
-        "fiscal_year = ", years->front(), "'), or one file per year "
-        "(--out=records-{fiscal_year}.", options.format, ")")));
+        options.filter.empty() ? ""
+                               : absl::StrCat("(", options.filter, ") AND "),
+        "fiscal_year = ", years->front(),
+        "'), or one file per year "
+        "(--out=records-{fiscal_year}.",
+        options.format, ")")));
   }
   // One pass, every year's table open at once: a filter on the year
   // would make the server evaluate it again for every page.
@@ -303,7 +318,8 @@ int RunExport(const std::shared_ptr<grpc::Channel>& channel,
     if (!table.ok()) return fail(table.status());
     tables[year] = *std::move(table);
   }
-  if (absl::Status s = WriteTables(*stub, options, tables); !s.ok()) return fail(s);
+  if (absl::Status s = WriteTables(*stub, options, tables); !s.ok())
+    return fail(s);
   for (auto& [year, table] : tables) {
     if (absl::Status s = table->Close(); !s.ok()) return fail(s);
   }

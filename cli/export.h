@@ -30,11 +30,11 @@ namespace kouryu::cli {
 struct ExportOptions {
   std::string parent = "cities/-";
   std::string filter;
-  std::string format = "tsv";       // tsv or csv.
-  std::string encoding = "UTF-8";   // UTF-8 or CP932 (Shift_JIS).
-  std::string out;                  // Empty: standard output.
+  std::string format = "tsv";      // tsv or csv.
+  std::string encoding = "UTF-8";  // UTF-8 or CP932 (Shift_JIS).
+  std::string out;                 // Empty: standard output.
   uint64_t min_sequence = 0;
-  int page_size = 1000;  // ListRecords' maximum.
+  int page_size = 1000;                   // ListRecords' maximum.
   std::optional<absl::Duration> timeout;  // Of each page's call.
 };
 

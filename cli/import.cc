@@ -5,10 +5,10 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/strings/match.h"
 #include "cli/channel.h"
 #include "cli/errors.h"
 #include "common/server.h"
@@ -128,8 +128,8 @@ std::string RowPath(const std::string& field, const std::vector<int>& lines) {
   const size_t close = field.find(']');
   int index = 0;
   if (close == std::string::npos ||
-      !absl::SimpleAtoi(absl::string_view(field).substr(
-                            kPrefix.size(), close - kPrefix.size()),
+      !absl::SimpleAtoi(absl::string_view(field).substr(kPrefix.size(),
+                                                        close - kPrefix.size()),
                         &index) ||
       index < 1 || index > static_cast<int>(lines.size())) {
     return field;
@@ -143,10 +143,12 @@ void AddProblems(const Results& results, LineOf line_of, PathOf path_of,
                  std::vector<Problem>& problems) {
   for (const v1::RowResult& row : results) {
     for (const auto& v : row.violations()) {
-      problems.push_back({line_of(row.row()), true, path_of(v.field()), v.description()});
+      problems.push_back(
+          {line_of(row.row()), true, path_of(v.field()), v.description()});
     }
     for (const auto& v : row.warnings()) {
-      problems.push_back({line_of(row.row()), false, path_of(v.field()), v.description()});
+      problems.push_back(
+          {line_of(row.row()), false, path_of(v.field()), v.description()});
     }
   }
 }
@@ -169,35 +171,41 @@ void PrintSummary(const FileOutcome& outcome, const ImportOptions& options) {
         {"seconds", outcome.seconds},
         {"problems", nlohmann::ordered_json::array()}};
     for (const Problem& p : outcome.problems) {
-      json["problems"].push_back({{"line", p.line},
-                                  {"severity", p.rejected ? "rejected" : "warning"},
-                                  {"field", p.field},
-                                  {"description", p.description}});
+      json["problems"].push_back(
+          {{"line", p.line},
+           {"severity", p.rejected ? "rejected" : "warning"},
+           {"field", p.field},
+           {"description", p.description}});
     }
-    std::printf("%s\n", json.dump(options.format == Format::kJson ? 2 : -1).c_str());
+    std::printf("%s\n",
+                json.dump(options.format == Format::kJson ? 2 : -1).c_str());
     return;
   }
-  const std::string what = absl::StrCat(
-      outcome.file, " (", outcome.encoding, ", fiscal year ", outcome.fiscal_year,
-      "): ", WithCommas(outcome.rows), outcome.rows == 1 ? " row" : " rows");
+  const std::string what =
+      absl::StrCat(outcome.file, " (", outcome.encoding, ", fiscal year ",
+                   outcome.fiscal_year, "): ", WithCommas(outcome.rows),
+                   outcome.rows == 1 ? " row" : " rows");
   if (options.validate_only) {
     std::printf(
         "checked %s, nothing written: %s would be created, %s updated, %s "
         "unchanged, %s rejected\n",
         what.c_str(), WithCommas(outcome.created).c_str(),
-        WithCommas(outcome.updated).c_str(), WithCommas(outcome.unchanged).c_str(),
+        WithCommas(outcome.updated).c_str(),
+        WithCommas(outcome.unchanged).c_str(),
         WithCommas(outcome.rejected).c_str());
   } else {
     std::printf(
         "imported %s: %s created, %s updated, %s unchanged, %s rejected; "
         "sequence %llu (%s)\n",
         what.c_str(), WithCommas(outcome.created).c_str(),
-        WithCommas(outcome.updated).c_str(), WithCommas(outcome.unchanged).c_str(),
+        WithCommas(outcome.updated).c_str(),
+        WithCommas(outcome.unchanged).c_str(),
         WithCommas(outcome.rejected).c_str(),
         static_cast<unsigned long long>(outcome.sequence),
         Seconds(outcome.seconds).c_str());
   }
-  const int shown = std::min<int>(outcome.problems.size(), options.max_problems);
+  const int shown =
+      std::min<int>(outcome.problems.size(), options.max_problems);
   if (shown > 0) std::printf("first problems:\n");
   for (int i = 0; i < shown; ++i) {
     const Problem& p = outcome.problems[i];
@@ -232,10 +240,12 @@ absl::StatusOr<FileOutcome> ImportAtomically(v1::IngestService::Stub& stub,
                                              std::string content,
                                              const ImportOptions& options) {
   if (content.size() > kMaxAtomicFileBytes) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        path, " is ", content.size(), " bytes; --atomic sends the table in one "
-        "ImportTable message of at most ", kMaxAtomicFileBytes,
-        " bytes: split the file, or import it without --atomic"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, " is ", content.size(),
+                     " bytes; --atomic sends the table in one "
+                     "ImportTable message of at most ",
+                     kMaxAtomicFileBytes,
+                     " bytes: split the file, or import it without --atomic"));
   }
   v1::ImportTableRequest request;
   *request.mutable_content() = std::move(content);
@@ -263,7 +273,8 @@ absl::StatusOr<FileOutcome> ImportAtomically(v1::IngestService::Stub& stub,
   outcome.updated = response.updated_count();
   outcome.unchanged = response.unchanged_count();
   outcome.rejected = response.rejected_count();
-  outcome.rows = outcome.created + outcome.updated + outcome.unchanged + outcome.rejected;
+  outcome.rows =
+      outcome.created + outcome.updated + outcome.unchanged + outcome.rejected;
   outcome.omitted = response.omitted_result_count();
   outcome.sequence = response.sequence();
   outcome.seconds = absl::ToDoubleSeconds(absl::Now() - start);
@@ -278,7 +289,8 @@ absl::StatusOr<FileOutcome> ImportStreaming(v1::IngestService::Stub& stub,
                                             const std::string& path,
                                             const std::string& content,
                                             const ImportOptions& options) {
-  absl::StatusOr<std::vector<int>> layout = ingest::ColumnLayout(options.columns);
+  absl::StatusOr<std::vector<int>> layout =
+      ingest::ColumnLayout(options.columns);
   if (!layout.ok()) return layout.status();
   FileOutcome outcome;
   outcome.file = path;
@@ -302,8 +314,9 @@ absl::StatusOr<FileOutcome> ImportStreaming(v1::IngestService::Stub& stub,
   if (outcome.fiscal_year == 0) {
     return InvalidArgumentError(
         "FISCAL_YEAR_UNKNOWN",
-        absl::StrCat(path, ": the header names no fiscal year and "
-                           "--fiscal_year gives none"),
+        absl::StrCat(path,
+                     ": the header names no fiscal year and "
+                     "--fiscal_year gives none"),
         {{"fiscal_year",
           "set --fiscal_year, or name the year in the header (R元年度, "
           "令和2年度, 2019年度)"}});
@@ -318,7 +331,7 @@ absl::StatusOr<FileOutcome> ImportStreaming(v1::IngestService::Stub& stub,
       stub.IngestRecords(&context, &response);
   ProgressLine progress(absl::StrCat("import ", path), outcome.rows,
                         options.progress_interval);
-  std::vector<int> lines;  // Line of each message sent.
+  std::vector<int> lines;      // Line of each message sent.
   std::vector<Problem> local;  // Rows rejected here, unsent.
   bool open = true;
   int64_t done = 0;
@@ -339,7 +352,8 @@ absl::StatusOr<FileOutcome> ImportStreaming(v1::IngestService::Stub& stub,
     request.mutable_source()->set_file_name(BaseName(path));
     request.mutable_source()->set_row(row.line);
     ++done;
-    if (const size_t bytes = request.ByteSizeLong(); bytes > kMaxRowMessageBytes) {
+    if (const size_t bytes = request.ByteSizeLong();
+        bytes > kMaxRowMessageBytes) {
       local.push_back({row.line, true, absl::StrCat("rows[", row.line, "]"),
                        absl::StrCat("makes a message of ", bytes,
                                     " bytes; a row may have at most ",
@@ -381,8 +395,9 @@ absl::StatusOr<FileOutcome> ImportStreaming(v1::IngestService::Stub& stub,
   AddProblems(
       response.results(),
       [&lines](int row) {
-        return row >= 1 && row <= static_cast<int>(lines.size()) ? lines[row - 1]
-                                                                 : row;
+        return row >= 1 && row <= static_cast<int>(lines.size())
+                   ? lines[row - 1]
+                   : row;
       },
       [&lines](const std::string& f) { return RowPath(f, lines); },
       outcome.problems);
@@ -405,9 +420,10 @@ int RunImport(const std::shared_ptr<grpc::Channel>& channel,
   for (const std::string& path : files) {
     absl::StatusOr<std::string> content = ReadWholeFile(path);
     absl::StatusOr<FileOutcome> outcome =
-        !content.ok()       ? content.status()
-        : options.atomic    ? ImportAtomically(*stub, path, *std::move(content), options)
-                            : ImportStreaming(*stub, path, *content, options);
+        !content.ok() ? content.status()
+        : options.atomic
+            ? ImportAtomically(*stub, path, *std::move(content), options)
+            : ImportStreaming(*stub, path, *content, options);
     if (!outcome.ok()) {
       // Errors from the table reader carry their violations as the servers'
       // do; show them the same way.

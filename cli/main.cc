@@ -48,7 +48,8 @@ constexpr char kDescription[] =
     "IngestService, ChangeFeed, AdminService: $KOURYU_INGEST).";
 
 constexpr char kFooter[] =
-    "\nOutput (-o): table at a terminal, json otherwise; also jsonl, tsv, csv.\n"
+    "\nOutput (-o): table at a terminal, json otherwise; also jsonl, tsv, "
+    "csv.\n"
     "Transport: plaintext unless -cacert, -cert, -key, -servername or\n"
     "-insecure is given (then TLS); grpcurl's flag names, one dash or two.\n"
     "Exit codes: 0 done, 1 the call failed, 2 a usage error, 3 import: rows\n"
@@ -56,12 +57,14 @@ constexpr char kFooter[] =
     "Run 'kouryu-cli help COMMAND' for a command's arguments and flags.";
 
 // Commands whose server is kouryu-query, and those whose is kouryu-ingest.
-const std::set<std::string> kQueryCommands = {
-    "get", "records", "search", "summarize", "cities", "bureaus", "status", "export"};
+const std::set<std::string> kQueryCommands = {"get",       "records", "search",
+                                              "summarize", "cities",  "bureaus",
+                                              "status",    "export"};
 const std::set<std::string> kIngestCommands = {"import", "backup"};
 
 bool IsMethod(const std::string& arg) {
-  static const RE2 kMethod(R"([A-Za-z_][\w]*(\.[A-Za-z_]\w*)+[/.][A-Za-z_]\w*)");
+  static const RE2 kMethod(
+      R"([A-Za-z_][\w]*(\.[A-Za-z_]\w*)+[/.][A-Za-z_]\w*)");
   return RE2::FullMatch(arg, kMethod) && absl::StrContains(arg, "/");
 }
 
@@ -73,10 +76,10 @@ struct Flags {
   TransportOptions transport;
   ListOptions list;
   std::vector<std::string> group_by = {"city", "fiscal_year"};
-  std::string positional;            // get NAME, search QUERY, describe SYMBOL,
-                                     // call METHOD, records/export PARENT
-  std::vector<std::string> files;    // import
-  std::vector<std::string> backup;   // backup ACTION [ID]
+  std::string positional;           // get NAME, search QUERY, describe SYMBOL,
+                                    // call METHOD, records/export PARENT
+  std::vector<std::string> files;   // import
+  std::vector<std::string> backup;  // backup ACTION [ID]
   std::string help_topic;
   ImportOptions import;
   std::string progress_interval = "5s";
@@ -88,17 +91,21 @@ struct Flags {
 void CollectOptions(const CLI::App& app, std::map<std::string, bool>& out) {
   for (const CLI::Option* opt : app.get_options()) {
     const bool takes_value = opt->get_expected_max() > 0;
-    for (const std::string& name : opt->get_lnames()) out["--" + name] = takes_value;
-    for (const std::string& name : opt->get_snames()) out["-" + name] = takes_value;
+    for (const std::string& name : opt->get_lnames())
+      out["--" + name] = takes_value;
+    for (const std::string& name : opt->get_snames())
+      out["-" + name] = takes_value;
   }
-  for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
+  for (const CLI::App* sub :
+       app.get_subcommands([](const CLI::App*) { return true; })) {
     CollectOptions(*sub, out);
   }
 }
 
 // The subcommand named `name`, or null.
 const CLI::App* FindCommand(const CLI::App& app, const std::string& name) {
-  for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
+  for (const CLI::App* sub :
+       app.get_subcommands([](const CLI::App*) { return true; })) {
     if (sub->get_name() == name) return sub;
   }
   return nullptr;
@@ -150,8 +157,7 @@ absl::StatusOr<Arrangement> Arrange(const std::vector<std::string>& in,
       }
       continue;
     }
-    const bool is_command =
-        FindCommand(app, arg) != nullptr || IsMethod(arg);
+    const bool is_command = FindCommand(app, arg) != nullptr || IsMethod(arg);
     if (!is_command && out.address.empty()) {
       out.address = arg;
       continue;
@@ -163,9 +169,9 @@ absl::StatusOr<Arrangement> Arrange(const std::vector<std::string>& in,
     // Only flags (--help), or an address and no command.
     out.args = flags;
     if (!out.address.empty() && flags.empty()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "no command after ", out.address,
-          "; run kouryu-cli --help for the commands"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("no command after ", out.address,
+                       "; run kouryu-cli --help for the commands"));
     }
     return out;
   }
@@ -186,9 +192,11 @@ absl::StatusOr<std::string> ResolveAddress(const Arrangement& arranged,
   if (kQueryCommands.count(arranged.command)) variable = "KOURYU_QUERY";
   if (kIngestCommands.count(arranged.command)) variable = "KOURYU_INGEST";
   if (!method.empty()) {
-    if (absl::StartsWith(method, "kouryu.v1.QueryService")) variable = "KOURYU_QUERY";
-    for (const char* service : {"kouryu.v1.IngestService", "kouryu.v1.ChangeFeed",
-                                "kouryu.v1.AdminService"}) {
+    if (absl::StartsWith(method, "kouryu.v1.QueryService"))
+      variable = "KOURYU_QUERY";
+    for (const char* service :
+         {"kouryu.v1.IngestService", "kouryu.v1.ChangeFeed",
+          "kouryu.v1.AdminService"}) {
       if (absl::StartsWith(method, service)) variable = "KOURYU_INGEST";
     }
   }
@@ -200,9 +208,9 @@ absl::StatusOr<std::string> ResolveAddress(const Arrangement& arranged,
   }
   const char* value = std::getenv(variable.c_str());
   if (value == nullptr || *value == '\0') {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "no address: give one (kouryu-cli HOST:PORT ", arranged.command,
-        " ...) or set $", variable));
+    return absl::InvalidArgumentError(
+        absl::StrCat("no address: give one (kouryu-cli HOST:PORT ",
+                     arranged.command, " ...) or set $", variable));
   }
   return std::string(value);
 }
@@ -269,7 +277,8 @@ void AddQueryScope(CLI::App* sub, Flags& f, bool paging) {
   sub->add_option("--order_by", f.list.order_by,
                   "fiscal_year, update_time, title or name; asc or desc");
   sub->add_option("--view", f.list.view, "basic (the default) or full");
-  sub->add_option("--page_size", f.list.page_size, "records per page (server default 50)");
+  sub->add_option("--page_size", f.list.page_size,
+                  "records per page (server default 50)");
   sub->add_option("--page_token", f.list.page_token, "the page to start at");
   sub->add_flag("--all", f.list.all, "follow next_page_token to the last page");
 }
@@ -282,20 +291,26 @@ int Main(int argc, char** argv) {
   CLI::App app(kDescription, "kouryu-cli");
   app.fallthrough();
   app.footer(kFooter);
-  app.set_help_all_flag("--help-all,--helpfull", "every command with its flags");
-  app.add_option("-d,--data", f.data,
-                 "SERVICE/METHOD: the request as JSON; @ reads it from standard "
-                 "input; several objects for a client-streaming method");
+  app.set_help_all_flag("--help-all,--helpfull",
+                        "every command with its flags");
+  app.add_option(
+      "-d,--data", f.data,
+      "SERVICE/METHOD: the request as JSON; @ reads it from standard "
+      "input; several objects for a client-streaming method");
   app.add_option("-o,--output", f.output, "table, json, jsonl, tsv or csv");
-  auto* timeout = app.add_option("--timeout", f.timeout,
-                                 "deadline of each call, e.g. 30s, 2m (import and "
-                                 "export: none unless given)");
+  auto* timeout =
+      app.add_option("--timeout", f.timeout,
+                     "deadline of each call, e.g. 30s, 2m (import and "
+                     "export: none unless given)");
   app.add_option("--min_sequence", f.min_sequence,
                  "queries: answer once the replica has applied this sequence");
   app.add_flag("--plaintext", f.transport.plaintext, "no TLS (the default)");
-  app.add_option("--cacert", f.transport.cacert, "TLS: PEM roots to verify the server");
-  app.add_option("--cert", f.transport.cert, "TLS: PEM certificate of the client");
-  app.add_option("--key", f.transport.key, "TLS: PEM private key of the client");
+  app.add_option("--cacert", f.transport.cacert,
+                 "TLS: PEM roots to verify the server");
+  app.add_option("--cert", f.transport.cert,
+                 "TLS: PEM certificate of the client");
+  app.add_option("--key", f.transport.key,
+                 "TLS: PEM private key of the client");
   app.add_option("--servername", f.transport.servername,
                  "TLS: the name the server's certificate must hold");
   app.add_flag("--insecure", f.transport.insecure,
@@ -303,75 +318,97 @@ int Main(int argc, char** argv) {
 
   app.add_subcommand("help", "help COMMAND: a command's arguments and flags")
       ->add_option("topic", f.help_topic, "a command");
-  auto* list = app.add_subcommand("list", "services the server offers (reflection)");
-  auto* describe = app.add_subcommand("describe", "a service, method or message (reflection)");
-  describe->add_option("symbol", f.positional, "e.g. kouryu.v1.Record")->required();
+  auto* list =
+      app.add_subcommand("list", "services the server offers (reflection)");
+  auto* describe = app.add_subcommand(
+      "describe", "a service, method or message (reflection)");
+  describe->add_option("symbol", f.positional, "e.g. kouryu.v1.Record")
+      ->required();
   auto* call = app.add_subcommand(
-      "call", "SERVICE/METHOD: call any method with -d JSON (reflection); "
-              "'call' may be left out");
-  call->add_option("method", f.positional, "e.g. kouryu.v1.QueryService/ListRecords")
+      "call",
+      "SERVICE/METHOD: call any method with -d JSON (reflection); "
+      "'call' may be left out");
+  call->add_option("method", f.positional,
+                   "e.g. kouryu.v1.QueryService/ListRecords")
       ->required();
 
   auto* get = app.add_subcommand("get", "one record by name");
-  get->add_option("name", f.positional, "cities/{city}/bureaus/{bureau}/records/{record}")
+  get->add_option("name", f.positional,
+                  "cities/{city}/bureaus/{bureau}/records/{record}")
       ->required();
-  auto* records = app.add_subcommand("records", "records under a parent (ListRecords)");
-  records->add_option("parent", f.list.parent,
-                      "cities/-, cities/{city}, cities/{city}/bureaus/{bureau}, "
-                      "cities/-/bureaus/{bureau} (default cities/-)");
+  auto* records =
+      app.add_subcommand("records", "records under a parent (ListRecords)");
+  records->add_option(
+      "parent", f.list.parent,
+      "cities/-, cities/{city}, cities/{city}/bureaus/{bureau}, "
+      "cities/-/bureaus/{bureau} (default cities/-)");
   AddQueryScope(records, f, true);
-  auto* search = app.add_subcommand("search", "full-text search, Japanese or English");
+  auto* search =
+      app.add_subcommand("search", "full-text search, Japanese or English");
   search->add_option("query", f.positional, "the text to find")->required();
   search->add_option("--parent", f.list.parent, "scope, as records' PARENT");
   AddQueryScope(search, f, true);
-  auto* summarize = app.add_subcommand("summarize", "record and participant counts by group");
+  auto* summarize =
+      app.add_subcommand("summarize", "record and participant counts by group");
   summarize->add_option("parent", f.list.parent, "as records' PARENT");
-  summarize->add_option("--group_by", f.group_by,
-                        "any of city, bureau, fiscal_year, category (default "
-                        "city,fiscal_year)")
+  summarize
+      ->add_option("--group_by", f.group_by,
+                   "any of city, bureau, fiscal_year, category (default "
+                   "city,fiscal_year)")
       ->delimiter(',');
   AddQueryScope(summarize, f, false);
-  auto* cities = app.add_subcommand("cities", "cities with records, with counts");
-  auto* bureaus = app.add_subcommand("bureaus", "bureaus with records, with counts");
+  auto* cities =
+      app.add_subcommand("cities", "cities with records, with counts");
+  auto* bureaus =
+      app.add_subcommand("bureaus", "bureaus with records, with counts");
   auto* status = app.add_subcommand(
-      "status", "the replica's status (applied and head sequence, lag) and digest");
+      "status",
+      "the replica's status (applied and head sequence, lag) and digest");
 
   auto* import = app.add_subcommand(
       "import", "table files (TSV/CSV, UTF-8 or CP932) into kouryu-ingest");
   import->add_option("files", f.files, "table files")->required();
-  import->add_option("--columns", f.import.columns,
-                     "the field of each column: category, department, title, "
-                     "results or '' (comma-separated)")
+  import
+      ->add_option("--columns", f.import.columns,
+                   "the field of each column: category, department, title, "
+                   "results or '' (comma-separated)")
       ->delimiter(',');
-  import->add_flag("--no_header", f.import.no_header, "the table has no header line");
+  import->add_flag("--no_header", f.import.no_header,
+                   "the table has no header line");
   import->add_option("--encoding", f.import.encoding,
                      "UTF-8 or CP932 (Shift_JIS); detected when not given");
   import->add_option("--fiscal_year", f.import.fiscal_year,
                      "fiscal year of the rows, overriding the header");
-  import->add_flag("--atomic", f.import.atomic,
-                   "every row or none (one ImportTable call; files up to 64 MiB)");
+  import->add_flag(
+      "--atomic", f.import.atomic,
+      "every row or none (one ImportTable call; files up to 64 MiB)");
   import->add_flag("--validate_only", f.import.validate_only,
                    "check every row, write nothing");
   import->add_flag("--strict", f.import.strict,
                    "reject rows naming places the gazetteer does not know");
   import->add_flag("--allow_rejected", f.import.allow_rejected,
                    "exit 0 although rows were rejected (else 3)");
-  import->add_option("--progress_interval", f.progress_interval,
-                     "progress line every ... when standard error is not a terminal");
+  import->add_option(
+      "--progress_interval", f.progress_interval,
+      "progress line every ... when standard error is not a terminal");
 
   auto* export_ = app.add_subcommand(
       "export", "records as the published table (four columns and header)");
   export_->add_option("parent", f.export_options.parent, "as records' PARENT");
   export_->add_option("--filter", f.export_options.filter, "AIP-160 filter");
-  export_->add_option("--format", f.export_options.format, "tsv (default) or csv");
+  export_->add_option("--format", f.export_options.format,
+                      "tsv (default) or csv");
   export_->add_option("--encoding", f.export_options.encoding,
                       "UTF-8 (default) or CP932 (Shift_JIS)");
   export_->add_option("--out", f.export_options.out,
                       "file to write (default standard output); {fiscal_year} "
                       "in it writes one file per year");
 
-  auto* backup = app.add_subcommand("backup", "backups of kouryu-ingest (AdminService)");
-  backup->add_option("action", f.backup, "create | list | delete ID")->required()->expected(1, 2);
+  auto* backup =
+      app.add_subcommand("backup", "backups of kouryu-ingest (AdminService)");
+  backup->add_option("action", f.backup, "create | list | delete ID")
+      ->required()
+      ->expected(1, 2);
 
   std::vector<std::string> in(argv + 1, argv + argc);
   absl::StatusOr<Arrangement> arranged = Arrange(in, app);
@@ -391,7 +428,8 @@ int Main(int argc, char** argv) {
     std::printf("%s", topic->help().c_str());
     return 0;
   }
-  std::vector<std::string> reversed(arranged->args.rbegin(), arranged->args.rend());
+  std::vector<std::string> reversed(arranged->args.rbegin(),
+                                    arranged->args.rend());
   try {
     app.parse(reversed);
   } catch (const CLI::CallForHelp&) {
@@ -414,7 +452,8 @@ int Main(int argc, char** argv) {
   if (!format.ok()) return Usage(std::string(format.status().message()));
   absl::Duration call_timeout;
   if (!absl::ParseDuration(f.timeout, &call_timeout)) {
-    return Usage(absl::StrCat("--timeout=", f.timeout, ": not a duration (30s, 2m)"));
+    return Usage(
+        absl::StrCat("--timeout=", f.timeout, ": not a duration (30s, 2m)"));
   }
   const bool timeout_given = timeout->count() > 0;
   absl::StatusOr<std::string> address =
@@ -426,13 +465,16 @@ int Main(int argc, char** argv) {
     PrintError(channel.status());
     return 2;
   }
-  CallOptions options{.timeout = call_timeout, .format = *format,
+  CallOptions options{.timeout = call_timeout,
+                      .format = *format,
                       .min_sequence = f.min_sequence};
 
   if (get->parsed()) return RunGet(*channel, f.positional, options);
   if (records->parsed()) return RunRecords(*channel, f.list, options);
-  if (search->parsed()) return RunSearch(*channel, f.positional, f.list, options);
-  if (summarize->parsed()) return RunSummarize(*channel, f.list, f.group_by, options);
+  if (search->parsed())
+    return RunSearch(*channel, f.positional, f.list, options);
+  if (summarize->parsed())
+    return RunSummarize(*channel, f.list, f.group_by, options);
   if (cities->parsed()) return RunCities(*channel, options);
   if (bureaus->parsed()) return RunBureaus(*channel, options);
   if (status->parsed()) return RunStatus(*channel, options);
@@ -454,7 +496,8 @@ int Main(int argc, char** argv) {
       return Usage(absl::StrCat("--progress_interval=", f.progress_interval,
                                 ": not a duration (5s)"));
     }
-    o.format = f.output == "json" || f.output == "jsonl" ? *format : Format::kTable;
+    o.format =
+        f.output == "json" || f.output == "jsonl" ? *format : Format::kTable;
     return RunImport(*channel, f.files, o);
   }
   if (export_->parsed()) {

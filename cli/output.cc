@@ -28,7 +28,8 @@ int CharWidth(UChar32 c) {
 }
 
 std::string OneLine(absl::string_view text) {
-  return absl::StrReplaceAll(text, {{"\r\n", " "}, {"\n", " "}, {"\r", " "}, {"\t", " "}});
+  return absl::StrReplaceAll(
+      text, {{"\r\n", " "}, {"\n", " "}, {"\r", " "}, {"\t", " "}});
 }
 
 void PrintCells(const std::vector<std::string>& cells, char separator,
@@ -71,14 +72,16 @@ void PrintTable(const std::vector<std::string>& columns,
 }  // namespace
 
 absl::StatusOr<Format> ParseFormat(absl::string_view name) {
-  if (name.empty()) return isatty(STDOUT_FILENO) ? Format::kTable : Format::kJson;
+  if (name.empty())
+    return isatty(STDOUT_FILENO) ? Format::kTable : Format::kJson;
   if (name == "table") return Format::kTable;
   if (name == "json") return Format::kJson;
   if (name == "jsonl") return Format::kJsonl;
   if (name == "tsv") return Format::kTsv;
   if (name == "csv") return Format::kCsv;
   return absl::InvalidArgumentError(absl::StrCat(
-      "-o ", name, ": not an output format; use table, json, jsonl, tsv or csv"));
+      "-o ", name,
+      ": not an output format; use table, json, jsonl, tsv or csv"));
 }
 
 int DisplayWidth(absl::string_view text) {
@@ -168,7 +171,8 @@ void ListPrinter::Add(const google::protobuf::Message& item,
       std::fprintf(out_, "%s\n", ToJson(item, true).c_str());
       break;
     case Format::kJson: {
-      std::string json = absl::StrReplaceAll(ToJson(item, false), {{"\n", "\n    "}});
+      std::string json =
+          absl::StrReplaceAll(ToJson(item, false), {{"\n", "\n    "}});
       std::fprintf(out_, "%s\n    %s", count_ == 0 ? "" : ",", json.c_str());
       break;
     }
@@ -201,7 +205,8 @@ void PrintObject(Format format, const google::protobuf::Message& message,
   switch (format) {
     case Format::kJson:
     case Format::kJsonl:
-      std::fprintf(out, "%s\n", ToJson(message, format == Format::kJsonl).c_str());
+      std::fprintf(out, "%s\n",
+                   ToJson(message, format == Format::kJsonl).c_str());
       break;
     case Format::kTsv:
     case Format::kCsv: {
@@ -212,7 +217,8 @@ void PrintObject(Format format, const google::protobuf::Message& message,
     }
     case Format::kTable: {
       int width = 0;
-      for (const std::string& name : names) width = std::max(width, DisplayWidth(name));
+      for (const std::string& name : names)
+        width = std::max(width, DisplayWidth(name));
       for (size_t i = 0; i < names.size(); ++i) {
         if (values[i].empty()) continue;
         // Values keep their lines, each indented under the first.

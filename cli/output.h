@@ -57,7 +57,8 @@ class ListPrinter {
            std::vector<std::string> cells);
   // Ends the output. `trailer`: JSON members after the list, e.g.
   // {"totalSize", "36"} (values are JSON text).
-  void Finish(const std::vector<std::pair<std::string, std::string>>& trailer = {});
+  void Finish(
+      const std::vector<std::pair<std::string, std::string>>& trailer = {});
 
   int count() const { return count_; }
 

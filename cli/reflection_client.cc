@@ -163,9 +163,9 @@ absl::Status ReflectionClient::Call(
     std::unique_ptr<pb::Message> request(request_type->New());
     auto parsed = pb::util::JsonStringToMessage(json, request.get());
     if (!parsed.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("request is not a valid ", method->input_type()->full_name(),
-                       " in JSON: ", parsed.ToString()));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "request is not a valid ", method->input_type()->full_name(),
+          " in JSON: ", parsed.ToString()));
     }
     encoded.push_back(request->SerializeAsString());
   }
@@ -174,8 +174,8 @@ absl::Status ReflectionClient::Call(
   grpc::ClientContext context;
   context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
   grpc::CompletionQueue cq;
-  std::string path = absl::StrCat("/", method->service()->full_name(), "/",
-                                  method->name());
+  std::string path =
+      absl::StrCat("/", method->service()->full_name(), "/", method->name());
   std::unique_ptr<grpc::GenericClientAsyncReaderWriter> call =
       stub.PrepareCall(&context, path, &cq);
   // One operation at a time: start it, then wait for its completion.

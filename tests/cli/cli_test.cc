@@ -52,14 +52,15 @@ struct Pair {
   static Pair Start(const std::string& root) {
     Pair p;
     std::filesystem::create_directories(root);
-    auto ingest = ServerProcess::Start({KOURYU_INGEST_BIN, "--listen=127.0.0.1:0",
-                                        "--data_dir=" + root + "/ingest"});
+    auto ingest =
+        ServerProcess::Start({KOURYU_INGEST_BIN, "--listen=127.0.0.1:0",
+                              "--data_dir=" + root + "/ingest"});
     EXPECT_TRUE(ingest.ok()) << ingest.status();
     if (!ingest.ok()) return p;
     p.ingest = *std::move(ingest);
-    auto query = ServerProcess::Start(
-        {KOURYU_QUERY_BIN, "--listen=127.0.0.1:0", "--data_dir=" + root + "/query",
-         "--ingest=" + p.ingest->address()});
+    auto query = ServerProcess::Start({KOURYU_QUERY_BIN, "--listen=127.0.0.1:0",
+                                       "--data_dir=" + root + "/query",
+                                       "--ingest=" + p.ingest->address()});
     EXPECT_TRUE(query.ok()) << query.status();
     if (query.ok()) p.query = *std::move(query);
     return p;
@@ -67,8 +68,8 @@ struct Pair {
 
   // Every record's name and etag (the content's hash), read at `sequence`.
   std::map<std::string, std::string> Etags(uint64_t sequence) const {
-    auto stub = v1::QueryService::NewStub(
-        grpc::CreateChannel(query->address(), grpc::InsecureChannelCredentials()));
+    auto stub = v1::QueryService::NewStub(grpc::CreateChannel(
+        query->address(), grpc::InsecureChannelCredentials()));
     std::map<std::string, std::string> out;
     v1::ListRecordsRequest request;
     request.set_parent("cities/-");
@@ -76,7 +77,8 @@ struct Pair {
     request.set_min_sequence(sequence);
     do {
       grpc::ClientContext context;
-      context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+      context.set_deadline(std::chrono::system_clock::now() +
+                           std::chrono::seconds(60));
       v1::ListRecordsResponse response;
       grpc::Status status = stub->ListRecords(&context, request, &response);
       EXPECT_TRUE(status.ok()) << status.error_message();
@@ -120,10 +122,13 @@ class CliTest : public ::testing::Test {
 
   // The published table imported through the CLI; its sequence.
   uint64_t ImportPublished(const Pair& pair) {
-    CommandResult r = Cli({pair.ingest->address(), "import", kPublished, "-o", "json"});
+    CommandResult r =
+        Cli({pair.ingest->address(), "import", kPublished, "-o", "json"});
     EXPECT_EQ(r.exit_code, 0) << r.out;
     Json summary = Json::parse(r.out);
-    EXPECT_EQ(summary["createdCount"].get<int>() + summary["unchangedCount"].get<int>(), 36);
+    EXPECT_EQ(summary["createdCount"].get<int>() +
+                  summary["unchangedCount"].get<int>(),
+              36);
     return summary["sequence"].get<uint64_t>();
   }
 
@@ -152,44 +157,71 @@ TEST_F(CliTest, QuerySubcommandsInEveryFormat) {
   ASSERT_EQ(ImportPublished(pair_), 36u);
 
   // cities and bureaus, as counted by hand in the published table.
-  EXPECT_EQ(Query({"cities", "-o", "tsv"}),
-            "ID\tNAME_JA\tNAME_EN\tCOUNTRY\tRECORDS\n"
-            "beijing\t北京市\tBeijing\tCN\t8\n"
-            "berlin\tベルリン市\tBerlin\tDE\t1\n"
-            "cairo\tカイロ県\tCairo Governorate\tEG\t1\n"
-            "jakarta\tジャカルタ首都特別州\tJakarta\tID\t1\n"
-            "london\tロンドン市\tLondon\tGB\t1\n"
-            "los-angeles\tロサンゼルス市\tLos Angeles\tUS\t1\n"
-            "moscow\tモスクワ市\tMoscow\tRU\t2\n"
-            "new-south-wales\tニューサウスウェールズ州\tNew South Wales\tAU\t3\n"
-            "paris\tパリ市\tParis\tFR\t5\n"
-            "seoul\tソウル特別市\tSeoul\tKR\t5\n"
-            "tomsk\tトムスク州\tTomsk Oblast\tRU\t2\n"
-            "unassigned\t該当なし\tUnassigned\t\t6\n");
+  EXPECT_EQ(
+      Query({"cities", "-o", "tsv"}),
+      "ID\tNAME_JA\tNAME_EN\tCOUNTRY\tRECORDS\n"
+      "beijing\t北京市\tBeijing\tCN\t8\n"
+      "berlin\tベルリン市\tBerlin\tDE\t1\n"
+      "cairo\tカイロ県\tCairo Governorate\tEG\t1\n"
+      "jakarta\tジャカルタ首都特別州\tJakarta\tID\t1\n"
+      "london\tロンドン市\tLondon\tGB\t1\n"
+      "los-angeles\tロサンゼルス市\tLos Angeles\tUS\t1\n"
+      "moscow\tモスクワ市\tMoscow\tRU\t2\n"
+      "new-south-wales\tニューサウスウェールズ州\tNew South Wales\tAU\t3\n"
+      "paris\tパリ市\tParis\tFR\t5\n"
+      "seoul\tソウル特別市\tSeoul\tKR\t5\n"
+      "tomsk\tトムスク州\tTomsk Oblast\tRU\t2\n"
+      "unassigned\t該当なし\tUnassigned\t\t6\n");
   // A table aligns by display width: kanji and kana take two columns.
-  EXPECT_EQ(Query({"bureaus", "-o", "table"}),
-            "ID                            NAME_JA                             NAME_EN                                                       RECORDS\n"
-            "citizens-culture              生活文化局                          Bureau of Citizens and Cultural Affairs                       6\n"
-            "education                     教育庁                              Board of Education                                            5\n"
-            "environment                   環境局                              Bureau of Environment                                         3\n"
-            "general-affairs               総務局                              Bureau of General Affairs                                     2\n"
-            "industrial-labor              産業労働局                          Bureau of Industrial and Labor Affairs                        2\n"
-            "olympic-paralympic            オリンピック・パラリンピック準備局  Bureau of Olympic and Paralympic Games Tokyo 2020 Preparati…  8\n"
-            "policy-planning               政策企画局                          Office of the Governor for Policy Planning                    7\n"
-            "port-harbor                   港湾局                              Bureau of Port and Harbor                                     1\n"
-            "sewerage                      下水道局                            Bureau of Sewerage                                            1\n"
-            "social-welfare-public-health  福祉保健局                          Bureau of Social Welfare and Public Health                    1\n");
+  EXPECT_EQ(
+      Query({"bureaus", "-o", "table"}),
+      "ID                            NAME_JA                             "
+      "NAME_EN                                                       RECORDS\n"
+      "citizens-culture              生活文化局                          "
+      "Bureau of Citizens and Cultural Affairs                       6\n"
+      "education                     教育庁                              Board "
+      "of Education                                            5\n"
+      "environment                   環境局                              "
+      "Bureau of Environment                                         3\n"
+      "general-affairs               総務局                              "
+      "Bureau of General Affairs                                     2\n"
+      "industrial-labor              産業労働局                          "
+      "Bureau of Industrial and Labor Affairs                        2\n"
+      "olympic-paralympic            オリンピック・パラリンピック準備局  "
+      "Bureau of Olympic and Paralympic Games Tokyo 2020 Preparati…  8\n"
+      "policy-planning               政策企画局                          "
+      "Office of the Governor for Policy Planning                    7\n"
+      "port-harbor                   港湾局                              "
+      "Bureau of Port and Harbor                                     1\n"
+      "sewerage                      下水道局                            "
+      "Bureau of Sewerage                                            1\n"
+      "social-welfare-public-health  福祉保健局                          "
+      "Bureau of Social Welfare and Public Health                    1\n");
   EXPECT_EQ(Query({"summarize", "--group_by=category", "-o", "csv"}),
             "CATEGORY,RECORDS,PARTICIPANTS\n"
             "CATEGORY_SISTER_CITY_EXCHANGE,35,128\n"
             "CATEGORY_SISTER_PORT_EXCHANGE,1,0\n");
   const std::string seoul =
       "NAME\tFY\tCITY\tBUREAU\tTITLE\n"
-      "cities/seoul/bureaus/citizens-culture/records/fy2019-ef70bd6fb7f8e018\t2019\tソウル特別市\t生活文化局\t大韓民国ソウル市との交流・協力に関わる取組\n"
-      "cities/seoul/bureaus/industrial-labor/records/fy2019-9b830a41ea07a977\t2019\tソウル特別市\t産業労働局\t大韓民国ソウル市との交流・協力に関わる取組\n"
-      "cities/seoul/bureaus/olympic-paralympic/records/fy2019-8d98112afc301879\t2019\tソウル特別市\tオリンピック・パラリンピック準備局\t大韓民国ソウル市との交流・協力に関わる取組\n"
-      "cities/seoul/bureaus/policy-planning/records/fy2019-cb5c3ae744633793\t2019\tソウル特別市\t政策企画局\t大韓民国ソウル特別市\n"
-      "cities/seoul/bureaus/social-welfare-public-health/records/fy2019-83b1667a082fd0c7\t2019\tソウル特別市\t福祉保健局\t大韓民国ソウル市との交流・協力に関わる取組\n";
+      "cities/seoul/bureaus/citizens-culture/records/"
+      "fy2019-"
+      "ef70bd6fb7f8e018\t2019\tソウル特別市\t生活文化局\t大韓民国ソウル市との交"
+      "流・協力に関わる取組\n"
+      "cities/seoul/bureaus/industrial-labor/records/"
+      "fy2019-"
+      "9b830a41ea07a977\t2019\tソウル特別市\t産業労働局\t大韓民国ソウル市との交"
+      "流・協力に関わる取組\n"
+      "cities/seoul/bureaus/olympic-paralympic/records/"
+      "fy2019-"
+      "8d98112afc301879\t2019\tソウル特別市\tオリンピック・パラリンピック準備局"
+      "\t大韓民国ソウル市との交流・協力に関わる取組\n"
+      "cities/seoul/bureaus/policy-planning/records/"
+      "fy2019-"
+      "cb5c3ae744633793\t2019\tソウル特別市\t政策企画局\t大韓民国ソウル特別市\n"
+      "cities/seoul/bureaus/social-welfare-public-health/records/"
+      "fy2019-"
+      "83b1667a082fd0c7\t2019\tソウル特別市\t福祉保健局\t大韓民国ソウル市との交"
+      "流・協力に関わる取組\n";
   EXPECT_EQ(Query({"records", "cities/seoul", "-o", "tsv"}), seoul);
   // csv: the same cells, comma-separated.
   EXPECT_THAT(Query({"records", "cities/seoul", "-o", "csv"}),
@@ -204,13 +236,17 @@ TEST_F(CliTest, QuerySubcommandsInEveryFormat) {
   EXPECT_FALSE(page["nextPageToken"].get<std::string>().empty());
   Json all = QueryJson({"records", "--page_size=7", "--all", "--view=full"});
   std::set<std::string> names;
-  for (const Json& r : all["records"]) names.insert(r["name"].get<std::string>());
+  for (const Json& r : all["records"])
+    names.insert(r["name"].get<std::string>());
   EXPECT_EQ(names.size(), 36u);
   EXPECT_TRUE(all["records"][0].contains("sourceHtml")) << "--view=full";
   EXPECT_EQ(all["nextPageToken"], "");
-  EXPECT_EQ(QueryJson({"records", "cities/-/bureaus/olympic-paralympic"})["totalSize"], 8);
+  EXPECT_EQ(QueryJson({"records",
+                       "cities/-/bureaus/olympic-paralympic"})["totalSize"],
+            8);
   EXPECT_EQ(QueryJson({"records", "--filter=city = Paris"})["totalSize"], 5);
-  Json ordered = QueryJson({"records", "cities/beijing", "--order_by=name desc"});
+  Json ordered =
+      QueryJson({"records", "cities/beijing", "--order_by=name desc"});
   EXPECT_GT(ordered["records"][0]["name"], ordered["records"][7]["name"]);
   // jsonl: one record per line.
   std::vector<std::string> lines =
@@ -224,13 +260,16 @@ TEST_F(CliTest, QuerySubcommandsInEveryFormat) {
   // table: the header and one line per record.
   std::string table = Query({"records", "cities/seoul", "-o", "table"});
   EXPECT_THAT(table, HasSubstr("NAME "));
-  EXPECT_THAT(table, HasSubstr("cities/seoul/bureaus/policy-planning/records/"
-                               "fy2019-cb5c3ae744633793               2019  ソウル特別市  "
-                               "政策企画局                          大韓民国ソウル特別市\n"));
+  EXPECT_THAT(
+      table,
+      HasSubstr("cities/seoul/bureaus/policy-planning/records/"
+                "fy2019-cb5c3ae744633793               2019  ソウル特別市  "
+                "政策企画局                          大韓民国ソウル特別市\n"));
 
   // get: the record in full.
-  Json record = QueryJson({"get", "cities/seoul/bureaus/policy-planning/records/"
-                                  "fy2019-cb5c3ae744633793"});
+  Json record = QueryJson({"get",
+                           "cities/seoul/bureaus/policy-planning/records/"
+                           "fy2019-cb5c3ae744633793"});
   EXPECT_EQ(record["title"], "大韓民国ソウル特別市");
   EXPECT_EQ(record["department"], "外務部");
   EXPECT_EQ(record["source"]["row"], 4);
@@ -248,8 +287,11 @@ TEST_F(CliTest, QuerySubcommandsInEveryFormat) {
   EXPECT_THAT(found["results"][0]["snippet"].get<std::string>(),
               HasSubstr("«ソウル歴史博物館»"));
   EXPECT_EQ(QueryJson({"search", "Paris"})["totalSize"], 5);
-  EXPECT_EQ(QueryJson({"search", "Paris", "--filter=bureau = 環境局"})["totalSize"], 1);
-  EXPECT_THAT(Query({"search", "RWC", "-o", "tsv"}), HasSubstr("NAME\tSCORE\tTITLE\tSNIPPET\n"));
+  EXPECT_EQ(
+      QueryJson({"search", "Paris", "--filter=bureau = 環境局"})["totalSize"],
+      1);
+  EXPECT_THAT(Query({"search", "RWC", "-o", "tsv"}),
+              HasSubstr("NAME\tSCORE\tTITLE\tSNIPPET\n"));
 
   // summarize: by city and fiscal year unless told otherwise.
   Json summary = QueryJson({"summarize"});
@@ -264,20 +306,23 @@ TEST_F(CliTest, QuerySubcommandsInEveryFormat) {
   Json status = QueryJson({"status"});
   EXPECT_EQ(status["replicaStatus"]["appliedSequence"], "36");
   EXPECT_EQ(status["digest"]["recordCount"], "36");
-  EXPECT_THAT(Query({"status", "-o", "table"}), HasSubstr("record_count      36\n"));
+  EXPECT_THAT(Query({"status", "-o", "table"}),
+              HasSubstr("record_count      36\n"));
 }
 
 TEST_F(CliTest, AddressesComeFromTheEnvironment) {
-  const std::vector<std::string> env = {"KOURYU_INGEST=" + pair_.ingest->address(),
-                                        "KOURYU_QUERY=" + pair_.query->address()};
+  const std::vector<std::string> env = {
+      "KOURYU_INGEST=" + pair_.ingest->address(),
+      "KOURYU_QUERY=" + pair_.query->address()};
   CommandResult imported = Cli({"import", kPublished}, false, env);
   EXPECT_EQ(imported.exit_code, 0);
-  CommandResult listed = Cli({"records", "--min_sequence=36", "-o", "json"}, false, env);
+  CommandResult listed =
+      Cli({"records", "--min_sequence=36", "-o", "json"}, false, env);
   ASSERT_EQ(listed.exit_code, 0);
   EXPECT_EQ(Json::parse(listed.out)["totalSize"], 36);
-  CommandResult called = Cli({"-d", R"({"minSequence":"36"})",
-                              "kouryu.v1.QueryService/GetDigest"},
-                             false, env);
+  CommandResult called =
+      Cli({"-d", R"({"minSequence":"36"})", "kouryu.v1.QueryService/GetDigest"},
+          false, env);
   ASSERT_EQ(called.exit_code, 0);
   EXPECT_EQ(Json::parse(called.out)["recordCount"], "36");
   CommandResult none = Cli({"records"}, true);
@@ -287,15 +332,20 @@ TEST_F(CliTest, AddressesComeFromTheEnvironment) {
 
 TEST_F(CliTest, ImportSummaryProgressAndExitCodes) {
   // Not a terminal: plain progress lines, no control characters.
-  CommandResult first = Cli({pair_.ingest->address(), "import", kPublished,
-                             "--progress_interval=0s"},
-                            true);
+  CommandResult first = Cli(
+      {pair_.ingest->address(), "import", kPublished, "--progress_interval=0s"},
+      true);
   ASSERT_EQ(first.exit_code, 0) << first.out;
-  EXPECT_THAT(first.out, HasSubstr("import " + kPublished + ": 1 of 36 rows sent (2%), "));
-  EXPECT_THAT(first.out, HasSubstr("import " + kPublished + ": 36 of 36 rows sent (100%), "));
   EXPECT_THAT(first.out,
-              HasSubstr("imported " + kPublished + " (UTF-8, fiscal year 2019): 36 rows: "
-                        "36 created, 0 updated, 0 unchanged, 0 rejected; sequence 36 ("));
+              HasSubstr("import " + kPublished + ": 1 of 36 rows sent (2%), "));
+  EXPECT_THAT(first.out, HasSubstr("import " + kPublished +
+                                   ": 36 of 36 rows sent (100%), "));
+  EXPECT_THAT(
+      first.out,
+      HasSubstr(
+          "imported " + kPublished +
+          " (UTF-8, fiscal year 2019): 36 rows: "
+          "36 created, 0 updated, 0 unchanged, 0 rejected; sequence 36 ("));
   EXPECT_EQ(first.out.find_first_of("\r\033"), std::string::npos);
 
   // A bad row: rejected with its line and field, the rest written, exit 3.
@@ -309,16 +359,20 @@ TEST_F(CliTest, ImportSummaryProgressAndExitCodes) {
       Cli({"--validate_only", pair_.ingest->address(), "import", bad});
   EXPECT_EQ(checked.exit_code, 3);
   EXPECT_THAT(checked.out, Not(HasSubstr("imported")));
-  EXPECT_THAT(checked.out, HasSubstr("nothing written: 0 would be created, 0 updated, "
-                                     "35 unchanged, 1 rejected"));
-  EXPECT_THAT(checked.out, HasSubstr("  line 5: rejected: rows[5].department: "));
-  CommandResult atomic = Cli({pair_.ingest->address(), "import", "--atomic", bad}, true);
+  EXPECT_THAT(checked.out,
+              HasSubstr("nothing written: 0 would be created, 0 updated, "
+                        "35 unchanged, 1 rejected"));
+  EXPECT_THAT(checked.out,
+              HasSubstr("  line 5: rejected: rows[5].department: "));
+  CommandResult atomic =
+      Cli({pair_.ingest->address(), "import", "--atomic", bad}, true);
   EXPECT_EQ(atomic.exit_code, 1);
   EXPECT_THAT(atomic.out, HasSubstr("ERROR: INVALID_ARGUMENT: "));
   EXPECT_THAT(atomic.out, HasSubstr("  reason: INVALID_ROWS (kouryu.v1)"));
-  EXPECT_THAT(atomic.out, HasSubstr("\n  - rows[5].department: \"架空局外務部\""));
-  CommandResult allowed = Cli({pair_.ingest->address(), "import", "--allow_rejected",
-                               "-o", "json", bad});
+  EXPECT_THAT(atomic.out,
+              HasSubstr("\n  - rows[5].department: \"架空局外務部\""));
+  CommandResult allowed = Cli({pair_.ingest->address(), "import",
+                               "--allow_rejected", "-o", "json", bad});
   EXPECT_EQ(allowed.exit_code, 0);
   Json summary = Json::parse(allowed.out);
   EXPECT_EQ(summary["rejectedCount"], 1);
@@ -340,9 +394,9 @@ TEST_F(CliTest, ImportSummaryProgressAndExitCodes) {
   EXPECT_EQ(no_year.exit_code, 1);
   EXPECT_THAT(no_year.out, HasSubstr("FISCAL_YEAR_UNKNOWN"));
   // CP932 read by the server's own reader, here.
-  CommandResult cp932 = Cli({pair_.ingest->address(), "import", "--encoding=CP932",
-                             kPublished},
-                            true);
+  CommandResult cp932 =
+      Cli({pair_.ingest->address(), "import", "--encoding=CP932", kPublished},
+          true);
   EXPECT_EQ(cp932.exit_code, 1);
   EXPECT_THAT(cp932.out, HasSubstr("rows[3].column[1]"));
 }
@@ -350,43 +404,46 @@ TEST_F(CliTest, ImportSummaryProgressAndExitCodes) {
 TEST_F(CliTest, MessagesAPersonCanActOn) {
   CommandResult help = Cli({"--help"});
   EXPECT_EQ(help.exit_code, 0);
-  for (const char* command : {"list", "describe", "get", "records", "search",
-                              "summarize", "cities", "bureaus", "status", "export",
-                              "import", "backup"}) {
+  for (const char* command :
+       {"list", "describe", "get", "records", "search", "summarize", "cities",
+        "bureaus", "status", "export", "import", "backup"}) {
     EXPECT_THAT(help.out, HasSubstr(absl::StrCat("\n  ", command, " ")));
   }
   CommandResult import_help = Cli({"help", "import"});
   EXPECT_EQ(import_help.exit_code, 0);
-  for (const char* flag : {"--columns", "--no_header", "--encoding", "--fiscal_year",
-                           "--atomic", "--validate_only", "--strict"}) {
+  for (const char* flag :
+       {"--columns", "--no_header", "--encoding", "--fiscal_year", "--atomic",
+        "--validate_only", "--strict"}) {
     EXPECT_THAT(import_help.out, HasSubstr(flag));
   }
-  CommandResult json = Cli({"-d", "{\"parent\": \"cities/-\",\n \"pageSize\": x}",
-                            pair_.query->address(),
-                            "kouryu.v1.QueryService/ListRecords"},
-                           true);
+  CommandResult json =
+      Cli({"-d", "{\"parent\": \"cities/-\",\n \"pageSize\": x}",
+           pair_.query->address(), "kouryu.v1.QueryService/ListRecords"},
+          true);
   EXPECT_EQ(json.exit_code, 2);
-  EXPECT_THAT(json.out, HasSubstr("-d: invalid JSON at line 2, column 14 (byte 37)"));
-  CommandResult missing = Cli({pair_.ingest->address(), "import", root_ + "/none.tsv"}, true);
+  EXPECT_THAT(json.out,
+              HasSubstr("-d: invalid JSON at line 2, column 14 (byte 37)"));
+  CommandResult missing =
+      Cli({pair_.ingest->address(), "import", root_ + "/none.tsv"}, true);
   EXPECT_EQ(missing.exit_code, 1);
   EXPECT_THAT(missing.out, HasSubstr("none.tsv: No such file or directory"));
-  CommandResult filter = Cli({pair_.query->address(), "records", "--filter=city = Atlantis"},
-                             true);
+  CommandResult filter = Cli(
+      {pair_.query->address(), "records", "--filter=city = Atlantis"}, true);
   EXPECT_EQ(filter.exit_code, 1);
-  EXPECT_THAT(filter.out, HasSubstr("ERROR: INVALID_ARGUMENT: invalid filter: column 8"));
+  EXPECT_THAT(filter.out,
+              HasSubstr("ERROR: INVALID_ARGUMENT: invalid filter: column 8"));
   EXPECT_THAT(filter.out, HasSubstr("  reason: INVALID_FILTER (kouryu.v1)"));
   EXPECT_THAT(filter.out, HasSubstr("\n  - filter: column 8: "));
   EXPECT_THAT(filter.out, Not(HasSubstr("@type")));
   CommandResult unknown = Cli({pair_.query->address(), "frobnicate"}, true);
   EXPECT_EQ(unknown.exit_code, 2);
   // TLS flags: parsed, and a file that cannot be read says why.
-  CommandResult cacert = Cli({"-cacert", root_ + "/ca.pem", pair_.query->address(),
-                              "status"},
-                             true);
+  CommandResult cacert = Cli(
+      {"-cacert", root_ + "/ca.pem", pair_.query->address(), "status"}, true);
   EXPECT_EQ(cacert.exit_code, 2);
   EXPECT_THAT(cacert.out, HasSubstr("ca.pem: No such file or directory"));
-  CommandResult both = Cli({"-plaintext", "-insecure", pair_.query->address(), "status"},
-                           true);
+  CommandResult both =
+      Cli({"-plaintext", "-insecure", pair_.query->address(), "status"}, true);
   EXPECT_EQ(both.exit_code, 2);
   EXPECT_THAT(both.out, HasSubstr("-plaintext cannot be combined"));
   // TLS towards a plaintext server: the handshake fails, and says so.
@@ -400,14 +457,16 @@ TEST_F(CliTest, MessagesAPersonCanActOn) {
 // kouryu-ingest has no AdminService yet: backup says so clearly.
 TEST_F(CliTest, BackupAgainstAServerWithoutAdminService) {
   for (const std::vector<std::string>& args :
-       {std::vector<std::string>{"backup", "list"}, {"backup", "create"},
+       {std::vector<std::string>{"backup", "list"},
+        {"backup", "create"},
         {"backup", "delete", "1"}}) {
     std::vector<std::string> argv = {pair_.ingest->address()};
     argv.insert(argv.end(), args.begin(), args.end());
     CommandResult r = Cli(argv, true);
     EXPECT_EQ(r.exit_code, 1);
-    EXPECT_THAT(r.out, HasSubstr("ERROR: UNIMPLEMENTED: the server does not offer "
-                                 "kouryu.v1.AdminService"));
+    EXPECT_THAT(r.out,
+                HasSubstr("ERROR: UNIMPLEMENTED: the server does not offer "
+                          "kouryu.v1.AdminService"));
   }
   EXPECT_EQ(Cli({pair_.ingest->address(), "backup", "delete"}).exit_code, 2);
 }
@@ -422,7 +481,8 @@ TEST_F(CliTest, ExportedTablesImportIntoTheSameRecords) {
   CommandResult imported =
       Cli({pair_.ingest->address(), "import", "-o", "json", generated});
   ASSERT_EQ(imported.exit_code, 0);
-  const uint64_t sequence = Json::parse(imported.out)["sequence"].get<uint64_t>();
+  const uint64_t sequence =
+      Json::parse(imported.out)["sequence"].get<uint64_t>();
   ASSERT_EQ(sequence, published + 10'000);
   const std::map<std::string, std::string> before = pair_.Etags(sequence);
   ASSERT_EQ(before.size(), 10'036u);
@@ -432,9 +492,10 @@ TEST_F(CliTest, ExportedTablesImportIntoTheSameRecords) {
   EXPECT_EQ(mixed.exit_code, 1);
   EXPECT_THAT(mixed.out, HasSubstr("span fiscal years 2019, 2021"));
   const std::string out = root_ + "/export-{fiscal_year}.tsv";
-  CommandResult exported = Cli({pair_.query->address(), "export", "--out=" + out,
-                                absl::StrCat("--min_sequence=", sequence)},
-                               true);
+  CommandResult exported =
+      Cli({pair_.query->address(), "export", "--out=" + out,
+           absl::StrCat("--min_sequence=", sequence)},
+          true);
   ASSERT_EQ(exported.exit_code, 0) << exported.out;
   const std::string table2019 = ReadFile(root_ + "/export-2019.tsv");
   EXPECT_EQ(table2019.substr(0, table2019.find('\n')),
@@ -450,8 +511,9 @@ TEST_F(CliTest, ExportedTablesImportIntoTheSameRecords) {
 
   other_ = Pair::Start(root_ + "/b");
   ASSERT_TRUE(other_.query != nullptr);
-  CommandResult again = Cli({other_.ingest->address(), "import", "-o", "json",
-                             root_ + "/export-2019.tsv", root_ + "/export-2021.tsv"});
+  CommandResult again =
+      Cli({other_.ingest->address(), "import", "-o", "json",
+           root_ + "/export-2019.tsv", root_ + "/export-2021.tsv"});
   ASSERT_EQ(again.exit_code, 0) << again.out;
   std::vector<std::string> summaries = absl::StrSplit(again.out, "}\n{");
   ASSERT_EQ(summaries.size(), 2u);
@@ -476,7 +538,8 @@ TEST_F(CliTest, ImportsAHundredThousandRows) {
   CommandResult r = Cli({pair_.ingest->address(), "import", file}, true);
   ASSERT_EQ(r.exit_code, 0) << r.out;
   EXPECT_THAT(r.out, HasSubstr(": 100,000 of 100,000 rows sent (100%)"));
-  EXPECT_THAT(r.out, HasSubstr("imported " + file + " (UTF-8, fiscal year 2020): "
+  EXPECT_THAT(r.out, HasSubstr("imported " + file +
+                               " (UTF-8, fiscal year 2020): "
                                "100,000 rows: 100,000 created, 0 updated, 0 "
                                "unchanged, 0 rejected; sequence 100000 ("));
   CommandResult status = Cli({pair_.query->address(), "status", "-o", "json",
