@@ -65,7 +65,7 @@ std::string Timestamp(const google::protobuf::Timestamp& t) {
 void NotePaging(const CallOptions& call, const std::string& token, int total,
                 int shown, absl::string_view noun) {
   if (call.format == Format::kJson) return;  // The JSON says it.
-  std::string note = absl::StrCat(shown, " ", noun, " shown of ", total);
+  std::string note = absl::StrCat("shown ", shown, " of ", total, " ", noun);
   if (!token.empty()) {
     absl::StrAppend(&note, "; next page: --page_token=", token, " (or --all)");
   }

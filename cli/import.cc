@@ -97,7 +97,9 @@ class ProgressLine {
     absl::StrAppend(&line, ", ", WithCommas(static_cast<int64_t>(rate)),
                     " rows/s");
     if (final) {
-      absl::StrAppend(&line, ", in ", Seconds(elapsed));
+      // Flow control lets the client run ahead of the server's batches.
+      absl::StrAppend(&line, ", in ", Seconds(elapsed),
+                      "; waiting for the server to write the last of them");
     } else if (rate > 0) {
       absl::StrAppend(&line, ", ETA ", Seconds((total_ - done) / rate));
     }
