@@ -10,8 +10,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
-#include "google/rpc/error_details.pb.h"
-#include "google/rpc/status.pb.h"
+#include "cli/errors.h"
 #include "grpc/reflection/v1alpha/reflection.grpc.pb.h"
 
 namespace kouryu::cli {
@@ -19,11 +18,6 @@ namespace {
 
 namespace pb = google::protobuf;
 namespace refl = grpc::reflection::v1alpha;
-
-absl::Status FromGrpc(const grpc::Status& status) {
-  return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
-                      FormatRpcError(status));
-}
 
 std::string ToBytes(const grpc::ByteBuffer& buffer) {
   std::vector<grpc::Slice> slices;
@@ -138,6 +132,7 @@ absl::StatusOr<std::string> ReflectionClient::Describe(
     return m->DebugString();
   }
   if (const auto* e = pool_->FindEnumTypeByName(name)) return e->DebugString();
+  if (!database_->last_error().ok()) return FromGrpc(database_->last_error());
   return absl::NotFoundError(
       absl::StrCat("the server describes no symbol \"", symbol, "\""));
 }
@@ -145,10 +140,11 @@ absl::StatusOr<std::string> ReflectionClient::Describe(
 absl::Status ReflectionClient::Call(
     absl::string_view method_name, const std::vector<std::string>& requests,
     const std::function<void(const std::string&)>& on_response,
-    absl::Duration timeout) {
+    absl::Duration timeout, bool pretty) {
   std::string full = absl::StrReplaceAll(method_name, {{"/", "."}});
   const pb::MethodDescriptor* method = pool_->FindMethodByName(full);
   if (method == nullptr) {
+    if (!database_->last_error().ok()) return FromGrpc(database_->last_error());
     return absl::NotFoundError(
         absl::StrCat("the server describes no method \"", method_name, "\""));
   }
@@ -167,9 +163,9 @@ absl::Status ReflectionClient::Call(
     std::unique_ptr<pb::Message> request(request_type->New());
     auto parsed = pb::util::JsonStringToMessage(json, request.get());
     if (!parsed.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("request is not a valid ", method->input_type()->full_name(),
-                       " in JSON: ", parsed.ToString()));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "request is not a valid ", method->input_type()->full_name(),
+          " in JSON: ", parsed.ToString()));
     }
     encoded.push_back(request->SerializeAsString());
   }
@@ -178,8 +174,8 @@ absl::Status ReflectionClient::Call(
   grpc::ClientContext context;
   context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
   grpc::CompletionQueue cq;
-  std::string path = absl::StrCat("/", method->service()->full_name(), "/",
-                                  method->name());
+  std::string path =
+      absl::StrCat("/", method->service()->full_name(), "/", method->name());
   std::unique_ptr<grpc::GenericClientAsyncReaderWriter> call =
       stub.PrepareCall(&context, path, &cq);
   // One operation at a time: start it, then wait for its completion.
@@ -210,9 +206,10 @@ absl::Status ReflectionClient::Call(
     }
     std::string json;
     pb::util::JsonPrintOptions options;
-    options.add_whitespace = true;
+    options.add_whitespace = pretty;
     options.always_print_primitive_fields = false;
     (void)pb::util::MessageToJsonString(*response, &json, options);
+    if (!pretty && !json.empty() && json.back() == '\n') json.pop_back();
     on_response(json);
   }
   grpc::Status status;
@@ -225,33 +222,6 @@ absl::Status ReflectionClient::Call(
   }
   if (!status.ok()) return FromGrpc(status);
   return absl::OkStatus();
-}
-
-std::string FormatRpcError(const grpc::Status& status) {
-  // Keep the detail types linked so that JSON printing can resolve them.
-  (void)google::rpc::BadRequest::descriptor();
-  (void)google::rpc::ErrorInfo::descriptor();
-  std::string out = absl::StrCat(
-      "Code: ",
-      absl::StatusCodeToString(static_cast<absl::StatusCode>(status.error_code())),
-                                 "\nMessage: ", status.error_message());
-  google::rpc::Status details;
-  if (!status.error_details().empty() &&
-      details.ParseFromString(status.error_details())) {
-    absl::StrAppend(&out, "\nDetails:");
-    int i = 0;
-    for (const pb::Any& any : details.details()) {
-      std::string json;
-      pb::util::JsonPrintOptions options;
-      options.add_whitespace = true;
-      if (pb::util::MessageToJsonString(any, &json, options).ok()) {
-        absl::StrAppend(&out, "\n", ++i, ") ", json);
-      } else {
-        absl::StrAppend(&out, "\n", ++i, ") ", any.type_url());
-      }
-    }
-  }
-  return out;
 }
 
 }  // namespace kouryu::cli

@@ -36,12 +36,13 @@ class ReflectionClient {
   // Calls `method` ("pkg.Service/Method" or "pkg.Service.Method") with the
   // JSON `requests` (one for unary and server-streaming methods; any number
   // for client-streaming). Each response is passed to `on_response` as
-  // JSON. On an RPC error, returns its status with the google.rpc.Status
-  // details rendered as JSON after the message.
+  // JSON (indented when `pretty`, else on one line). On an RPC error,
+  // returns its status with the google.rpc.Status details after the message
+  // (see errors.h).
   absl::Status Call(absl::string_view method,
                     const std::vector<std::string>& requests,
                     const std::function<void(const std::string&)>& on_response,
-                    absl::Duration timeout);
+                    absl::Duration timeout, bool pretty = true);
 
  private:
   class Database;
@@ -50,9 +51,6 @@ class ReflectionClient {
   std::unique_ptr<Database> database_;
   std::unique_ptr<google::protobuf::DescriptorPool> pool_;
 };
-
-// Renders an RPC error as grpcurl does: code, message and details as JSON.
-std::string FormatRpcError(const grpc::Status& status);
 
 }  // namespace kouryu::cli
 

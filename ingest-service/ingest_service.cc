@@ -302,39 +302,6 @@ absl::Status NormalizeAndWrite(const Normalizer& normalizer, Store& store,
   return absl::OkStatus();
 }
 
-// For each column of the table, the RawRecord field it fills (0 category,
-// 1 department, 2 title, 3 results) or -1 to ignore it.
-absl::StatusOr<std::vector<int>> ColumnLayout(
-    const v1::ImportTableRequest& request) {
-  if (request.columns().empty()) return std::vector<int>{0, 1, 2, 3};
-  static constexpr absl::string_view kFields[] = {"category", "department",
-                                                  "title", "results"};
-  std::vector<int> layout;
-  std::vector<bool> seen(4, false);
-  for (int i = 0; i < request.columns_size(); ++i) {
-    const std::string& name = request.columns(i);
-    int index = -1;
-    for (int f = 0; f < 4; ++f) {
-      if (name == kFields[f]) index = f;
-    }
-    if (index < 0 && !name.empty()) {
-      return InvalidArgumentError(
-          "INVALID_COLUMNS", absl::StrCat("unknown column ", QuoteValue(name)),
-          {{absl::StrCat("columns[", i, "]"),
-            "expected category, department, title, results or \"\""}});
-    }
-    if (index >= 0 && seen[index]) {
-      return InvalidArgumentError(
-          "INVALID_COLUMNS",
-          absl::StrCat("column ", QuoteValue(name), " named twice"),
-          {{absl::StrCat("columns[", i, "]"), "named twice"}});
-    }
-    if (index >= 0) seen[index] = true;
-    layout.push_back(index);
-  }
-  return layout;
-}
-
 }  // namespace
 
 IngestServiceImpl::IngestServiceImpl(const Normalizer& normalizer, Store& store,
@@ -448,7 +415,8 @@ class IngestServiceImpl::StreamReactor final
         options_.validate_only = request.validate_only();
         options_.strict = request.strict();
       }
-      rows_.push_back({count_, std::move(*request.mutable_record()), {}});
+      rows_.push_back({count_, std::move(*request.mutable_record()),
+                       std::move(*request.mutable_source())});
       rows_bytes_ += message_bytes;
     }
     if (rows_.size() < kBatchRows && rows_bytes_ < kBatchBytes) {
@@ -590,7 +558,8 @@ grpc::Status IngestServiceImpl::ImportTable(
 
 grpc::Status IngestServiceImpl::DoImportTable(const v1::ImportTableRequest& request,
                                               v1::ImportTableResponse* response) {
-  absl::StatusOr<std::vector<int>> layout = ColumnLayout(request);
+  absl::StatusOr<std::vector<int>> layout = ColumnLayout(
+      std::vector<std::string>(request.columns().begin(), request.columns().end()));
   if (!layout.ok()) return ToGrpcStatus(layout.status());
   absl::StatusOr<Table> table;
   {
@@ -614,24 +583,9 @@ grpc::Status IngestServiceImpl::DoImportTable(const v1::ImportTableRequest& requ
   }
   response->set_fiscal_year(fiscal_year);
 
-  std::vector<FieldViolation> shape_problems;
-  for (const TableRow& row : table->rows) {
-    if (row.cells.size() != layout->size()) {
-      shape_problems.push_back(
-          {absl::StrCat("rows[", row.line, "]"),
-           absl::StrCat("has ", row.cells.size(), " columns; expected ",
-                        layout->size())});
-    }
-  }
-  if (!shape_problems.empty()) {
-    return ToGrpcStatus(InvalidArgumentError(
-        "WRONG_COLUMN_COUNT",
-        absl::StrCat(shape_problems.front().field, " ",
-                     shape_problems.front().description,
-                     "; nothing was written"),
-        shape_problems,
-        {{"expectedColumns", absl::StrCat(layout->size())},
-         {"violations", absl::StrCat(shape_problems.size())}}));
+  if (absl::Status shape = CheckColumnCounts(*table, layout->size());
+      !shape.ok()) {
+    return ToGrpcStatus(shape);
   }
   // Rows are normalized and written in chunks (an atomic import in one), so
   // that an import holds its table once, not once per stage; a normalized

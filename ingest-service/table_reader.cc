@@ -226,4 +226,54 @@ absl::StatusOr<Table> ReadTable(absl::string_view content,
   return table;
 }
 
+absl::StatusOr<std::vector<int>> ColumnLayout(
+    const std::vector<std::string>& columns) {
+  if (columns.empty()) return std::vector<int>{0, 1, 2, 3};
+  static constexpr absl::string_view kFields[] = {"category", "department",
+                                                  "title", "results"};
+  std::vector<int> layout;
+  std::vector<bool> seen(4, false);
+  for (size_t i = 0; i < columns.size(); ++i) {
+    const std::string& name = columns[i];
+    int index = -1;
+    for (int f = 0; f < 4; ++f) {
+      if (name == kFields[f]) index = f;
+    }
+    if (index < 0 && !name.empty()) {
+      return InvalidArgumentError(
+          "INVALID_COLUMNS", absl::StrCat("unknown column ", QuoteValue(name)),
+          {{absl::StrCat("columns[", i, "]"),
+            "expected category, department, title, results or \"\""}});
+    }
+    if (index >= 0 && seen[index]) {
+      return InvalidArgumentError(
+          "INVALID_COLUMNS",
+          absl::StrCat("column ", QuoteValue(name), " named twice"),
+          {{absl::StrCat("columns[", i, "]"), "named twice"}});
+    }
+    if (index >= 0) seen[index] = true;
+    layout.push_back(index);
+  }
+  return layout;
+}
+
+absl::Status CheckColumnCounts(const Table& table, size_t columns) {
+  std::vector<FieldViolation> problems;
+  for (const TableRow& row : table.rows) {
+    if (row.cells.size() != columns) {
+      problems.push_back({absl::StrCat("rows[", row.line, "]"),
+                          absl::StrCat("has ", row.cells.size(),
+                                       " columns; expected ", columns)});
+    }
+  }
+  if (problems.empty()) return absl::OkStatus();
+  return InvalidArgumentError(
+      "WRONG_COLUMN_COUNT",
+      absl::StrCat(problems.front().field, " ", problems.front().description,
+                   "; nothing was written"),
+      problems,
+      {{"expectedColumns", absl::StrCat(columns)},
+       {"violations", absl::StrCat(problems.size())}});
+}
+
 }  // namespace kouryu::ingest

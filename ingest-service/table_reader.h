@@ -49,6 +49,18 @@ struct TableOptions {
 absl::StatusOr<Table> ReadTable(absl::string_view content,
                                 const TableOptions& options = {});
 
+// For each column of a table, the RawRecord field it fills (0 category,
+// 1 department, 2 title, 3 results) or -1 to ignore it: the published four
+// when `columns` is empty, else the names "category", "department", "title",
+// "results" or "" in order. InvalidArgument (reason INVALID_COLUMNS, on
+// "columns[i]") for an unknown name or one named twice.
+absl::StatusOr<std::vector<int>> ColumnLayout(
+    const std::vector<std::string>& columns);
+
+// InvalidArgument (reason WRONG_COLUMN_COUNT, a violation on "rows[L]" for
+// every such row) unless each row of `table` has `columns` cells.
+absl::Status CheckColumnCounts(const Table& table, size_t columns);
+
 // The western fiscal year named in `text`: R元年度, R2年度, 令和2年度,
 // H30年度, 平成30年度, 2019年度 (full-width forms too). 0 when none.
 int FiscalYearFromText(absl::string_view text);

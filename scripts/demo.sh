@@ -80,6 +80,7 @@ echo "== import data/tokyo-exchange-r1.tsv"
 import=$(cli "$ingest_addr" import data/tokyo-exchange-r1.tsv)
 echo "$import"
 sequence=${import##*sequence }
+sequence=${sequence%% *}
 
 echo
 echo "== records per city, read at min_sequence $sequence"

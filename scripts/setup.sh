@@ -15,6 +15,8 @@ packages=(
   openssl  # scripts/make-certs.sh, the security tests
   clang-14 libclang-rt-14-dev  # the libFuzzer targets (fuzz/), built on request
   golang-github-gogo-googleapis-dev  # google/rpc/status.proto, error_details.proto
+  libcli11-dev  # kouryu-cli's subcommands (header-only)
+  python3-grpcio python3-grpc-tools  # the Python client example (examples/python/) and its test
   # Images and the deployment tests (deploy/): rootful podman with runc and
   # netavark, debootstrap for the base image, strict manifest validation.
   podman buildah runc netavark aardvark-dns catatonit iptables debootstrap

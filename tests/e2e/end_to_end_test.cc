@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 
@@ -29,6 +30,7 @@ using ::kouryu::testing::CommandResult;
 using ::kouryu::testing::RunCommand;
 using ::kouryu::testing::ServerProcess;
 using ::testing::HasSubstr;
+using Json = nlohmann::json;
 
 // Counts made by reading data/tokyo-exchange-r1.tsv by hand (data lines 4-42;
 // lines 1, 2, 14, 24 and 37 are blank, line 3 is the header).
@@ -356,8 +358,8 @@ TEST_F(EndToEndTest, ReflectionClientCallsEveryMethodFromJson) {
     EXPECT_THAT(listed.out, HasSubstr("grpc.health.v1.Health"));
     EXPECT_THAT(listed.out, HasSubstr("grpc.reflection.v1alpha.ServerReflection"));
     CommandResult health = Cli({address, "grpc.health.v1.Health/Check"});
-    EXPECT_EQ(health.exit_code, 0);
-    EXPECT_THAT(health.out, HasSubstr("\"SERVING\""));
+    ASSERT_EQ(health.exit_code, 0);
+    EXPECT_EQ(Json::parse(health.out)["status"], "SERVING");
     CommandResult described = Cli({address, "describe", "grpc.health.v1.Health"});
     EXPECT_THAT(described.out, HasSubstr("rpc Check"));
   }
@@ -376,7 +378,7 @@ TEST_F(EndToEndTest, ReflectionClientCallsEveryMethodFromJson) {
                                 "kouryu.v1.IngestService/ImportTable"},
                                import_json);
   ASSERT_EQ(imported.exit_code, 0);
-  EXPECT_THAT(imported.out, HasSubstr("\"createdCount\": 36"));
+  EXPECT_EQ(Json::parse(imported.out)["createdCount"], 36);
 
   CommandResult upserted = Cli(
       {"-d",
@@ -384,8 +386,9 @@ TEST_F(EndToEndTest, ReflectionClientCallsEveryMethodFromJson) {
        R"("title":"大韓民国ソウル特別市との港湾交流","fiscalYear":2020}})",
        ingest_->address(), "kouryu.v1.IngestService/UpsertRecord"});
   ASSERT_EQ(upserted.exit_code, 0);
-  EXPECT_THAT(upserted.out, HasSubstr("\"sequence\": \"37\""));
-  EXPECT_THAT(upserted.out, HasSubstr("OUTCOME_CREATED"));
+  const Json upsert = Json::parse(upserted.out);
+  EXPECT_EQ(upsert["sequence"], "37");
+  EXPECT_EQ(upsert["outcome"], "OUTCOME_CREATED");
 
   // IngestRecords is client-streaming: several JSON objects in a row.
   CommandResult streamed = Cli(
@@ -393,43 +396,51 @@ TEST_F(EndToEndTest, ReflectionClientCallsEveryMethodFromJson) {
       R"({"record":{"category":"②姉妹港交流","department":"港湾局港湾経営部","title":"A港","fiscalYear":2020}})"
       R"({"record":{"category":"②姉妹港交流","department":"未知局","title":"B港","fiscalYear":2020}})");
   ASSERT_EQ(streamed.exit_code, 0);
-  EXPECT_THAT(streamed.out, HasSubstr("\"createdCount\": 1"));
-  EXPECT_THAT(streamed.out, HasSubstr("\"rejectedCount\": 1"));
-  EXPECT_THAT(streamed.out, HasSubstr("records[2].department"));
+  const Json stream = Json::parse(streamed.out);
+  EXPECT_EQ(stream["createdCount"], 1);
+  EXPECT_EQ(stream["rejectedCount"], 1);
+  ASSERT_EQ(stream["results"].size(), 2u);
+  EXPECT_EQ(stream["results"][1]["violations"][0]["field"], "records[2].department");
 
   CommandResult listed = Cli(
       {"-d", R"({"parent":"cities/seoul","minSequence":"38","pageSize":10})",
        query_->address(), "kouryu.v1.QueryService/ListRecords"});
   ASSERT_EQ(listed.exit_code, 0);
-  EXPECT_THAT(listed.out, HasSubstr("\"totalSize\": 6"));
+  EXPECT_EQ(Json::parse(listed.out)["totalSize"], 6);
 
   CommandResult by_bureau = Cli(
       {"-d", R"({"parent":"cities/-/bureaus/port-harbor","minSequence":"38"})",
        query_->address(), "kouryu.v1.QueryService/ListRecords"});
-  EXPECT_THAT(by_bureau.out, HasSubstr("\"totalSize\": 3"));
+  EXPECT_EQ(Json::parse(by_bureau.out)["totalSize"], 3);
 
-  std::string name = "cities/seoul/bureaus/port-harbor/records/";
-  size_t at = upserted.out.find(name);
-  ASSERT_NE(at, std::string::npos);
-  name = upserted.out.substr(at, upserted.out.find('"', at) - at);
+  const std::string name = upsert["record"]["name"];
+  EXPECT_THAT(name, ::testing::StartsWith("cities/seoul/bureaus/port-harbor/records/"));
   CommandResult got = Cli({"-d",
                            absl::StrCat(R"({"name":")", name,
                                         R"(","minSequence":"38"})"),
                            query_->address(), "kouryu.v1.QueryService/GetRecord"});
   ASSERT_EQ(got.exit_code, 0);
-  EXPECT_THAT(got.out, HasSubstr("CATEGORY_SISTER_PORT_EXCHANGE"));
+  EXPECT_EQ(Json::parse(got.out)["category"], "CATEGORY_SISTER_PORT_EXCHANGE");
 
+  // A server stream: with -o jsonl, one response per line.
   CommandResult subscribed =
-      Cli({"-d", R"({"afterSequence":"36","untilHead":true})",
+      Cli({"-o", "jsonl", "-d", R"({"afterSequence":"36","untilHead":true})",
            ingest_->address(), "kouryu.v1.ChangeFeed/Subscribe"});
   ASSERT_EQ(subscribed.exit_code, 0);
-  EXPECT_THAT(subscribed.out, HasSubstr("\"sequence\": \"38\""));
+  std::vector<std::string> sequences;
+  std::istringstream lines(subscribed.out);
+  for (std::string line; std::getline(lines, line);) {
+    for (const Json& change : Json::parse(line).value("changes", Json::array())) {
+      sequences.push_back(change["sequence"]);
+    }
+  }
+  EXPECT_EQ(sequences, (std::vector<std::string>{"37", "38"}));
 
   CommandResult deleted = Cli(
       {"-d", absl::StrCat(R"({"name":")", name, R"("})"), ingest_->address(),
        "kouryu.v1.IngestService/DeleteRecord"});
   ASSERT_EQ(deleted.exit_code, 0);
-  EXPECT_THAT(deleted.out, HasSubstr("\"sequence\": \"39\""));
+  EXPECT_EQ(Json::parse(deleted.out)["sequence"], "39");
 
   // Errors come back with their details.
   CommandResult missing = Cli({"-d",

@@ -2,7 +2,7 @@
 # on loopback port 0 with temporary data directories.
 kouryu_test(end_to_end_test
   SOURCES e2e/end_to_end_test.cc
-  LIBS kouryu_proto kouryu_process)
+  LIBS kouryu_proto kouryu_process nlohmann_json::nlohmann_json)
 target_include_directories(end_to_end_test PRIVATE "${PROJECT_SOURCE_DIR}")
 target_compile_definitions(end_to_end_test PRIVATE
   KOURYU_INGEST_BIN="$<TARGET_FILE:kouryu-ingest>"
