@@ -546,6 +546,50 @@ TEST_F(SecurityTest, TlsWithoutPolicyRefusesToStartUnlessAllowedExplicitly) {
   EXPECT_TRUE(Upsert(*Dial(ingest_->address(), &certs_->reader)).ok());
 }
 
+// kouryu-cli with grpcurl's TLS flags against a server that requires mutual
+// TLS and the example policy: the writer imports, the reader may list
+// services but not import, an operator takes a backup, a client without a
+// certificate learns the handshake failed.
+TEST_F(SecurityTest, KouryuCliOverMutualTls) {
+  StartIngest(kPolicy, {"--backup_dir=" + dir_ + "/backups"});
+  ASSERT_NE(ingest_, nullptr);
+  // Standard error too: that is where kouryu-cli reports errors.
+  auto cli = [&](const CertFiles* client, const std::string& args) {
+    std::string command = absl::StrCat("'", KOURYU_CLI_BIN, "' -cacert '", certs_->ca, "'");
+    if (client != nullptr) {
+      absl::StrAppend(&command, " -cert '", client->cert, "' -key '", client->key, "'");
+    }
+    absl::StrAppend(&command, " ", ingest_->address(), " ", args, " 2>&1");
+    return testing::RunCommand({"/bin/sh", "-c", command});
+  };
+  const std::string table =
+      std::string(KOURYU_SOURCE_DIR) + "/data/tokyo-exchange-r1.tsv";
+
+  testing::CommandResult imported = cli(&certs_->writer, "import '" + table + "'");
+  EXPECT_EQ(imported.exit_code, 0) << imported.out;
+  EXPECT_THAT(imported.out, HasSubstr("36 created"));
+
+  testing::CommandResult denied = cli(&certs_->reader, "import '" + table + "'");
+  EXPECT_NE(denied.exit_code, 0) << denied.out;
+  EXPECT_THAT(denied.out, HasSubstr("PERMISSION_DENIED"));
+  EXPECT_THAT(denied.out, HasSubstr("spiffe://kouryu.local/reader may not call "
+                                    "/kouryu.v1.IngestService/IngestRecords"));
+
+  testing::CommandResult listed = cli(&certs_->reader, "list");
+  EXPECT_EQ(listed.exit_code, 0) << listed.out;
+  EXPECT_THAT(listed.out, HasSubstr("kouryu.v1.IngestService"));
+
+  testing::CommandResult backup = cli(&certs_->operator_, "backup create -o json");
+  EXPECT_EQ(backup.exit_code, 0) << backup.out;
+  EXPECT_THAT(backup.out, HasSubstr("\"sequence\": \"36\""));
+  testing::CommandResult not_operator = cli(&certs_->writer, "backup list");
+  EXPECT_THAT(not_operator.out, HasSubstr("PERMISSION_DENIED")) << not_operator.out;
+
+  testing::CommandResult no_cert = cli(nullptr, "list");
+  EXPECT_NE(no_cert.exit_code, 0);
+  EXPECT_THAT(no_cert.out, HasSubstr("UNAVAILABLE")) << no_cert.out;
+}
+
 TEST_F(SecurityTest, HealthPortAnswersHealthAndNothingElse) {
   // Plaintext ingest; the query replica with TLS and a health port.
   auto ingest = ServerProcess::Start({KOURYU_INGEST_BIN, "--listen=127.0.0.1:0",

@@ -53,5 +53,6 @@ kouryu_test(security_test
 target_include_directories(security_test PRIVATE "${PROJECT_SOURCE_DIR}")
 target_compile_definitions(security_test PRIVATE
   KOURYU_INGEST_BIN="$<TARGET_FILE:kouryu-ingest>"
-  KOURYU_QUERY_BIN="$<TARGET_FILE:kouryu-query>")
-add_dependencies(security_test kouryu-ingest kouryu-query)
+  KOURYU_QUERY_BIN="$<TARGET_FILE:kouryu-query>"
+  KOURYU_CLI_BIN="$<TARGET_FILE:kouryu-cli>")
+add_dependencies(security_test kouryu-ingest kouryu-query kouryu-cli)
