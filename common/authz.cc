@@ -12,6 +12,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/log.h"
 
 namespace kouryu {
 namespace {
@@ -363,12 +364,11 @@ absl::StatusOr<std::shared_ptr<const AuthorizationPolicy>> ParsePolicy(
 
 void LogLoaded(const std::string& log_name, const std::string& path,
                const AuthorizationPolicy& policy, bool reloaded) {
-  std::fprintf(stderr,
-               "%s: %s authorization policy \"%s\" from %s (%zu allow, %zu "
-               "deny rules)\n",
-               log_name.c_str(), reloaded ? "reloaded" : "loaded",
-               policy.name().c_str(), path.c_str(), policy.allow_rule_count(),
-               policy.deny_rule_count());
+  LogInfo(reloaded ? "authz_policy_reloaded" : "authz_policy_loaded",
+          {{"policy", policy.name()},
+           {"path", path},
+           {"allow_rules", policy.allow_rule_count()},
+           {"deny_rules", policy.deny_rule_count()}});
 }
 
 }  // namespace
@@ -417,10 +417,8 @@ absl::Status PolicyFile::Reload() {
   if (!content.ok()) {
     // A file being replaced can be briefly absent; say so once.
     if (!content_.empty()) {
-      std::fprintf(stderr, "%s: %s; keeping authorization policy \"%s\"\n",
-                   log_name_.c_str(),
-                   std::string(content.status().message()).c_str(),
-                   policy_->name().c_str());
+      LogWarn("authz_policy_kept", {{"error", std::string(content.status().message())},
+                                    {"policy", policy_->name()}});
       content_.clear();
     }
     return content.status();
@@ -431,10 +429,8 @@ absl::Status PolicyFile::Reload() {
   content_ = *content;
   auto policy = ParsePolicy(path_, *content);
   if (!policy.ok()) {
-    std::fprintf(stderr, "%s: %s; keeping authorization policy \"%s\"\n",
-                 log_name_.c_str(),
-                 std::string(policy.status().message()).c_str(),
-                 policy_->name().c_str());
+    LogWarn("authz_policy_kept", {{"error", std::string(policy.status().message())},
+                                  {"policy", policy_->name()}});
     return policy.status();
   }
   policy_ = *std::move(policy);
@@ -502,8 +498,8 @@ class Authorizer final : public grpc::AuthMetadataProcessor {
             : absl::StrCat("denied by rule \"", decision.rule,
                            "\" of policy \"", policy->name(), "\"");
     const std::string principal = peer.Principal();
-    std::fprintf(stderr, "%s: denied %s to %s: %s\n", log_name_.c_str(),
-                 path.c_str(), principal.c_str(), why.c_str());
+    LogWarn("authz_denied",
+            {{"method", path}, {"principal", principal}, {"reason", why}});
     return grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
                         absl::StrCat("AUTHORIZATION_DENIED: ", principal,
                                      " may not call ", path, " (", why, ")"));

@@ -8,6 +8,7 @@
 #include "absl/flags/flag.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "common/log.h"
 #include "common/authz.h"
 #include "common/tls.h"
 
@@ -89,9 +90,8 @@ ServerCredentialsFromFlags(const std::string& log_name) {
   }
   auto credentials = MakeServerCredentials(tls, std::move(authorizer));
   if (!credentials.ok()) return credentials.status();
-  std::fprintf(stderr, "%s: TLS with --client_auth=%s, %s\n", log_name.c_str(),
-               std::string(ClientAuthName(tls.client_auth)).c_str(),
-               authorization.c_str());
+  LogInfo("tls", {{"client_auth", std::string(ClientAuthName(tls.client_auth))},
+                  {"authorization", authorization}});
   return credentials;
 }
 

@@ -455,7 +455,8 @@ TEST_F(CliTest, MessagesAPersonCanActOn) {
 }
 
 // kouryu-ingest has no AdminService yet: backup says so clearly.
-TEST_F(CliTest, BackupAgainstAServerWithoutAdminService) {
+TEST_F(CliTest, BackupCreateListDelete) {
+  // Without --backup_dir the server says so, for every action.
   for (const std::vector<std::string>& args :
        {std::vector<std::string>{"backup", "list"},
         {"backup", "create"},
@@ -464,11 +465,38 @@ TEST_F(CliTest, BackupAgainstAServerWithoutAdminService) {
     argv.insert(argv.end(), args.begin(), args.end());
     CommandResult r = Cli(argv, true);
     EXPECT_EQ(r.exit_code, 1);
-    EXPECT_THAT(r.out,
-                HasSubstr("ERROR: UNIMPLEMENTED: the server does not offer "
-                          "kouryu.v1.AdminService"));
+    EXPECT_THAT(r.out, HasSubstr("ERROR: FAILED_PRECONDITION"));
+    EXPECT_THAT(r.out, HasSubstr("reason: BACKUPS_DISABLED"));
   }
   EXPECT_EQ(Cli({pair_.ingest->address(), "backup", "delete"}).exit_code, 2);
+
+  // With it: create two, list them, delete one.
+  std::filesystem::create_directories(root_ + "/b");
+  auto ingest = ServerProcess::Start(
+      {KOURYU_INGEST_BIN, "--listen=127.0.0.1:0", "--data_dir=" + root_ + "/b/ingest",
+       "--backup_dir=" + root_ + "/b/backups"});
+  ASSERT_TRUE(ingest.ok()) << ingest.status();
+  const std::string address = (*ingest)->address();
+  ASSERT_EQ(Cli({address, "import", kPublished}).exit_code, 0);
+  CommandResult first = Cli({address, "backup", "create", "-o", "json"});
+  ASSERT_EQ(first.exit_code, 0) << first.out;
+  // Shaped as a list, like `backup list`: one backup, the new one.
+  const Json backup = Json::parse(first.out)["backups"][0];
+  EXPECT_EQ(backup["backupId"], 1);
+  EXPECT_EQ(backup["sequence"], "36");
+  EXPECT_EQ(backup["recordCount"], "36");
+  ASSERT_EQ(Cli({address, "backup", "create"}).exit_code, 0);
+  CommandResult listed = Cli({address, "backup", "list", "-o", "json"});
+  ASSERT_EQ(listed.exit_code, 0) << listed.out;
+  EXPECT_EQ(Json::parse(listed.out)["backups"].size(), 2u) << listed.out;
+  EXPECT_EQ(Cli({address, "backup", "delete", "1"}).exit_code, 0);
+  listed = Cli({address, "backup", "list", "-o", "json"});
+  const Json left = Json::parse(listed.out)["backups"];
+  ASSERT_EQ(left.size(), 1u) << listed.out;
+  EXPECT_EQ(left[0]["backupId"], 2);
+  CommandResult gone = Cli({address, "backup", "delete", "1"}, true);
+  EXPECT_EQ(gone.exit_code, 1);
+  EXPECT_THAT(gone.out, HasSubstr("NOT_FOUND"));
 }
 
 // Export, then import into an empty pair: the same names and content.

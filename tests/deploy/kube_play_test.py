@@ -319,9 +319,17 @@ class Run:
         self.play("query")
         new = self.query_pod()
         self.check_probes(self.query_port, self.query_probes, "query (replaced)")
-        started_at = [l for l in self.logs(f"{new}-query").splitlines() if "replica at sequence" in l]
-        if started_at != ["kouryu-query: replica at sequence 0"]:
-            raise Failure(f"the new query pod did not start from an empty replica: {started_at}")
+        started_at = []
+        for line in self.logs(f"{new}-query").splitlines():
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            if event.get("msg") == "startup":
+                started_at.append(event.get("applied"))
+        if started_at != [0]:
+            raise Failure(f"the new query pod did not start from an empty replica: "
+                          f"applied at startup {started_at}")
         total, _ = self.records(sequence)
         status = self.cli.must(self.query_port, "kouryu.v1.QueryService/GetReplicaStatus", {})
         log(f"  query pod {old} replaced by {new}: {total} records; status {json.dumps(status)}")

@@ -294,9 +294,10 @@ TEST_F(SecurityTest, ReaderMayNotWrite) {
               HasSubstr("spiffe://kouryu.local/reader may not call "
                         "/kouryu.v1.IngestService/UpsertRecord"));
   // The denial is logged with principal and method.
-  EXPECT_THAT(ReadAll(dir_ + "/ingest.log"),
-              HasSubstr("denied /kouryu.v1.IngestService/UpsertRecord to "
-                        "spiffe://kouryu.local/reader"));
+  const std::string log = ReadAll(dir_ + "/ingest.log");
+  EXPECT_THAT(log, HasSubstr("\"msg\":\"authz_denied\",\"method\":"
+                             "\"/kouryu.v1.IngestService/UpsertRecord\","
+                             "\"principal\":\"spiffe://kouryu.local/reader\""));
 }
 
 TEST_F(SecurityTest, WriterWritesAndReplicaSubscribes) {
@@ -474,14 +475,14 @@ TEST_F(SecurityTest, PolicyChangesApplyWithoutRestartAndBadOnesAreRefused) {
   // A change that does not parse is logged and the policy in force stays.
   WriteAtomically(policy, "{\"name\": \"kouryu\", \"allow_rules\": [");
   const std::string log = dir_ + "/ingest.log";
-  while (ReadAll(log).find("keeping authorization policy") ==
+  while (ReadAll(log).find("authz_policy_kept") ==
              std::string::npos &&
          std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(200));  // polling
   }
   EXPECT_THAT(ReadAll(log), HasSubstr(policy + ": not JSON: parse error"));
-  EXPECT_THAT(ReadAll(log),
-              HasSubstr("keeping authorization policy \"kouryu\""));
+  EXPECT_THAT(ReadAll(log), HasSubstr("\"msg\":\"authz_policy_kept\""));
+  EXPECT_THAT(ReadAll(log), HasSubstr("\"policy\":\"kouryu\""));
   EXPECT_TRUE(Upsert(*reader, nullptr, "イタリア共和国ローマ市").ok());
 }
 
