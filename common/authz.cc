@@ -466,8 +466,11 @@ Peer PeerOf(const grpc::AuthContext& context) {
 
 class Authorizer final : public grpc::AuthMetadataProcessor {
  public:
-  Authorizer(std::shared_ptr<PolicyFile> policy, std::string log_name)
-      : policy_(std::move(policy)), log_name_(std::move(log_name)) {}
+  Authorizer(std::shared_ptr<PolicyFile> policy, std::string log_name,
+             std::function<void(const std::string& path)> on_denied)
+      : policy_(std::move(policy)),
+        log_name_(std::move(log_name)),
+        on_denied_(std::move(on_denied)) {}
 
   // The decision is made in memory (the policy file is read by its own
   // thread), so gRPC may run it inline instead of handing every call to
@@ -500,6 +503,7 @@ class Authorizer final : public grpc::AuthMetadataProcessor {
     const std::string principal = peer.Principal();
     LogWarn("authz_denied",
             {{"method", path}, {"principal", principal}, {"reason", why}});
+    if (on_denied_) on_denied_(path);
     return grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
                         absl::StrCat("AUTHORIZATION_DENIED: ", principal,
                                      " may not call ", path, " (", why, ")"));
@@ -508,13 +512,16 @@ class Authorizer final : public grpc::AuthMetadataProcessor {
  private:
   const std::shared_ptr<PolicyFile> policy_;
   const std::string log_name_;
+  const std::function<void(const std::string& path)> on_denied_;
 };
 
 }  // namespace
 
 std::shared_ptr<grpc::AuthMetadataProcessor> MakeAuthorizer(
-    std::shared_ptr<PolicyFile> policy, std::string log_name) {
-  return std::make_shared<Authorizer>(std::move(policy), std::move(log_name));
+    std::shared_ptr<PolicyFile> policy, std::string log_name,
+    std::function<void(const std::string& path)> on_denied) {
+  return std::make_shared<Authorizer>(std::move(policy), std::move(log_name),
+                                      std::move(on_denied));
 }
 
 }  // namespace kouryu

@@ -30,6 +30,7 @@
 // matched (as in A43). Unknown fields are errors, so that a misspelt key
 // does not silently widen or narrow a policy.
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -159,8 +160,11 @@ class PolicyFile {
 // words: gRPC sends only a code and a message for a call refused before it
 // reaches the service, so no google.rpc.ErrorInfo travels. Each denial is
 // logged to stderr with principal, method and rule.
+// `on_denied`, when set, is called with the method's path for every denial
+// (metrics count them: common/metrics.h Metrics::CountRefused).
 std::shared_ptr<grpc::AuthMetadataProcessor> MakeAuthorizer(
-    std::shared_ptr<PolicyFile> policy, std::string log_name);
+    std::shared_ptr<PolicyFile> policy, std::string log_name,
+    std::function<void(const std::string& path)> on_denied = nullptr);
 
 }  // namespace kouryu
 

@@ -1,5 +1,7 @@
 #include "common/metrics.h"
 
+#include <google/protobuf/descriptor.h>
+
 #include <dirent.h>
 #include <grpcpp/support/server_interceptor.h>
 #include <prometheus/collectable.h>
@@ -304,6 +306,24 @@ void Metrics::AddCollector(
   auto collector = std::make_shared<Collector>(std::move(collect));
   collectors_.push_back(collector);
   if (exposer_ != nullptr) exposer_->RegisterCollectable(collector);
+}
+
+void Metrics::CountRefused(const std::string& path, grpc::StatusCode code) {
+  using Type = grpc::experimental::ServerRpcInfo::Type;
+  Type type = Type::UNARY;
+  const RpcMethod name = SplitRpcMethod(path);
+  if (const google::protobuf::MethodDescriptor* method =
+          google::protobuf::DescriptorPool::generated_pool()->FindMethodByName(
+              absl::StrCat(name.service, ".", name.method))) {
+    type = method->client_streaming()
+               ? (method->server_streaming() ? Type::BIDI_STREAMING
+                                             : Type::CLIENT_STREAMING)
+               : (method->server_streaming() ? Type::SERVER_STREAMING
+                                             : Type::UNARY);
+  }
+  GrpcServerMetrics::Method& counted = grpc_->For(path.c_str(), type);
+  counted.started->Increment();
+  grpc_->Handled(counted, code).Increment();
 }
 
 std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>

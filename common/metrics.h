@@ -25,6 +25,8 @@
 #include <utility>
 #include <vector>
 
+#include <grpcpp/support/status_code_enum.h>
+
 #include <prometheus/labels.h>
 #include <prometheus/metric_family.h>
 #include <prometheus/registry.h>
@@ -89,6 +91,10 @@ class Metrics {
   // and calls to unknown methods never reach an interceptor and do not.
   std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>
   ServerInterceptorFactory();
+  // Counts a call refused before any interceptor saw it (the authorization
+  // policy's PERMISSION_DENIED) as started and handled with `code`; the
+  // method's type comes from its descriptor. Thread-safe.
+  void CountRefused(const std::string& path, grpc::StatusCode code);
 
  private:
   std::shared_ptr<prometheus::Registry> registry_;

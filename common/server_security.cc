@@ -37,7 +37,9 @@ ABSL_FLAG(std::string, health_listen, "",
 namespace kouryu {
 
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>>
-ServerCredentialsFromFlags(const std::string& log_name) {
+ServerCredentialsFromFlags(
+    const std::string& log_name,
+    std::function<void(const std::string& path)> on_denied) {
   ServerTlsOptions tls{
       .cert_file = absl::GetFlag(FLAGS_tls_cert),
       .key_file = absl::GetFlag(FLAGS_tls_key),
@@ -86,7 +88,7 @@ ServerCredentialsFromFlags(const std::string& log_name) {
     if (!policy.ok()) return policy.status();
     authorization = absl::StrCat("authorization policy \"",
                                  (*policy)->current()->name(), "\"");
-    authorizer = MakeAuthorizer(*std::move(policy), log_name);
+    authorizer = MakeAuthorizer(*std::move(policy), log_name, std::move(on_denied));
   }
   auto credentials = MakeServerCredentials(tls, std::move(authorizer));
   if (!credentials.ok()) return credentials.status();

@@ -20,6 +20,7 @@
 // explicit --authz_allow_all: otherwise any peer the handshake admits
 // could write.
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -48,7 +49,9 @@ namespace kouryu {
 // INVALID_ARGUMENT for flags that do not go together, files that cannot
 // be read or do not parse, naming the flag or the file.
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>>
-ServerCredentialsFromFlags(const std::string& log_name);
+ServerCredentialsFromFlags(
+    const std::string& log_name,
+    std::function<void(const std::string& path)> on_denied = nullptr);
 
 }  // namespace kouryu
 

@@ -139,14 +139,18 @@ int main(int argc, char** argv) {
   }
   // Before the store is opened: a bad certificate, key or policy stops
   // the server with nothing touched.
-  auto credentials = kouryu::ServerCredentialsFromFlags("kouryu-ingest");
+  // Calls the policy denies never reach the interceptors: counted here.
+  std::unique_ptr<kouryu::Metrics> metrics;
+  auto credentials = kouryu::ServerCredentialsFromFlags(
+      "kouryu-ingest", [&metrics](const std::string& path) {
+        if (metrics != nullptr) metrics->CountRefused(path, grpc::StatusCode::PERMISSION_DENIED);
+      });
   if (!credentials.ok()) {
     std::fprintf(stderr, "kouryu-ingest: %s\n",
                  std::string(credentials.status().message()).c_str());
     return 2;
   }
   // Metrics first: the store reports to them as it opens.
-  std::unique_ptr<kouryu::Metrics> metrics;
   if (absl::GetFlag(FLAGS_metrics_listen).empty()) {
     metrics = std::make_unique<kouryu::Metrics>();
   } else {

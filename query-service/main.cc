@@ -92,7 +92,12 @@ int main(int argc, char** argv) {
   if (data_dir.empty()) {
     return Fail(absl::InvalidArgumentError("--data_dir is required"), 2);
   }
-  auto credentials = kouryu::ServerCredentialsFromFlags("kouryu-query");
+  // Calls the policy denies never reach the interceptors: counted here.
+  std::unique_ptr<kouryu::Metrics> metrics;
+  auto credentials = kouryu::ServerCredentialsFromFlags(
+      "kouryu-query", [&metrics](const std::string& path) {
+        if (metrics != nullptr) metrics->CountRefused(path, grpc::StatusCode::PERMISSION_DENIED);
+      });
   if (!credentials.ok()) {
     std::fprintf(stderr, "kouryu-query: %s\n",
                  std::string(credentials.status().message()).c_str());
@@ -104,7 +109,6 @@ int main(int argc, char** argv) {
                  std::string(ingest_security.status().message()).c_str());
     return 2;
   }
-  std::unique_ptr<kouryu::Metrics> metrics;
   if (absl::GetFlag(FLAGS_metrics_listen).empty()) {
     metrics = std::make_unique<kouryu::Metrics>();
   } else {

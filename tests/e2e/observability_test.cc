@@ -31,6 +31,7 @@
 #include "kouryu/v1/change_feed.grpc.pb.h"
 #include "kouryu/v1/ingest_service.grpc.pb.h"
 #include "kouryu/v1/query_service.grpc.pb.h"
+#include "tests/support/http.h"
 #include "tests/support/process.h"
 
 namespace kouryu {
@@ -67,35 +68,9 @@ struct Sample {
   double value = 0;
 };
 
-// GET http://ADDRESS/metrics over a plain socket; the body.
+// GET http://ADDRESS/metrics; the body.
 std::string Get(const std::string& address) {
-  const size_t colon = address.rfind(':');
-  int port = 0;
-  if (colon == std::string::npos ||
-      !absl::SimpleAtoi(address.substr(colon + 1), &port)) {
-    return "";
-  }
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in to{};
-  to.sin_family = AF_INET;
-  to.sin_port = htons(static_cast<uint16_t>(port));
-  inet_pton(AF_INET, address.substr(0, colon).c_str(), &to.sin_addr);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) != 0) {
-    close(fd);
-    return "";
-  }
-  const std::string request =
-      "GET /metrics HTTP/1.0\r\nHost: " + address + "\r\n\r\n";
-  if (write(fd, request.data(), request.size()) !=
-      static_cast<ssize_t>(request.size())) {
-    close(fd);
-    return "";
-  }
-  std::string response;
-  char buffer[8192];
-  ssize_t n;
-  while ((n = read(fd, buffer, sizeof buffer)) > 0) response.append(buffer, n);
-  close(fd);
+  const std::string response = testing::HttpGet(address, "/metrics");
   const size_t body = response.find("\r\n\r\n");
   EXPECT_THAT(response.substr(0, 16), HasSubstr("200"));
   return body == std::string::npos ? "" : response.substr(body + 4);

@@ -27,6 +27,7 @@
 #include "kouryu/v1/ingest_service.grpc.pb.h"
 #include "kouryu/v1/query_service.grpc.pb.h"
 #include "tests/support/certs.h"
+#include "tests/support/http.h"
 #include "tests/support/process.h"
 
 namespace kouryu {
@@ -285,8 +286,11 @@ TEST_F(SecurityTest, ClientServerNameAndInsecureSkipVerify) {
 }
 
 TEST_F(SecurityTest, ReaderMayNotWrite) {
-  StartIngest();
+  StartIngest(kPolicy, {"--metrics_listen=127.0.0.1:0"});
   ASSERT_NE(ingest_, nullptr);
+  absl::StatusOr<std::string> metrics_line = ingest_->ReadLine();
+  ASSERT_TRUE(metrics_line.ok()) << metrics_line.status();
+  const std::string metrics = metrics_line->substr(metrics_line->rfind(' ') + 1);
   grpc::Status status = Upsert(*Dial(ingest_->address(), &certs_->reader));
   EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_THAT(status.error_message(), HasSubstr("AUTHORIZATION_DENIED"));
@@ -294,6 +298,11 @@ TEST_F(SecurityTest, ReaderMayNotWrite) {
               HasSubstr("spiffe://kouryu.local/reader may not call "
                         "/kouryu.v1.IngestService/UpsertRecord"));
   // The denial is logged with principal and method.
+  // Refused before any interceptor, and counted all the same.
+  EXPECT_THAT(testing::HttpGet(metrics, "/metrics"),
+              HasSubstr("grpc_server_handled_total{grpc_code=\"PermissionDenied\","
+                        "grpc_method=\"UpsertRecord\",grpc_service="
+                        "\"kouryu.v1.IngestService\",grpc_type=\"unary\"} 1"));
   const std::string log = ReadAll(dir_ + "/ingest.log");
   EXPECT_THAT(log, HasSubstr("\"msg\":\"authz_denied\",\"method\":"
                              "\"/kouryu.v1.IngestService/UpsertRecord\","
