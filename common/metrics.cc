@@ -310,17 +310,19 @@ void Metrics::AddCollector(
 
 void Metrics::CountRefused(const std::string& path, grpc::StatusCode code) {
   using Type = grpc::experimental::ServerRpcInfo::Type;
-  Type type = Type::UNARY;
   const RpcMethod name = SplitRpcMethod(path);
-  if (const google::protobuf::MethodDescriptor* method =
-          google::protobuf::DescriptorPool::generated_pool()->FindMethodByName(
-              absl::StrCat(name.service, ".", name.method))) {
-    type = method->client_streaming()
-               ? (method->server_streaming() ? Type::BIDI_STREAMING
-                                             : Type::CLIENT_STREAMING)
-               : (method->server_streaming() ? Type::SERVER_STREAMING
-                                             : Type::UNARY);
-  }
+  const google::protobuf::MethodDescriptor* method =
+      google::protobuf::DescriptorPool::generated_pool()->FindMethodByName(
+          absl::StrCat(name.service, ".", name.method));
+  // The path is the client's: a method no descriptor knows is not counted
+  // (as the interceptor never sees unknown methods), so that made-up paths
+  // cannot add series without end.
+  if (method == nullptr) return;
+  const Type type = method->client_streaming()
+                        ? (method->server_streaming() ? Type::BIDI_STREAMING
+                                                      : Type::CLIENT_STREAMING)
+                        : (method->server_streaming() ? Type::SERVER_STREAMING
+                                                      : Type::UNARY);
   GrpcServerMetrics::Method& counted = grpc_->For(path.c_str(), type);
   counted.started->Increment();
   grpc_->Handled(counted, code).Increment();

@@ -93,7 +93,8 @@ class Metrics {
   ServerInterceptorFactory();
   // Counts a call refused before any interceptor saw it (the authorization
   // policy's PERMISSION_DENIED) as started and handled with `code`; the
-  // method's type comes from its descriptor. Thread-safe.
+  // method's type comes from its descriptor; a path no descriptor knows
+  // is not counted. Thread-safe.
   void CountRefused(const std::string& path, grpc::StatusCode code);
 
  private:
