@@ -5,6 +5,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "common/coding.h"
 #include "common/quote.h"
 
 namespace kouryu {
@@ -162,20 +163,10 @@ std::string BureauIndexPrefix(absl::string_view bureau) {
   return key;
 }
 
-std::string SequenceKey(uint64_t sequence) {
-  std::string key(8, '\0');
-  for (int i = 7; i >= 0; --i) {
-    key[i] = static_cast<char>(sequence & 0xff);
-    sequence >>= 8;
-  }
-  return key;
-}
+std::string SequenceKey(uint64_t sequence) { return EncodeFixed64BigEndian(sequence); }
 
 std::optional<uint64_t> DecodeSequenceKey(absl::string_view key) {
-  if (key.size() != 8) return std::nullopt;
-  uint64_t value = 0;
-  for (unsigned char c : key) value = (value << 8) | c;
-  return value;
+  return DecodeFixed64BigEndian(key);
 }
 
 }  // namespace kouryu

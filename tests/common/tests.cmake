@@ -1,6 +1,7 @@
 # Unit tests of the code both services share (common/).
 
 kouryu_test(keys_test SOURCES common/keys_test.cc LIBS kouryu_common)
+kouryu_test(coding_test SOURCES common/coding_test.cc LIBS kouryu_common protobuf::libprotobuf)
 kouryu_test(text_test SOURCES common/text_test.cc LIBS kouryu_common)
 kouryu_test(quote_test SOURCES common/quote_test.cc LIBS kouryu_common)
 kouryu_test(gazetteer_test SOURCES common/gazetteer_test.cc LIBS kouryu_common)
