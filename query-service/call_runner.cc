@@ -5,7 +5,7 @@
 
 namespace kouryu::query {
 
-CallRunner::CallRunner(const Replica& replica, int threads)
+CallRunner::CallRunner(Replica& replica, int threads)
     : replica_(replica), applied_(replica.applied_sequence()) {
   listener_ = replica_.AddProgressListener(
       [this](uint64_t applied, bool stopped) { OnProgress(applied, stopped); });

@@ -24,8 +24,8 @@ namespace kouryu::query {
 
 class CallRunner {
  public:
-  // `replica` must outlive the runner.
-  CallRunner(const Replica& replica, int threads);
+  // `replica` must outlive the runner, which listens to its progress.
+  CallRunner(Replica& replica, int threads);
   // Runs what is queued (waiting work fails with UNAVAILABLE), then joins.
   ~CallRunner();
 
@@ -59,7 +59,7 @@ class CallRunner {
   bool HasWork() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   absl::Time NextDeadline() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
 
-  const Replica& replica_;
+  Replica& replica_;
   mutable absl::Mutex mutex_;
   std::deque<absl::AnyInvocable<void() &&>> queue_ ABSL_GUARDED_BY(mutex_);
   std::multimap<uint64_t, Waiting> waiting_ ABSL_GUARDED_BY(mutex_);

@@ -52,7 +52,7 @@ class QueryServiceImpl final
  public:
   // `replica` and `follower` must outlive the service; `follower` may be
   // null (GetReplicaStatus then reports only the applied sequence).
-  QueryServiceImpl(const Replica& replica, const QueryServiceOptions& options,
+  QueryServiceImpl(Replica& replica, const QueryServiceOptions& options,
                    const Follower* follower = nullptr)
       : replica_(replica),
         options_(options),

@@ -1,30 +1,32 @@
 #ifndef KOURYU_QUERY_SERVICE_REPLICA_H_
 #define KOURYU_QUERY_SERVICE_REPLICA_H_
 
-// A query replica: the records as the change feed describes them, in the
-// replica's own RocksDB, with a by-bureau index and the applied sequence.
-// Apply() writes a batch of changes, their index entries and the new applied
-// sequence in one WriteBatch, so a crash never leaves changes half applied
-// and a restart resumes at the next change exactly once.
+// A query replica: the records as the change feed describes them, kept in
+// the replica's own RocksDB with a by-bureau index, record counts, a search
+// index and the applied sequence (the layout: replica_layout.h).
 //
-// Column families:
-//   default    "applied_sequence" -> 8 big-endian bytes; "format" -> the
-//              layout version (a replica of another layout empties itself
-//              and follows the feed from the start); "history_id" -> the
-//              change feed's history the applied changes belong to
-//   records    RecordKey(name)        -> v1::Record
-//   by_bureau  BureauIndexKey(name)   -> RecordKey(name)
-//   grams      the search index: gram counts and posting lists of index
-//              IDs, merged per batch (postings.h)
-//   search_text SequenceKey(index ID) -> the record's key and its folded
-//              searched fields: title, results and names (search_text.h),
-//              so a search checks candidates without reading and folding
-//              whole records
-//   counts     "all", "c" city, "b" bureau, "cb" city bureau (escaped
-//              components) -> 8-byte count; "cn" city / "bn" bureau ->
-//              the latest v1::City / v1::Bureau seen, for their names
+// A Replica owns its database. Changes arrive through one applier (the
+// Follower): Apply, ApplySnapshotPart and SetHistoryId. Each batch of
+// changes is written with its index entries, counts and the new applied
+// sequence in one WriteBatch (change_batch.h), so a crash never leaves
+// changes half applied and a restart resumes at the next change exactly
+// once. Readers see either all of a batch or none of it.
 //
-// Thread-safe: one thread applies, any number read.
+// Thread-safety: every method may be called from any thread. The writes
+// are single-applier: while one of them runs on a thread, another one
+// called on any thread fails with FAILED_PRECONDITION and changes nothing
+// (they are never meant to overlap; the check makes a second applier an
+// error instead of corrupt counts). Reads do not wait for a running batch.
+//
+// Errors: a read of a record that does not exist is NOT_FOUND with reason
+// RECORD_NOT_FOUND; stored data that does not parse is INTERNAL with reason
+// STORAGE_CORRUPTED; a full disk is RESOURCE_EXHAUSTED with reason
+// STORAGE_FULL; other RocksDB failures keep their code (common/status.h).
+//
+// Example:
+//   absl::StatusOr<std::unique_ptr<Replica>> replica = Replica::Open(dir, {});
+//   absl::Status applied = (*replica)->Apply(changes);
+//   absl::StatusOr<std::string> record = (*replica)->GetBytes(RecordKey(name));
 
 #include <cstdint>
 #include <functional>
@@ -35,7 +37,6 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/container/flat_hash_map.h"
 #include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
@@ -43,123 +44,120 @@
 #include "common/keys.h"
 #include "kouryu/v1/change_feed.pb.h"
 #include "kouryu/v1/record.pb.h"
-#include "query-service/search_text.h"
+#include "query-service/record_counts.h"
+#include "query-service/replica_layout.h"
+#include "query-service/search_index.h"
 
 namespace rocksdb {
 class ColumnFamilyHandle;
 class DB;
 class Env;
 class FileSystem;
-class Snapshot;
-struct ReadOptions;
 }  // namespace rocksdb
 
 namespace kouryu::query {
+
+class ChangeBatch;
 
 // Memory is set here, not by the data: the block cache holds data, index
 // and filter blocks, and the memtables of every column family are charged
 // to it too, up to write_buffer_bytes.
 struct ReplicaOptions {
-  // RocksDB block cache shared by all column families.
+  // RocksDB block cache shared by all column families. Default 64 MiB.
   size_t block_cache_bytes = 64 << 20;
-  // Memtables of all column families together.
+  // Memtables of all column families together. Default 64 MiB.
   size_t write_buffer_bytes = 64 << 20;
-  // The file system RocksDB writes through; null is RocksDB's default (the
-  // operating system's). Tests pass one that simulates power loss.
+  // The file system RocksDB writes through; null (the default) is
+  // RocksDB's default, the operating system's. Tests pass one that
+  // simulates power loss.
   std::shared_ptr<rocksdb::FileSystem> file_system;
-};
-
-// A city or bureau with its record count.
-struct CityCount {
-  v1::City city;
-  int64_t records = 0;
-};
-struct BureauCount {
-  v1::Bureau bureau;
-  int64_t records = 0;
-};
-
-// One page of a scan in key order.
-struct ScanPage {
-  std::vector<v1::Record> records;
-  // Key of the last record returned; empty when the scan is complete.
-  std::string next_after_key;
 };
 
 class Replica {
  public:
+  // Opens (creating if missing) the replica in `dir`. A replica written in
+  // another layout version is emptied and follows the feed from sequence
+  // 0. An error when RocksDB cannot open the database or what it holds
+  // does not parse.
   static absl::StatusOr<std::unique_ptr<Replica>> Open(
       const std::string& dir, const ReplicaOptions& options);
+  // Calls StopWaiting(), then closes the database. No call may be running
+  // and no SearchReader may be left.
   ~Replica();
 
   Replica(const Replica&) = delete;
   Replica& operator=(const Replica&) = delete;
 
+  // ---- The replica's position in the change feed.
+
+  // The sequence of the last change applied; 0 before any.
   uint64_t applied_sequence() const;
   // The change feed's history (SubscribeResponse.history_id) the replica's
   // changes belong to; "" before the first is known.
   std::string history_id() const;
-  // Records that the applied changes belong to history `id` too (the feed
-  // sent changes for them without a snapshot, so the histories agree up
-  // to the applied sequence).
-  absl::Status SetHistoryId(const std::string& id);
 
-  // The database, for its properties (metrics); owned by the replica.
-  rocksdb::DB* rocksdb() const { return db_.get(); }
+  // ---- Writes: the single applier.
 
-  // Applies `changes` (ascending); changes at or below the applied sequence
-  // are skipped. All or nothing.
+  // Applies `changes` (ascending); changes at or below the applied
+  // sequence are skipped. All or nothing: on an error nothing is written.
+  // DATA_LOSS when a change's name does not parse or it has no kind;
+  // FAILED_PRECONDITION while another write runs.
   absl::Status Apply(const std::vector<v1::Change>& changes);
 
   // Applies one part of a snapshot (ChangeFeed, when the changelog no longer
-  // holds what the replica needs). The first part empties the replica and
-  // sets its applied sequence to 0 (a crash while loading makes it start
-  // over); the last part sets it to the snapshot's sequence. The first part
-  // also records `history_id` (unless empty) in the same batch.
+  // holds what the replica needs); its records are taken from `part`. The
+  // first part empties the replica and sets its applied sequence to 0 (a
+  // crash while loading makes it start over); the last part sets it to the
+  // snapshot's sequence. The first part also records `history_id` (unless
+  // empty) in the same batch. Errors as Apply.
   absl::Status ApplySnapshotPart(v1::SnapshotPart& part,
                                  const std::string& history_id = "");
 
-  // A digest of the records at the applied sequence (common/digest.h).
-  struct ReplicaDigest {
-    uint64_t sequence = 0;
-    uint64_t record_count = 0;
-    std::string digest;
-  };
-  absl::StatusOr<ReplicaDigest> Digest() const;
+  // Records that the applied changes belong to history `id` too (the feed
+  // sent changes for them without a snapshot, so the histories agree up
+  // to the applied sequence). FAILED_PRECONDITION while another write runs.
+  absl::Status SetHistoryId(const std::string& id);
 
-  // Returns once the applied sequence is at least `sequence`.
-  // DEADLINE_EXCEEDED when `deadline` passes first; UNAVAILABLE after
-  // StopWaiting().
+  // ---- Waiting for the applier.
+
+  // Returns once the applied sequence is at least `sequence`: OK, or the
+  // error of SequenceNotReached when `deadline` passes first
+  // (DEADLINE_EXCEEDED) or after StopWaiting() (UNAVAILABLE).
   absl::Status WaitForSequence(uint64_t sequence, absl::Time deadline) const;
+  // Ends every wait, now and later, and tells the progress listeners.
   void StopWaiting();
-  // The error of a wait for `sequence` that ended with `applied` reached
-  // (REPLICA_BEHIND, or REPLICA_STOPPING once `stopped`).
+  // The error of a wait for `sequence` that ended with `applied` reached:
+  // DEADLINE_EXCEEDED with reason REPLICA_BEHIND, or UNAVAILABLE with
+  // reason REPLICA_STOPPING once `stopped`; metadata minSequence and
+  // appliedSequence.
   static absl::Status SequenceNotReached(uint64_t sequence, uint64_t applied,
                                          bool stopped);
 
   // Calls `listener(applied, stopped)` after every batch that advances the
-  // applied sequence and on StopWaiting(), on the thread that did it, with
-  // no lock of the replica held. It must be quick. Returns an ID for
-  // RemoveProgressListener, which returns once no call to it is running.
+  // applied sequence (on the applier's thread, in the order of the
+  // batches, while it still holds the applier's role: a listener that
+  // writes gets FAILED_PRECONDITION) and on StopWaiting() (on its caller's
+  // thread). No lock a read takes is held, so a listener may read; it must
+  // be quick and must not add or remove listeners. Returns an ID for
+  // RemoveProgressListener, which returns once no call to the listener is
+  // running.
   using ProgressListener = std::function<void(uint64_t applied, bool stopped)>;
-  int AddProgressListener(ProgressListener listener) const;
-  void RemoveProgressListener(int id) const;
+  int AddProgressListener(ProgressListener listener);
+  void RemoveProgressListener(int id);
 
-  // NotFound when absent.
-  absl::StatusOr<v1::Record> Get(const RecordName& name) const;
-  // The stored record, serialized (a v1::Record as the ingest service
-  // wrote it); NotFound when absent.
+  // ---- Reads. Each sees the state after some whole batch.
+
+  // The record stored under RecordKey `key`, serialized (a v1::Record as
+  // the ingest service wrote it). NOT_FOUND (RECORD_NOT_FOUND, metadata
+  // "name") when absent.
   absl::StatusOr<std::string> GetBytes(const std::string& key) const;
 
-  // Records under `parent` in key order (by city, bureau, record; for
-  // "cities/-/bureaus/{b}" by bureau, city, record) whose scan key is
-  // greater than `after_key`, at most `limit`.
-  absl::StatusOr<ScanPage> Scan(const Parent& parent,
-                                const std::string& after_key,
-                                size_t limit) const;
-  // Visits the records under `parent` in scan order after `after_key`
-  // (the scan key: RecordKey, or BureauIndexKey for cities/-/bureaus/{b}),
-  // until `visit` returns false. One consistent snapshot.
+  // Visits the records under `parent` in scan order whose scan key is
+  // greater than `after_key` ("" for all), until `visit` returns false. The
+  // scan order and key: RecordKey order (by city, bureau, record), or for
+  // "cities/-/bureaus/{b}" BureauIndexKey order (by bureau, city, record).
+  // One consistent snapshot for the whole visit. INTERNAL
+  // (STORAGE_CORRUPTED) when a record does not parse.
   absl::Status ForEach(
       const Parent& parent, const std::string& after_key,
       const std::function<bool(const std::string& key, v1::Record& record)>&
@@ -169,7 +167,6 @@ class Replica {
       const Parent& parent, const std::string& after_key,
       absl::FunctionRef<bool(absl::string_view key, absl::string_view record)>
           visit) const;
-
   // As ForEachBytes, in reverse scan order: the records whose scan key is
   // less than `before_key` (every record under `parent` when it is empty),
   // the last first.
@@ -178,108 +175,83 @@ class Replica {
       absl::FunctionRef<bool(absl::string_view key, absl::string_view record)>
           visit) const;
 
-  // Number of records under `parent`, from the maintained counts.
+  // Number of records under `parent`, from the maintained counts (never a
+  // scan). Always OK today; a StatusOr so that counts may come from disk.
   absl::StatusOr<int64_t> Count(const Parent& parent) const;
-
-  // Every city / bureau with at least one record, by ID.
+  // Every city / bureau with at least one record, by ID, with the latest
+  // names a record gave it.
   std::vector<CityCount> Cities() const;
   std::vector<BureauCount> Bureaus() const;
 
-  // The record stored under a RecordKey; NotFound when absent.
-  absl::StatusOr<v1::Record> GetByKey(const std::string& key) const;
-
-  // A consistent view of the search index and records for one search. It
-  // must not outlive the replica.
-  class SearchReader {
-   public:
-    ~SearchReader();
-    SearchReader(const SearchReader&) = delete;
-    SearchReader& operator=(const SearchReader&) = delete;
-
-    // Level -> number of records in which `gram` has that level (those
-    // whose folded searched fields hold it).
-    absl::StatusOr<std::map<int, int64_t>> LevelCounts(
-        absl::string_view gram) const;
-    // Up to `n` index IDs of records holding `gram` at `level`, spread over
-    // the level's posting list (over its chunks, and within each chunk).
-    absl::StatusOr<std::vector<uint64_t>> SamplePostings(absl::string_view gram,
-                                                         int level, int n) const;
-    // Visits the index IDs of the records holding `gram` with their level
-    // (search_text.h), by decreasing level, then increasing ID, until
-    // `visit` returns false.
-    absl::Status ForEachPosting(
-        absl::string_view gram,
-        const std::function<bool(int level, uint64_t id)>& visit) const;
-    // The record key and folded fields of the record with index ID `id`;
-    // NotFound when there is none.
-    struct Entry {
-      std::string key;
-      SearchFields fields;
-    };
-    absl::StatusOr<Entry> GetEntry(uint64_t id) const;
-    absl::StatusOr<v1::Record> GetByKey(const std::string& key) const;
-
-   private:
-    friend class Replica;
-    SearchReader(const Replica& replica);
-    const Replica& replica_;
-    const rocksdb::Snapshot* snapshot_;
-  };
+  // A consistent view of the search index and the records (search_index.h),
+  // for one search; it must not outlive the replica.
+  using SearchReader = query::SearchReader;
   std::unique_ptr<SearchReader> NewSearchReader() const;
+
+  // A digest of the records at the applied sequence (common/digest.h), for
+  // comparing replicas and the system of record.
+  struct ReplicaDigest {
+    uint64_t sequence = 0;
+    uint64_t record_count = 0;
+    std::string digest;
+  };
+  absl::StatusOr<ReplicaDigest> Digest() const;
+
+  // The database, for its properties (metrics); owned by the replica.
+  rocksdb::DB* rocksdb() const { return db_.get(); }
 
  private:
   Replica(std::unique_ptr<rocksdb::Env> env, std::unique_ptr<rocksdb::DB> db,
           std::vector<rocksdb::ColumnFamilyHandle*> handles, uint64_t applied);
 
+  // FAILED_PRECONDITION: a write called while another runs.
+  static absl::Status AnotherApplier();
+  // Applies `changes`; with `set_applied`, applies all of them (no skipping
+  // by sequence) and sets the applied sequence to it.
+  absl::Status ApplyChanges(const std::vector<v1::Change>& changes,
+                            std::optional<uint64_t> set_applied)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(apply_mutex_);
+  // Writes `batch` with the applied sequence `applied`, then publishes its
+  // counts and the sequence and tells the listeners.
+  absl::Status Commit(ChangeBatch& batch, uint64_t applied)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(apply_mutex_);
+  // Empties every column family but the applied sequence, which becomes 0,
+  // and records `history_id` unless it is empty.
+  absl::Status Reset(const std::string& history_id = "")
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(apply_mutex_);
   // ForEachBytes (keys after `start_key`, ascending) or, with `reverse`,
   // ForEachBytesReverse (keys before it, descending).
   absl::Status ScanBytes(
       const Parent& parent, const std::string& start_key, bool reverse,
       absl::FunctionRef<bool(absl::string_view key, absl::string_view record)>
           visit) const;
-  // Reads the counts column family into counts_ and names_.
-  absl::Status LoadCounts();
-  // Applies `changes`; with `set_applied`, applies all of them (no skipping
-  // by sequence) and sets the applied sequence to it.
-  absl::Status ApplyChanges(const std::vector<v1::Change>& changes,
-                            std::optional<uint64_t> set_applied);
-  // Empties every column family but the applied sequence, which becomes 0,
-  // and records `history_id` unless it is empty.
-  absl::Status Reset(const std::string& history_id = "");
-  absl::StatusOr<v1::Record> ReadRecord(const rocksdb::ReadOptions& options,
-                                        const std::string& key) const;
-  absl::StatusOr<std::string> ReadRecordBytes(
-      const rocksdb::ReadOptions& options, const std::string& key) const;
   // Calls the progress listeners (no lock of mutex_ held).
-  void NotifyProgress(uint64_t applied, bool stopped) const;
+  void NotifyProgress(uint64_t applied, bool stopped)
+      ABSL_LOCKS_EXCLUDED(mutex_, listeners_mutex_);
 
   // The Env over options.file_system (null for the default); outlives db_.
   std::unique_ptr<rocksdb::Env> env_;
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
-  rocksdb::ColumnFamilyHandle* meta_;
-  rocksdb::ColumnFamilyHandle* records_;
-  rocksdb::ColumnFamilyHandle* by_bureau_;
-  rocksdb::ColumnFamilyHandle* grams_;
-  rocksdb::ColumnFamilyHandle* counts_cf_;
-  rocksdb::ColumnFamilyHandle* search_text_;
+  const ReplicaFamilies families_;
+  // The counts family's mirror; staged and published by the applier.
+  RecordCounts counts_;
 
-  mutable absl::Mutex mutex_;
+  // Held by the one write that runs (Apply, ApplySnapshotPart,
+  // SetHistoryId): the applier's role. Taken with TryLock, never waited
+  // for.
+  absl::Mutex apply_mutex_;
+
+  mutable absl::Mutex mutex_ ABSL_ACQUIRED_AFTER(apply_mutex_);
   uint64_t applied_ ABSL_GUARDED_BY(mutex_);
   std::string history_id_ ABSL_GUARDED_BY(mutex_);
   bool stopped_ ABSL_GUARDED_BY(mutex_) = false;
-  // Mirrors of the counts column family, updated after each applied batch.
-  absl::flat_hash_map<std::string, int64_t> counts_ ABSL_GUARDED_BY(mutex_);
-  absl::flat_hash_map<std::string, v1::City> city_names_ ABSL_GUARDED_BY(mutex_);
-  absl::flat_hash_map<std::string, v1::Bureau> bureau_names_
-      ABSL_GUARDED_BY(mutex_);
 
   // Held while listeners are called, so that removing one waits for its
   // running call.
-  mutable absl::Mutex listeners_mutex_ ABSL_ACQUIRED_AFTER(mutex_);
-  mutable std::map<int, ProgressListener> listeners_
-      ABSL_GUARDED_BY(listeners_mutex_);
-  mutable int next_listener_ ABSL_GUARDED_BY(listeners_mutex_) = 0;
+  absl::Mutex listeners_mutex_ ABSL_ACQUIRED_AFTER(apply_mutex_, mutex_);
+  std::map<int, ProgressListener> listeners_ ABSL_GUARDED_BY(listeners_mutex_);
+  int next_listener_ ABSL_GUARDED_BY(listeners_mutex_) = 0;
 };
 
 }  // namespace kouryu::query

@@ -41,12 +41,12 @@ struct Checked {
 // Checks candidates against the query, scope and filter.
 class Checker {
  public:
-  Checker(const Replica::SearchReader& reader, const SearchSpec& spec)
+  Checker(const SearchReader& reader, const SearchSpec& spec)
       : reader_(reader), spec_(spec) {}
 
   // A record no longer there neither holds nor matches.
   absl::StatusOr<Checked> Check(uint64_t id) const {
-    absl::StatusOr<Replica::SearchReader::Entry> entry = reader_.GetEntry(id);
+    absl::StatusOr<SearchReader::Entry> entry = reader_.GetEntry(id);
     if (absl::IsNotFound(entry.status())) return Checked{};
     if (!entry.ok()) return entry.status();
     const int score = Score(entry->fields, spec_.folded_query);
@@ -67,13 +67,13 @@ class Checker {
   }
 
  private:
-  const Replica::SearchReader& reader_;
+  const SearchReader& reader_;
   const SearchSpec& spec_;
 };
 
 }  // namespace
 
-absl::StatusOr<SearchPage> Search(const Replica::SearchReader& reader,
+absl::StatusOr<SearchPage> Search(const SearchReader& reader,
                                   const SearchSpec& spec,
                                   const std::function<bool()>& cancelled) {
   const std::vector<std::string> grams = QueryGrams(spec.folded_query);

@@ -1,7 +1,7 @@
 #ifndef KOURYU_QUERY_SERVICE_SEARCH_H_
 #define KOURYU_QUERY_SERVICE_SEARCH_H_
 
-// SearchRecords over the replica's index (postings.h): one page of the
+// SearchRecords over the replica's index (search_index.h): one page of the
 // records holding a folded query in one of their searched fields
 // (search_text.h), best first, and how many there are.
 //
@@ -28,7 +28,7 @@
 #include "absl/status/statusor.h"
 #include "common/keys.h"
 #include "query-service/filter.h"
-#include "query-service/replica.h"
+#include "query-service/search_index.h"
 
 namespace kouryu::query {
 
@@ -60,7 +60,7 @@ struct SearchPage {
 };
 
 // CANCELLED when `cancelled` returns true (polled now and then).
-absl::StatusOr<SearchPage> Search(const Replica::SearchReader& reader,
+absl::StatusOr<SearchPage> Search(const SearchReader& reader,
                                   const SearchSpec& spec,
                                   const std::function<bool()>& cancelled);
 

@@ -94,6 +94,41 @@ class ReplicaTest : public ::testing::Test {
     ASSERT_TRUE(replica_->Apply(changes).ok());
   }
 
+  // The record stored under `name`, through GetBytes.
+  absl::StatusOr<v1::Record> Get(const RecordName& name) {
+    absl::StatusOr<std::string> bytes = replica_->GetBytes(RecordKey(name));
+    if (!bytes.ok()) return bytes.status();
+    v1::Record record;
+    if (!record.ParseFromString(*bytes)) {
+      return absl::InternalError("the stored record does not parse");
+    }
+    return record;
+  }
+
+  // One page of a scan, as the query service pages ForEach.
+  struct Page {
+    std::vector<v1::Record> records;
+    // Key of the last record returned; empty when the scan is complete.
+    std::string next_after_key;
+  };
+  absl::StatusOr<Page> Scan(const Parent& parent, const std::string& after,
+                            size_t limit) {
+    Page page;
+    std::string last_key;
+    absl::Status status = replica_->ForEach(
+        parent, after, [&](const std::string& key, v1::Record& record) {
+          if (page.records.size() == limit) {
+            page.next_after_key = last_key;
+            return false;
+          }
+          page.records.push_back(std::move(record));
+          last_key = key;
+          return true;
+        });
+    if (!status.ok()) return status;
+    return page;
+  }
+
   // Every record under `parent`, page by page.
   std::vector<std::string> ScanAll(const std::string& parent, size_t limit) {
     absl::StatusOr<Parent> parsed = ParseParent(parent);
@@ -102,7 +137,7 @@ class ReplicaTest : public ::testing::Test {
     std::vector<std::string> names;
     std::string after;
     for (int pages = 0; pages < 1000; ++pages) {
-      absl::StatusOr<ScanPage> page = replica_->Scan(*parsed, after, limit);
+      absl::StatusOr<Page> page = Scan(*parsed, after, limit);
       EXPECT_TRUE(page.ok()) << page.status();
       if (!page.ok()) break;
       EXPECT_LE(page->records.size(), limit);
@@ -133,7 +168,7 @@ const RecordName kBeijing{"beijing", "policy-planning", "r2"};
 
 TEST_F(ReplicaTest, EmptyReplica) {
   EXPECT_EQ(replica_->applied_sequence(), 0u);
-  EXPECT_EQ(replica_->Get(kSeoul).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(Get(kSeoul).status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(MustCount("cities/-"), 0);
   EXPECT_THAT(ScanAll("cities/-", 10), IsEmpty());
 }
@@ -142,7 +177,7 @@ TEST_F(ReplicaTest, ApplyUpsertsAndDeletes) {
   ASSERT_TRUE(replica_->Apply({Upsert(1, kSeoul, "ソウル"), Upsert(2, kBeijing)})
                   .ok());
   EXPECT_EQ(replica_->applied_sequence(), 2u);
-  absl::StatusOr<v1::Record> seoul = replica_->Get(kSeoul);
+  absl::StatusOr<v1::Record> seoul = Get(kSeoul);
   ASSERT_TRUE(seoul.ok()) << seoul.status();
   EXPECT_EQ(seoul->title(), "ソウル");
   EXPECT_EQ(seoul->name(), FormatRecordName(kSeoul));
@@ -151,10 +186,10 @@ TEST_F(ReplicaTest, ApplyUpsertsAndDeletes) {
       replica_->Apply({Upsert(3, kSeoul, "ソウル特別市"), Delete(4, kBeijing)})
           .ok());
   EXPECT_EQ(replica_->applied_sequence(), 4u);
-  seoul = replica_->Get(kSeoul);
+  seoul = Get(kSeoul);
   ASSERT_TRUE(seoul.ok());
   EXPECT_EQ(seoul->title(), "ソウル特別市");
-  EXPECT_EQ(replica_->Get(kBeijing).status().code(),
+  EXPECT_EQ(Get(kBeijing).status().code(),
             absl::StatusCode::kNotFound);
   EXPECT_EQ(MustCount("cities/-"), 1);
   EXPECT_EQ(MustCount("cities/-/bureaus/policy-planning"), 1);
@@ -177,10 +212,10 @@ TEST_F(ReplicaTest, SkipsChangesAlreadyApplied) {
                                Upsert(3, kSeoul, "三")})
                   .ok());
   EXPECT_EQ(replica_->applied_sequence(), 3u);
-  absl::StatusOr<v1::Record> seoul = replica_->Get(kSeoul);
+  absl::StatusOr<v1::Record> seoul = Get(kSeoul);
   ASSERT_TRUE(seoul.ok());
   EXPECT_EQ(seoul->title(), "三");
-  EXPECT_TRUE(replica_->Get(kBeijing).ok());
+  EXPECT_TRUE(Get(kBeijing).ok());
 }
 
 TEST_F(ReplicaTest, EmptyBatchChangesNothing) {
@@ -197,7 +232,7 @@ TEST_F(ReplicaTest, BadChangeAppliesNothing) {
     absl::Status status = replica_->Apply({Upsert(1, kSeoul), bad});
     EXPECT_FALSE(status.ok()) << bad.DebugString();
     EXPECT_EQ(replica_->applied_sequence(), 0u);
-    EXPECT_EQ(replica_->Get(kSeoul).status().code(),
+    EXPECT_EQ(Get(kSeoul).status().code(),
               absl::StatusCode::kNotFound);
   }
 }
@@ -209,8 +244,8 @@ TEST_F(ReplicaTest, AppliedSequencePersistsAcrossReopen) {
   Reopen();
   ASSERT_NE(replica_, nullptr);
   EXPECT_EQ(replica_->applied_sequence(), 3u);
-  EXPECT_TRUE(replica_->Get(kSeoul).ok());
-  EXPECT_EQ(replica_->Get(kBeijing).status().code(),
+  EXPECT_TRUE(Get(kSeoul).ok());
+  EXPECT_EQ(Get(kBeijing).status().code(),
             absl::StatusCode::kNotFound);
   EXPECT_EQ(MustCount("cities/-"), 1);
 
@@ -237,7 +272,7 @@ TEST_F(ReplicaTest, HistoryIdIsKeptAndReplacedByASnapshot) {
   ASSERT_TRUE(replica_->ApplySnapshotPart(part, "new").ok());
   EXPECT_EQ(replica_->history_id(), "new");
   EXPECT_EQ(replica_->applied_sequence(), 1u);
-  EXPECT_EQ(replica_->Get(kBeijing).status().code(),
+  EXPECT_EQ(Get(kBeijing).status().code(),
             absl::StatusCode::kNotFound);
   Reopen();
   EXPECT_EQ(replica_->history_id(), "new");
@@ -394,8 +429,7 @@ TEST_F(ReplicaTest, ScanSeesDeletesAndMoves) {
 
 TEST_F(ReplicaTest, ScanPageRecordsCarryContent) {
   ASSERT_TRUE(replica_->Apply({Upsert(1, kSeoul, "ソウル")}).ok());
-  absl::StatusOr<ScanPage> page =
-      replica_->Scan(Parent{"seoul", ""}, "", 10);
+  absl::StatusOr<Page> page = Scan(Parent{"seoul", ""}, "", 10);
   ASSERT_TRUE(page.ok()) << page.status();
   ASSERT_EQ(page->records.size(), 1u);
   EXPECT_EQ(page->records[0].title(), "ソウル");
@@ -408,7 +442,7 @@ TEST_F(ReplicaTest, GetMissingIsNotFound) {
        {RecordName{"seoul", "policy-planning", "r2"},
         RecordName{"seoul", "education", "r1"},
         RecordName{"seoul-x", "policy-planning", "r1"}}) {
-    EXPECT_EQ(replica_->Get(missing).status().code(),
+    EXPECT_EQ(Get(missing).status().code(),
               absl::StatusCode::kNotFound)
         << FormatRecordName(missing);
   }
@@ -461,6 +495,61 @@ TEST_F(ReplicaTest, WaitWakesWhenApplied) {
   });
   EXPECT_TRUE(replica_->WaitForSequence(2, absl::InfiniteFuture()).ok());
   applier.join();
+}
+
+// The replica has one applier: a write while another runs is refused and
+// changes nothing. A progress listener runs while the applier still holds
+// its role, so writes from it meet a running write deterministically.
+TEST_F(ReplicaTest, SecondApplierIsRefused) {
+  std::vector<absl::Status> refused;
+  std::vector<uint64_t> seen;
+  const int listener = replica_->AddProgressListener(
+      [&](uint64_t applied, bool stopped) {
+        if (stopped) return;
+        seen.push_back(applied);
+        refused.push_back(replica_->Apply({Upsert(applied + 1, kBeijing)}));
+        v1::SnapshotPart part;
+        part.set_first(true);
+        part.set_last(true);
+        part.set_sequence(applied + 1);
+        refused.push_back(replica_->ApplySnapshotPart(part, "other"));
+        refused.push_back(replica_->SetHistoryId("other"));
+        // Reads do not wait for the applier.
+        EXPECT_TRUE(Get(kSeoul).ok());
+        EXPECT_EQ(MustCount("cities/-"), 1);
+      });
+  ASSERT_TRUE(replica_->Apply({Upsert(1, kSeoul)}).ok());
+  replica_->RemoveProgressListener(listener);
+  EXPECT_THAT(seen, ElementsAre(1u));
+  ASSERT_EQ(refused.size(), 3u);
+  for (const absl::Status& status : refused) {
+    EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition) << status;
+  }
+  EXPECT_EQ(replica_->applied_sequence(), 1u);
+  EXPECT_EQ(replica_->history_id(), "");
+  EXPECT_EQ(Get(kBeijing).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(MustCount("cities/-"), 1);
+
+  // Once the first write has returned, the next one applies.
+  ASSERT_TRUE(replica_->Apply({Upsert(2, kBeijing)}).ok());
+  EXPECT_EQ(replica_->applied_sequence(), 2u);
+  EXPECT_EQ(MustCount("cities/-"), 2);
+}
+
+// Listeners hear every batch that advances the applied sequence, in order,
+// and StopWaiting; a removed one hears nothing more.
+TEST_F(ReplicaTest, ProgressListenersHearBatchesAndStop) {
+  std::vector<std::pair<uint64_t, bool>> heard;
+  const int listener = replica_->AddProgressListener(
+      [&](uint64_t applied, bool stopped) { heard.emplace_back(applied, stopped); });
+  ASSERT_TRUE(replica_->Apply({Upsert(1, kSeoul), Upsert(2, kBeijing)}).ok());
+  ASSERT_TRUE(replica_->Apply({Upsert(2, kBeijing)}).ok());  // Nothing new.
+  ASSERT_TRUE(replica_->Apply({Delete(3, kBeijing)}).ok());
+  replica_->StopWaiting();
+  replica_->RemoveProgressListener(listener);
+  ASSERT_TRUE(replica_->Apply({Upsert(4, kBeijing)}).ok());
+  EXPECT_THAT(heard, ElementsAre(std::pair(2ull, false), std::pair(3ull, false),
+                                 std::pair(3ull, true)));
 }
 
 // The search index: postings by level (3 per title occurrence, 1 per
