@@ -63,7 +63,7 @@ absl::Status ChangeBatch::Unplace(const Placed& old) {
   if (!text.ok()) return text.status();
   if (*text) index_.Change(**text, old.index_id, -1);
   texts_[old.index_id] = std::nullopt;
-  return FromRocksDb(batch_->Delete(families_.search_text, SequenceKey(old.index_id)),
+  return FromRocksDb(batch_->Delete(families_.search_text, SearchTextKey(old.index_id)),
                      "preparing changes");
 }
 
@@ -76,7 +76,7 @@ absl::Status ChangeBatch::PutRecord(const RecordName& name, const std::string& k
   rocksdb::Status s = batch_->Put(families_.records, key, record.SerializeAsString());
   if (s.ok()) s = batch_->Put(families_.by_bureau, BureauIndexKey(name), key);
   if (s.ok()) {
-    s = batch_->Put(families_.search_text, SequenceKey(now.index_id),
+    s = batch_->Put(families_.search_text, SearchTextKey(now.index_id),
                     EncodeSearchEntry(key, fields));
   }
   index_.Change(fields, now.index_id, +1);

@@ -27,7 +27,8 @@ ABSL_FLAG(std::string, listen, "127.0.0.1:50052",
           "HOST:PORT to serve on; port 0 picks a free port");
 ABSL_FLAG(std::string, data_dir, "", "replica RocksDB directory (required)");
 ABSL_FLAG(size_t, block_cache_mb, 64,
-          "RocksDB block cache of the replica; its memtables are charged to it");
+          "RocksDB block cache of the replica, for data, index and filter blocks; "
+          "its memtables (--write_buffer_mb) are charged to it on top of this");
 ABSL_FLAG(size_t, write_buffer_mb, 64,
           "memtables of the replica, all column families together");
 ABSL_FLAG(std::string, ingest, "127.0.0.1:50051",

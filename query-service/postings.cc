@@ -6,36 +6,18 @@
 #include <iterator>
 #include <limits>
 
+#include "common/coding.h"
 #include "common/hash.h"
 #include "common/keys.h"
 
 namespace kouryu::query {
 namespace {
 
-void PutVarint(std::string& out, uint64_t v) {
-  while (v >= 0x80) {
-    out.push_back(static_cast<char>((v & 0x7f) | 0x80));
-    v >>= 7;
-  }
-  out.push_back(static_cast<char>(v));
-}
-
-bool GetVarint(absl::string_view& in, uint64_t& v) {
-  v = 0;
-  for (int shift = 0; shift < 64 && !in.empty(); shift += 7) {
-    const uint8_t byte = static_cast<uint8_t>(in.front());
-    in.remove_prefix(1);
-    v |= static_cast<uint64_t>(byte & 0x7f) << shift;
-    if ((byte & 0x80) == 0) return true;
-  }
-  return false;
-}
-
 // Ascending IDs, delta coded.
 void PutIds(std::string& out, const std::vector<uint64_t>& ids) {
   uint64_t previous = 0;
   for (uint64_t id : ids) {
-    PutVarint(out, id - previous);
+    PutVarint64(out, id - previous);
     previous = id;
   }
 }
@@ -46,7 +28,7 @@ bool GetIds(absl::string_view& in, std::optional<uint64_t> count,
   uint64_t previous = 0;
   for (uint64_t i = 0; count ? i < *count : !in.empty(); ++i) {
     uint64_t delta;
-    if (!GetVarint(in, delta)) return false;
+    if (!GetVarint64(in, delta)) return false;
     if (!ids.empty() && delta == 0) return false;  // Not ascending.
     previous += delta;
     ids.push_back(previous);
@@ -61,10 +43,10 @@ struct Delta {
 std::optional<Delta> DecodeDelta(absl::string_view in) {
   Delta d;
   uint64_t n;
-  if (!GetVarint(in, n) || n > in.size() || !GetIds(in, n, d.add)) {
+  if (!GetVarint64(in, n) || n > in.size() || !GetIds(in, n, d.add)) {
     return std::nullopt;
   }
-  if (!GetVarint(in, n) || n > in.size() || !GetIds(in, n, d.remove) ||
+  if (!GetVarint64(in, n) || n > in.size() || !GetIds(in, n, d.remove) ||
       !in.empty()) {
     return std::nullopt;
   }
@@ -225,12 +207,14 @@ std::string PostingLevelPrefix(absl::string_view gram, int level) {
 }
 
 std::string PostingKey(absl::string_view gram, int level, uint64_t chunk) {
-  return PostingLevelPrefix(gram, level) + SequenceKey(chunk);
+  std::string key = PostingLevelPrefix(gram, level);
+  PutFixed64BigEndian(key, chunk);
+  return key;
 }
 
 std::optional<PostingKeyParts> ParsePostingKeySuffix(absl::string_view rest) {
   if (rest.size() != 9) return std::nullopt;
-  std::optional<uint64_t> chunk = DecodeSequenceKey(rest.substr(1));
+  std::optional<uint64_t> chunk = DecodeFixed64BigEndian(rest.substr(1));
   if (!chunk) return std::nullopt;
   return PostingKeyParts{255 - static_cast<uint8_t>(rest[0]), *chunk};
 }
@@ -266,9 +250,9 @@ std::optional<int64_t> DecodeCount(absl::string_view value) {
 std::string PostingDelta(const std::vector<uint64_t>& add,
                          const std::vector<uint64_t>& remove) {
   std::string out;
-  PutVarint(out, add.size());
+  PutVarint64(out, add.size());
   PutIds(out, add);
-  PutVarint(out, remove.size());
+  PutVarint64(out, remove.size());
   PutIds(out, remove);
   return out;
 }

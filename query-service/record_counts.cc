@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 
+#include "common/coding.h"
 #include "common/slice.h"
 #include "common/status.h"
 
@@ -25,7 +26,7 @@ const std::string& AllKey() {
   return *key;
 }
 
-std::string EncodeCount(int64_t n) { return SequenceKey(static_cast<uint64_t>(n)); }
+std::string EncodeCount(int64_t n) { return EncodeFixed64BigEndian(static_cast<uint64_t>(n)); }
 
 }  // namespace
 
@@ -55,7 +56,7 @@ absl::Status RecordCounts::Load(rocksdb::DB& db) {
         return StorageCorrupted("bureau");
       }
     } else {
-      std::optional<uint64_t> n = DecodeSequenceKey(View(it->value()));
+      std::optional<uint64_t> n = DecodeFixed64BigEndian(View(it->value()));
       if (!n) return StorageCorrupted("count");
       counts_[it->key().ToString()] = static_cast<int64_t>(*n);
     }

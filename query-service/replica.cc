@@ -117,8 +117,13 @@ absl::StatusOr<std::unique_ptr<Replica>> Replica::Open(
     env = rocksdb::NewCompositeEnv(options.file_system);
     db_options.env = env.get();
   }
+  // The memtables are charged to the cache (so that one figure bounds the
+  // memory), and the cache has room for them beyond block_cache_bytes: a
+  // bulk load that fills the memtables must not evict the blocks that
+  // reads use (every Get of a hot key would read its data and filter
+  // blocks from disk again).
   std::shared_ptr<rocksdb::Cache> cache =
-      rocksdb::NewLRUCache(options.block_cache_bytes);
+      rocksdb::NewLRUCache(options.block_cache_bytes + options.write_buffer_bytes);
   db_options.write_buffer_manager = std::make_shared<rocksdb::WriteBufferManager>(
       options.write_buffer_bytes, cache);
   rocksdb::BlockBasedTableOptions table_options;

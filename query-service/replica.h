@@ -60,8 +60,9 @@ namespace kouryu::query {
 class ChangeBatch;
 
 // Memory is set here, not by the data: the block cache holds data, index
-// and filter blocks, and the memtables of every column family are charged
-// to it too, up to write_buffer_bytes.
+// and filter blocks in block_cache_bytes, and the memtables of every column
+// family, up to write_buffer_bytes, are charged to the same cache on top of
+// that (its capacity is the sum), so memtables never take the blocks' room.
 struct ReplicaOptions {
   // RocksDB block cache shared by all column families. Default 64 MiB.
   size_t block_cache_bytes = 64 << 20;

@@ -6,6 +6,7 @@
 #include <queue>
 
 #include "absl/status/status.h"
+#include "common/coding.h"
 #include "query-service/search_text.h"
 
 namespace kouryu::query {
@@ -21,7 +22,9 @@ constexpr int kScopedSamplePerLevel = 32, kScopedSampleBudget = 256;
 constexpr double kPooledWeight = 16;
 
 std::string Position(int score, uint64_t id) {
-  return SequenceKey(~static_cast<uint64_t>(score)) + SequenceKey(id);
+  std::string position = EncodeFixed64BigEndian(~static_cast<uint64_t>(score));
+  PutFixed64BigEndian(position, id);
+  return position;
 }
 
 // Candidates checked, and how many of them hold the query as a substring,

@@ -8,6 +8,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
+#include "common/coding.h"
 #include "common/keys.h"
 #include "common/slice.h"
 #include "common/status.h"
@@ -15,30 +16,29 @@
 
 namespace kouryu::query {
 
+std::string SearchTextKey(uint64_t id) { return EncodeFixed64BigEndian(id); }
+
 std::string EncodeSearchEntry(absl::string_view key, const SearchFields& fields) {
   std::string out;
-  out.push_back(static_cast<char>(key.size() >> 8));
-  out.push_back(static_cast<char>(key.size() & 0xff));
+  PutFixed16BigEndian(out, static_cast<uint16_t>(key.size()));
   out.append(key.data(), key.size());
   out += EncodeSearchFields(fields);
   return out;
 }
 
 std::optional<SearchEntry> DecodeSearchEntry(absl::string_view value) {
-  if (value.size() < 2) return std::nullopt;
-  const size_t length = (static_cast<uint8_t>(value[0]) << 8) |
-                        static_cast<uint8_t>(value[1]);
-  if (value.size() < 2 + length) return std::nullopt;
-  std::optional<SearchFields> fields = DecodeSearchFields(value.substr(2 + length));
+  uint16_t length = 0;
+  if (!GetFixed16BigEndian(value, length) || value.size() < length) return std::nullopt;
+  std::optional<SearchFields> fields = DecodeSearchFields(value.substr(length));
   if (!fields) return std::nullopt;
-  return SearchEntry{std::string(value.substr(2, length)), *std::move(fields)};
+  return SearchEntry{std::string(value.substr(0, length)), *std::move(fields)};
 }
 
 absl::StatusOr<std::optional<SearchFields>> ReadIndexedFields(
     rocksdb::DB& db, const ReplicaFamilies& families, uint64_t id) {
   std::string value;
   rocksdb::Status s = db.Get(rocksdb::ReadOptions(), families.search_text,
-                             SequenceKey(id), &value);
+                             SearchTextKey(id), &value);
   if (s.IsNotFound()) return std::optional<SearchFields>();
   if (!s.ok()) return FromRocksDb(s, "reading search text");
   std::optional<SearchEntry> entry = DecodeSearchEntry(value);
@@ -193,7 +193,7 @@ absl::Status SearchReader::ForEachPosting(
 absl::StatusOr<SearchReader::Entry> SearchReader::GetEntry(uint64_t id) const {
   std::string value;
   rocksdb::Status s =
-      db_.Get(Options(), families_.search_text, SequenceKey(id), &value);
+      db_.Get(Options(), families_.search_text, SearchTextKey(id), &value);
   if (s.IsNotFound()) {
     return WithReason(absl::NotFoundError("no record"), "RECORD_NOT_FOUND");
   }

@@ -37,6 +37,9 @@ struct SearchEntry {
   std::string key;  // RecordKey
   SearchFields fields;
 };
+// The search_text key of index ID `id`: 8 big-endian bytes.
+std::string SearchTextKey(uint64_t id);
+
 // The record key's length (2 bytes, big-endian), the record key, then
 // EncodeSearchFields.
 std::string EncodeSearchEntry(absl::string_view key, const SearchFields& fields);
