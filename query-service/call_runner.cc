@@ -84,6 +84,10 @@ absl::Time CallRunner::NextDeadline() const {
 }
 
 void CallRunner::Loop() {
+  while (absl::AnyInvocable<void()&&> work = NextWork()) std::move(work)();
+}
+
+absl::AnyInvocable<void() &&> CallRunner::NextWork() {
   absl::MutexLock lock(&mutex_);
   for (;;) {
     wake_at_ = NextDeadline();
@@ -91,15 +95,12 @@ void CallRunner::Loop() {
                              wake_at_);
     rewake_ = false;
     ReleaseDue();
-    if (queue_.empty()) {
-      if (done_) return;
-      continue;
+    if (!queue_.empty()) {
+      absl::AnyInvocable<void()&&> work = std::move(queue_.front());
+      queue_.pop_front();
+      return work;
     }
-    absl::AnyInvocable<void() &&> work = std::move(queue_.front());
-    queue_.pop_front();
-    mutex_.Unlock();
-    std::move(work)();
-    mutex_.Lock();
+    if (done_) return nullptr;
   }
 }
 

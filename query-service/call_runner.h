@@ -52,7 +52,11 @@ class CallRunner {
   };
 
   void OnProgress(uint64_t applied, bool stopped);
+  // Runs work until the runner is done and nothing is queued.
   void Loop();
+  // The next work to run, once there is some (the lock is not held while it
+  // runs); empty once the runner is done and nothing is queued.
+  absl::AnyInvocable<void() &&> NextWork() ABSL_LOCKS_EXCLUDED(mutex_);
   // Moves waiting work that is due (sequence reached, deadline passed or
   // replica stopped) to the queue.
   void ReleaseDue() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);

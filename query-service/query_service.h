@@ -6,17 +6,20 @@
 // max_sequence_wait), then reads. Scans stop when the call is cancelled or
 // its deadline passes.
 //
-// GetRecord and ListRecords are gRPC callback methods on raw bytes: they
-// answer with the records as stored, without parsing and re-serializing
-// them, and a point read or a page in key order is answered on gRPC's own
-// thread. Waiting for min_sequence and longer scans go to a CallRunner, so
-// a waiting call holds no thread. The other methods use gRPC's
-// synchronous API.
+// Every method is a gRPC callback method on raw bytes: it parses its
+// request itself (so a request that does not parse is MALFORMED_REQUEST
+// naming the field) and converts it to a gRPC-free call (list_records.h,
+// search_records.h, summarize.h, list_cities.h). Point reads and pages
+// that need no scan are answered on gRPC's own thread; waiting for
+// min_sequence and longer reads go to a CallRunner, so no call holds a
+// server thread while it waits. GetRecord and ListRecords answer with the
+// records as stored, without parsing and re-serializing them.
 
 #include <grpcpp/support/byte_buffer.h>
 #include <grpcpp/support/server_callback.h>
 
 #include "absl/functional/any_invocable.h"
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/gazetteer.h"
 #include "common/server.h"
@@ -32,8 +35,8 @@ struct QueryServiceOptions {
   // Longest a call without a deadline waits for min_sequence before
   // failing with DEADLINE_EXCEEDED.
   absl::Duration max_sequence_wait = absl::Seconds(30);
-  // Threads of the CallRunner (scans with a filter or sort, calls that
-  // waited for min_sequence).
+  // Threads of the CallRunner (searches, summaries, digests, listings with
+  // a filter or sort, and calls that waited for min_sequence).
   int runner_threads = 4;
   // Largest ListRecords or SearchRecords response: a page ends early, with
   // a next_page_token, rather than pass it (AIP-158 allows short pages). A
@@ -45,10 +48,23 @@ struct QueryServiceOptions {
   const Gazetteer* gazetteer = nullptr;
 };
 
-class QueryServiceImpl final
-    : public v1::QueryService::WithRawCallbackMethod_GetRecord<
-          v1::QueryService::WithRawCallbackMethod_ListRecords<
-              v1::QueryService::Service>> {
+// kouryu.v1.QueryService with every method on the raw callback API.
+using RawCallbackQueryService =
+    v1::QueryService::WithRawCallbackMethod_GetRecord<
+        v1::QueryService::WithRawCallbackMethod_ListRecords<
+            v1::QueryService::WithRawCallbackMethod_SearchRecords<
+                v1::QueryService::WithRawCallbackMethod_ListCities<
+                    v1::QueryService::WithRawCallbackMethod_ListBureaus<
+                        v1::QueryService::
+                            WithRawCallbackMethod_SummarizeRecords<
+                                v1::QueryService::
+                                    WithRawCallbackMethod_GetReplicaStatus<
+                                        v1::QueryService::
+                                            WithRawCallbackMethod_GetDigest<
+                                                v1::QueryService::
+                                                    Service>>>>>>>>;
+
+class QueryServiceImpl final : public RawCallbackQueryService {
  public:
   // `replica` and `follower` must outlive the service; `follower` may be
   // null (GetReplicaStatus then reports only the applied sequence).
@@ -70,44 +86,43 @@ class QueryServiceImpl final
   grpc::ServerUnaryReactor* ListRecords(grpc::CallbackServerContext* context,
                                         const grpc::ByteBuffer* request,
                                         grpc::ByteBuffer* response) override;
-  grpc::Status SearchRecords(grpc::ServerContext* context,
-                             const v1::SearchRecordsRequest* request,
-                             v1::SearchRecordsResponse* response) override;
-  grpc::Status ListCities(grpc::ServerContext* context,
-                          const v1::ListCitiesRequest* request,
-                          v1::ListCitiesResponse* response) override;
-  grpc::Status ListBureaus(grpc::ServerContext* context,
-                           const v1::ListBureausRequest* request,
-                           v1::ListBureausResponse* response) override;
-  grpc::Status SummarizeRecords(
-      grpc::ServerContext* context, const v1::SummarizeRecordsRequest* request,
-      v1::SummarizeRecordsResponse* response) override;
-  grpc::Status GetReplicaStatus(grpc::ServerContext* context,
-                                const v1::GetReplicaStatusRequest* request,
-                                v1::ReplicaStatus* response) override;
-  grpc::Status GetDigest(grpc::ServerContext* context,
-                         const v1::GetDigestRequest* request,
-                         v1::Digest* response) override;
+  // Request: v1::SearchRecordsRequest; response: v1::SearchRecordsResponse.
+  grpc::ServerUnaryReactor* SearchRecords(grpc::CallbackServerContext* context,
+                                          const grpc::ByteBuffer* request,
+                                          grpc::ByteBuffer* response) override;
+  // Request: v1::ListCitiesRequest; response: v1::ListCitiesResponse.
+  grpc::ServerUnaryReactor* ListCities(grpc::CallbackServerContext* context,
+                                       const grpc::ByteBuffer* request,
+                                       grpc::ByteBuffer* response) override;
+  // Request: v1::ListBureausRequest; response: v1::ListBureausResponse.
+  grpc::ServerUnaryReactor* ListBureaus(grpc::CallbackServerContext* context,
+                                        const grpc::ByteBuffer* request,
+                                        grpc::ByteBuffer* response) override;
+  // Request: v1::SummarizeRecordsRequest; response:
+  // v1::SummarizeRecordsResponse.
+  grpc::ServerUnaryReactor* SummarizeRecords(
+      grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
+      grpc::ByteBuffer* response) override;
+  // Request: v1::GetReplicaStatusRequest; response: v1::ReplicaStatus.
+  grpc::ServerUnaryReactor* GetReplicaStatus(
+      grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
+      grpc::ByteBuffer* response) override;
+  // Request: v1::GetDigestRequest; response: v1::Digest.
+  grpc::ServerUnaryReactor* GetDigest(grpc::CallbackServerContext* context,
+                                      const grpc::ByteBuffer* request,
+                                      grpc::ByteBuffer* response) override;
 
  private:
-  struct ListPlan;
+  // A call's answer: its serialized response, or its error.
+  using Reply = absl::AnyInvocable<absl::StatusOr<grpc::ByteBuffer>() &&>;
 
-  absl::Status AwaitSequence(grpc::ServerContext* context,
-                             uint64_t min_sequence) const;
-  // Finishes `reactor` with `answer()` once the replica has applied
-  // `min_sequence`: at once on this thread if it has and the answer is
-  // `cheap`, else on the runner.
-  void Answer(grpc::CallbackServerContext* context,
-              grpc::ServerUnaryReactor* reactor, uint64_t min_sequence,
-              bool cheap, absl::AnyInvocable<grpc::Status() &&> answer);
-  static absl::StatusOr<ListPlan> PlanList(const v1::ListRecordsRequest& request);
-  // Checks the parent's city and bureau and resolves the names in the
-  // filter (after min_sequence, so that records just written count).
-  absl::Status ResolveNames(const Parent& parent, Filter& filter) const;
-  // The serialized v1::ListRecordsResponse.
-  absl::StatusOr<std::string> ListRecordsBytes(
-      const grpc::ServerContextBase& context,
-      const v1::ListRecordsRequest& request, const ListPlan& plan) const;
+  // Finishes the call with `reply()` in `response` once the replica has
+  // applied `min_sequence` (0: at once): on this thread if it has and the
+  // reply is `cheap`, else on the runner. Returns the call's reactor.
+  grpc::ServerUnaryReactor* Answer(grpc::CallbackServerContext* context,
+                                   grpc::ByteBuffer* response,
+                                   uint64_t min_sequence, bool cheap,
+                                   Reply reply);
 
   const Replica& replica_;
   QueryServiceOptions options_;

@@ -214,10 +214,12 @@ TEST_F(ServerContractTest, UnparsableRequestsAreInvalidArgumentOnEveryMethod) {
   ExpectEveryMethodRejectsUnparsableRequests(*ingest, "kouryu.v1.ChangeFeed", {});
   ExpectEveryMethodRejectsUnparsableRequests(*ingest, "kouryu.v1.AdminService",
                                              {});
-  // GetRecord and ListRecords read their requests' bytes themselves, so
-  // they name the field.
-  ExpectEveryMethodRejectsUnparsableRequests(*query, "kouryu.v1.QueryService",
-                                             {"GetRecord", "ListRecords"});
+  // The query methods read their requests' bytes themselves, so they name
+  // the field.
+  ExpectEveryMethodRejectsUnparsableRequests(
+      *query, "kouryu.v1.QueryService",
+      {"GetRecord", "ListRecords", "SearchRecords", "ListCities", "ListBureaus",
+       "SummarizeRecords", "GetReplicaStatus", "GetDigest"});
   // Both servers still answer.
   v1::GetDigestRequest digest_request;
   v1::Digest digest;

@@ -9,3 +9,8 @@ kouryu_test(search_text_test SOURCES query-service/search_text_test.cc LIBS kour
 kouryu_test(names_test SOURCES query-service/names_test.cc LIBS kouryu_query)
 kouryu_test(replica_power_loss_test SOURCES query-service/replica_power_loss_test.cc
   LIBS kouryu_query kouryu_power_loss_fs)
+# ListRecords and SummarizeRecords below gRPC: plans, pages
+# and groups over a real replica, and responses built from stored records.
+kouryu_test(list_records_test SOURCES query-service/list_records_test.cc LIBS kouryu_query)
+kouryu_test(summarize_test SOURCES query-service/summarize_test.cc LIBS kouryu_query)
+kouryu_test(record_wire_test SOURCES query-service/record_wire_test.cc LIBS kouryu_query)
