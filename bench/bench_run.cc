@@ -11,13 +11,13 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "bench/generator.h"
 #include "bench/ingest_load.h"
 #include "bench/load.h"
 #include "bench/report.h"
 #include "bench/rocksdb_floor.h"
 #include "bench/scenarios.h"
 #include "bench/tcp_floor.h"
+#include "tests/support/generator.h"
 #include "tests/support/process.h"
 
 namespace kouryu::bench {
@@ -94,7 +94,7 @@ class Run {
 
   const BenchOptions& options_;
   const std::string dir_;
-  const TableGenerator generator_;
+  const testing::TableGenerator generator_;
   // The next generated row to write: rows [0, records) are streamed in,
   // unary writes take the rows after them.
   std::atomic<uint64_t> next_row_;

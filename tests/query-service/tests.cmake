@@ -9,3 +9,6 @@ kouryu_test(search_text_test SOURCES query-service/search_text_test.cc LIBS kour
 kouryu_test(names_test SOURCES query-service/names_test.cc LIBS kouryu_query)
 kouryu_test(replica_power_loss_test SOURCES query-service/replica_power_loss_test.cc
   LIBS kouryu_query kouryu_power_loss_fs)
+# The follower against a scripted ChangeFeed on port 0: heads, a history
+# that moved, streams that end and fail.
+kouryu_test(follower_feed_test SOURCES query-service/follower_feed_test.cc LIBS kouryu_query)
