@@ -17,6 +17,7 @@
 #include "bench/rocksdb_floor.h"
 #include "bench/scenarios.h"
 #include "bench/tcp_floor.h"
+#include "common/status.h"
 #include "tests/support/generator.h"
 #include "tests/support/process.h"
 
@@ -35,8 +36,9 @@ constexpr absl::Duration kSettleLimit = absl::Seconds(120);
 constexpr int kCatchUpAsks = 60;
 
 absl::Status CallFailed(absl::string_view what, const grpc::Status& status) {
-  return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
-                      absl::StrCat(what, ": ", status.error_message()));
+  const absl::Status converted = FromGrpcStatus(status);
+  return absl::Status(converted.code(),
+                      absl::StrCat(what, ": ", converted.message()));
 }
 
 // The answers to a whole stream or table (a RowResult per row) outgrow

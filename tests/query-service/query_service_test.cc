@@ -34,7 +34,6 @@
 #include "common/gazetteer.h"
 #include "common/keys.h"
 #include "common/server.h"
-#include "common/text.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "google/rpc/error_details.pb.h"
@@ -44,6 +43,7 @@
 #include "ingest-service/store.h"
 #include "kouryu/v1/query_service.grpc.pb.h"
 #include "query-service/replica.h"
+#include "query-service/search_text.h"
 #include "tests/support/generator.h"
 #include "tests/support/temp_dir.h"
 
