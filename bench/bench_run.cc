@@ -11,13 +11,14 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "bench/generator.h"
 #include "bench/ingest_load.h"
 #include "bench/load.h"
 #include "bench/report.h"
 #include "bench/rocksdb_floor.h"
 #include "bench/scenarios.h"
 #include "bench/tcp_floor.h"
+#include "common/status.h"
+#include "tests/support/generator.h"
 #include "tests/support/process.h"
 
 namespace kouryu::bench {
@@ -35,8 +36,9 @@ constexpr absl::Duration kSettleLimit = absl::Seconds(120);
 constexpr int kCatchUpAsks = 60;
 
 absl::Status CallFailed(absl::string_view what, const grpc::Status& status) {
-  return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
-                      absl::StrCat(what, ": ", status.error_message()));
+  const absl::Status converted = FromGrpcStatus(status);
+  return absl::Status(converted.code(),
+                      absl::StrCat(what, ": ", converted.message()));
 }
 
 // The answers to a whole stream or table (a RowResult per row) outgrow
@@ -94,7 +96,7 @@ class Run {
 
   const BenchOptions& options_;
   const std::string dir_;
-  const TableGenerator generator_;
+  const testing::TableGenerator generator_;
   // The next generated row to write: rows [0, records) are streamed in,
   // unary writes take the rows after them.
   std::atomic<uint64_t> next_row_;

@@ -1,6 +1,6 @@
-// kouryu-generate: writes a synthetic exchange table (bench/generator.h) in
-// the published TSV layout, for benchmarks and for trying the services with
-// more data than the published 36 rows.
+// kouryu-generate: writes a synthetic exchange table
+// (tests/support/generator.h) in the published TSV layout, for benchmarks and
+// for trying the services with more data than the published 36 rows.
 //
 //   kouryu-generate --rows=10000 --seed=7 --fiscal_year=2020 --out=fy2020.tsv
 //
@@ -15,7 +15,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
-#include "bench/generator.h"
+#include "tests/support/generator.h"
 
 ABSL_FLAG(uint64_t, rows, 1000, "Number of rows to write.");
 ABSL_FLAG(uint64_t, seed, 1, "Seed; the same seed gives the same table.");
@@ -36,9 +36,9 @@ int main(int argc, char** argv) {
               << " is outside 1989..2100\n";
     return 2;
   }
-  kouryu::bench::GeneratorOptions options;
+  kouryu::testing::GeneratorOptions options;
   options.seed = absl::GetFlag(FLAGS_seed);
-  kouryu::bench::TableGenerator generator(options);
+  kouryu::testing::TableGenerator generator(options);
   const std::string table =
       generator.Table(fiscal_year, 0, absl::GetFlag(FLAGS_rows));
 

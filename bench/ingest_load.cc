@@ -86,7 +86,7 @@ class RecordStream final
 class LagProbes {
  public:
   LagProbes(v1::IngestService::Stub& ingest, v1::QueryService::Stub& query,
-            const TableGenerator& generator, int probe_slots,
+            const testing::TableGenerator& generator, int probe_slots,
             Clock::time_point window_start, Clock::time_point window_end)
       : ingest_(ingest),
         query_(query),
@@ -184,7 +184,7 @@ class LagProbes {
 
   v1::IngestService::Stub& ingest_;
   v1::QueryService::Stub& query_;
-  const TableGenerator& generator_;
+  const testing::TableGenerator& generator_;
   const int probe_slots_;
   const Clock::time_point window_start_, window_end_;
   absl::Mutex mutex_;
@@ -250,7 +250,7 @@ Figures ImportTable(const std::string& name, v1::IngestService::Stub& stub,
 
 Figures ReplicationLag(const std::string& name, v1::IngestService::Stub& ingest,
                        v1::QueryService::Stub& query,
-                       const TableGenerator& generator,
+                       const testing::TableGenerator& generator,
                        const LagOptions& options) {
   const Clock::time_point start = Clock::now();
   const Clock::time_point window_start =

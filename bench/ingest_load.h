@@ -14,10 +14,10 @@
 #include <vector>
 
 #include "absl/time/time.h"
-#include "bench/generator.h"
 #include "bench/measure.h"
 #include "kouryu/v1/ingest_service.grpc.pb.h"
 #include "kouryu/v1/query_service.grpc.pb.h"
+#include "tests/support/generator.h"
 
 namespace kouryu::bench {
 
@@ -67,7 +67,7 @@ struct LagOptions {
 // acknowledged in the window; p50/p99 are of the probed writes' lag.
 Figures ReplicationLag(const std::string& name, v1::IngestService::Stub& ingest,
                        v1::QueryService::Stub& query,
-                       const TableGenerator& generator,
+                       const testing::TableGenerator& generator,
                        const LagOptions& options);
 
 }  // namespace kouryu::bench

@@ -22,10 +22,10 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "bench/generator.h"
 #include "bench/scenarios.h"
 #include "kouryu/v1/ingest_service.grpc.pb.h"
 #include "kouryu/v1/query_service.grpc.pb.h"
+#include "tests/support/generator.h"
 #include "tests/support/process.h"
 
 ABSL_FLAG(std::string, sizes, "10000,100000,1000000", "record counts to load");
@@ -133,7 +133,7 @@ Row Measure(int64_t size) {
   auto query_stub = v1::QueryService::NewStub(query_channel);
 
   // Load through IngestRecords streams, then wait for the replica.
-  TableGenerator generator({.seed = absl::GetFlag(FLAGS_seed)});
+  testing::TableGenerator generator({.seed = absl::GetFlag(FLAGS_seed)});
   auto load_start = Clock::now();
   uint64_t sequence = 0;
   for (int64_t begin = 0; begin < size; begin += kRowsPerStream) {

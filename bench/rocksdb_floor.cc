@@ -39,8 +39,8 @@ uint64_t Mix(uint64_t z) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<RocksDbFloor>> RocksDbFloor::Create(
-    const std::string& dir, const TableGenerator& generator, int64_t records,
-    bool fill) {
+    const std::string& dir, const testing::TableGenerator& generator,
+    int64_t records, bool fill) {
   records = std::max<int64_t>(records, 1);
   // Values: generated rows normalized and stamped as the store stamps them.
   ingest::Normalizer normalizer(Gazetteer::Builtin());

@@ -25,8 +25,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "bench/generator.h"
 #include "bench/measure.h"
+#include "tests/support/generator.h"
 
 namespace kouryu::bench {
 
@@ -36,8 +36,8 @@ class RocksDbFloor {
   // reads go to `records` keys, those of generated rows [0, records); with
   // `fill`, writes every one of them first.
   static absl::StatusOr<std::unique_ptr<RocksDbFloor>> Create(
-      const std::string& dir, const TableGenerator& generator, int64_t records,
-      bool fill);
+      const std::string& dir, const testing::TableGenerator& generator,
+      int64_t records, bool fill);
   ~RocksDbFloor();
 
   RocksDbFloor(const RocksDbFloor&) = delete;

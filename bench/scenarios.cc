@@ -169,7 +169,7 @@ AsyncCall SearchRecords(v1::QueryService::Stub& stub, int page_size) {
 }
 
 AsyncCall UpsertRecords(v1::IngestService::Stub& stub,
-                        const TableGenerator& generator,
+                        const testing::TableGenerator& generator,
                         std::atomic<uint64_t>* next_row) {
   auto* async = stub.async();
   return UnaryCall<v1::UpsertRecordRequest, v1::UpsertRecordResponse>(

@@ -3,7 +3,7 @@
 
 // The calls the benchmark scenarios make, as AsyncCalls for RunLoad
 // (load.h): typed requests whose keys vary from call to call, over the
-// records that TableGenerator writes.
+// records that TableGenerator (tests/support/generator.h) writes.
 
 #include <atomic>
 #include <cstdint>
@@ -11,11 +11,11 @@
 #include <string>
 #include <vector>
 
-#include "bench/generator.h"
 #include "bench/load.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "kouryu/v1/ingest_service.grpc.pb.h"
 #include "kouryu/v1/query_service.grpc.pb.h"
+#include "tests/support/generator.h"
 
 namespace kouryu::bench {
 
@@ -47,7 +47,7 @@ AsyncCall SearchRecords(v1::QueryService::Stub& stub, int page_size);
 // UpsertRecord of generated row `*next_row` (then the next one, ...): each
 // call writes a new record.
 AsyncCall UpsertRecords(v1::IngestService::Stub& stub,
-                        const TableGenerator& generator,
+                        const testing::TableGenerator& generator,
                         std::atomic<uint64_t>* next_row);
 
 }  // namespace kouryu::bench

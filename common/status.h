@@ -95,6 +95,11 @@ absl::Status StorageCorrupted(absl::string_view what);
 
 grpc::Status ToGrpcStatus(const absl::Status& status);
 
+// The other way, for a call's answer: the same code (both use the canonical
+// numbering) and message. The details (grpc-status-details-bin) stay
+// behind; what shows them to a person reads grpc::Status::error_details().
+absl::Status FromGrpcStatus(const grpc::Status& status);
+
 }  // namespace kouryu
 
 #endif  // KOURYU_COMMON_STATUS_H_

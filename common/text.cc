@@ -133,14 +133,4 @@ std::string NormalizeText(absl::string_view text) {
   return CollapseWhitespace(normalized);
 }
 
-std::string FoldForSearch(absl::string_view text) {
-  std::string normalized = NormalizeText(text);
-  icu::UnicodeString folded = icu::UnicodeString::fromUTF8(icu::StringPiece(
-      normalized.data(), static_cast<int32_t>(normalized.size())));
-  folded.foldCase();
-  std::string out;
-  folded.toUTF8String(out);
-  return out;
-}
-
 }  // namespace kouryu

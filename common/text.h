@@ -21,10 +21,6 @@ bool IsValidUtf8(absl::string_view text);
 // valid UTF-8; invalid sequences are replaced.
 std::string NormalizeText(absl::string_view text);
 
-// NormalizeText, then Unicode case folding (ＡＢＣ, ABC and abc all become
-// "abc"). The form in which search queries and searched text are compared.
-std::string FoldForSearch(absl::string_view text);
-
 }  // namespace kouryu
 
 #endif  // KOURYU_COMMON_TEXT_H_

@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
+#include "common/status.h"
 
 namespace kouryu::query {
 
@@ -323,8 +324,7 @@ absl::Status Follower::FollowOnce() {
     status_.connected = false;
   }
   if (!applied.ok()) return applied;
-  return absl::Status(static_cast<absl::StatusCode>(finished.error_code()),
-                      finished.error_message());
+  return FromGrpcStatus(finished);
 }
 
 }  // namespace kouryu::query

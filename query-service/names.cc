@@ -4,7 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
-#include "common/text.h"
+#include "query-service/search_text.h"
 
 namespace kouryu::query {
 namespace {

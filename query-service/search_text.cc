@@ -258,6 +258,16 @@ std::vector<IndexedGram> IndexedGrams(const SearchFields& fields) {
   return out;
 }
 
+std::string FoldForSearch(absl::string_view text) {
+  std::string normalized = NormalizeText(text);
+  icu::UnicodeString folded = icu::UnicodeString::fromUTF8(icu::StringPiece(
+      normalized.data(), static_cast<int32_t>(normalized.size())));
+  folded.foldCase();
+  std::string out;
+  folded.toUTF8String(out);
+  return out;
+}
+
 int CountOccurrences(absl::string_view haystack, absl::string_view needle) {
   int count = 0;
   for (size_t pos = haystack.find(needle); pos != absl::string_view::npos;

@@ -68,6 +68,11 @@ struct IndexedGram {
 };
 std::vector<IndexedGram> IndexedGrams(const SearchFields& fields);
 
+// NormalizeText (common/text.h), then Unicode case folding (ＡＢＣ, ABC and
+// abc all become "abc"). The form in which search queries and searched text
+// are compared, and names in parents and filters are matched.
+std::string FoldForSearch(absl::string_view text);
+
 // Non-overlapping occurrences of `needle` (non-empty) in `haystack`.
 int CountOccurrences(absl::string_view haystack, absl::string_view needle);
 

@@ -15,10 +15,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "bench/generator.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "kouryu/v1/query_service.grpc.pb.h"
+#include "tests/support/generator.h"
 #include "tests/support/process.h"
 
 namespace kouryu {
@@ -503,7 +503,7 @@ TEST_F(CliTest, BackupCreateListDelete) {
 TEST_F(CliTest, ExportedTablesImportIntoTheSameRecords) {
   // The published table and a generated one of another year.
   const uint64_t published = ImportPublished(pair_);
-  bench::TableGenerator generator({.seed = 11});
+  testing::TableGenerator generator({.seed = 11});
   const std::string generated = root_ + "/generated.tsv";
   WriteFile(generated, generator.Table(2021, 0, 10'000));
   CommandResult imported =
@@ -560,7 +560,7 @@ TEST_F(CliTest, ImportsAHundredThousandRows) {
   GTEST_SKIP() << "100k rows take minutes under AddressSanitizer: run in the "
                   "optimized build";
 #endif
-  bench::TableGenerator generator({.seed = 5});
+  testing::TableGenerator generator({.seed = 5});
   const std::string file = root_ + "/100k.tsv";
   WriteFile(file, generator.Table(2020, 0, 100'000));
   CommandResult r = Cli({pair_.ingest->address(), "import", file}, true);

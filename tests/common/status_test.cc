@@ -102,6 +102,33 @@ TEST(ToGrpcStatusTest, KeepsCodeAndMessage) {
   }
 }
 
+TEST(FromGrpcStatusTest, KeepsCodeAndMessage) {
+  EXPECT_TRUE(FromGrpcStatus(grpc::Status::OK).ok());
+  const std::vector<std::pair<grpc::StatusCode, absl::StatusCode>> cases = {
+      {grpc::StatusCode::CANCELLED, absl::StatusCode::kCancelled},
+      {grpc::StatusCode::INVALID_ARGUMENT, absl::StatusCode::kInvalidArgument},
+      {grpc::StatusCode::DEADLINE_EXCEEDED,
+       absl::StatusCode::kDeadlineExceeded},
+      {grpc::StatusCode::NOT_FOUND, absl::StatusCode::kNotFound},
+      {grpc::StatusCode::PERMISSION_DENIED,
+       absl::StatusCode::kPermissionDenied},
+      {grpc::StatusCode::RESOURCE_EXHAUSTED,
+       absl::StatusCode::kResourceExhausted},
+      {grpc::StatusCode::UNIMPLEMENTED, absl::StatusCode::kUnimplemented},
+      {grpc::StatusCode::UNAVAILABLE, absl::StatusCode::kUnavailable},
+      {grpc::StatusCode::UNAUTHENTICATED, absl::StatusCode::kUnauthenticated},
+  };
+  for (const auto& [grpc_code, code] : cases) {
+    absl::Status status = FromGrpcStatus(grpc::Status(grpc_code, "m"));
+    EXPECT_EQ(status.code(), code) << status;
+    EXPECT_EQ(status.message(), "m");
+  }
+  // A round trip keeps code and message; the details stay behind.
+  absl::Status status = FromGrpcStatus(
+      ToGrpcStatus(WithReason(absl::AbortedError("stale"), "ETAG_MISMATCH")));
+  EXPECT_EQ(status, absl::AbortedError("stale"));
+}
+
 TEST(ToGrpcStatusTest, PacksErrorInfoAndBadRequest) {
   absl::Status status = InvalidArgumentError(
       "INVALID_ENCODING", "line 3: bytes that are not valid UTF-8",

@@ -28,12 +28,14 @@
 #include "kouryu/v1/ingest_service.grpc.pb.h"
 #include "kouryu/v1/query_service.grpc.pb.h"
 #include "tests/support/process.h"
+#include "tests/support/published_table.h"
 
 namespace kouryu {
 namespace {
 
 namespace fs = std::filesystem;
 using ::kouryu::testing::CommandResult;
+using ::kouryu::testing::PublishedTable;
 using ::kouryu::testing::RunCommand;
 using ::kouryu::testing::ServerProcess;
 
@@ -52,14 +54,6 @@ std::string ReasonOf(const grpc::Status& status) {
     if (any.UnpackTo(&info)) return info.reason();
   }
   return "";
-}
-
-std::string PublishedTable() {
-  std::ifstream in(KOURYU_SOURCE_DIR "/data/tokyo-exchange-r1.tsv",
-                   std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 // One ingest server and its stubs.

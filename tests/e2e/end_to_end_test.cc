@@ -4,60 +4,37 @@
 // (never a sleep).
 
 #include <grpcpp/grpcpp.h>
+#include <signal.h>
 
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <set>
-#include <sstream>
 
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
+#include "grpc/health/v1/health.grpc.pb.h"
 #include "gtest/gtest.h"
 #include "kouryu/v1/change_feed.grpc.pb.h"
 #include "kouryu/v1/ingest_service.grpc.pb.h"
 #include "kouryu/v1/query_service.grpc.pb.h"
 #include "tests/support/process.h"
+#include "tests/support/published_table.h"
 
 namespace kouryu {
 namespace {
 
-using ::kouryu::testing::CommandResult;
-using ::kouryu::testing::RunCommand;
+using ::kouryu::testing::kBeijingRecords;
+using ::kouryu::testing::kEducationBureauRecords;
+using ::kouryu::testing::kOlympicBureauRecords;
+using ::kouryu::testing::kParisRecords;
+using ::kouryu::testing::kPublishedRecords;
+using ::kouryu::testing::kSeoulRecords;
+using ::kouryu::testing::kUnassignedRecords;
+using ::kouryu::testing::PublishedTable;
 using ::kouryu::testing::ServerProcess;
 using ::testing::HasSubstr;
-using Json = nlohmann::json;
-
-// Counts made by reading data/tokyo-exchange-r1.tsv by hand (data lines 4-42;
-// lines 1, 2, 14, 24 and 37 are blank, line 3 is the header).
-constexpr int kPublishedRecords = 36;
-// 大韓民国ソウル特別市 (4), ソウル市 items on lines 15, 22, 32, 33.
-constexpr int kSeoulRecords = 5;
-// 北京市 on lines 5, 12, 13, 19, 21, 27, 31, 41.
-constexpr int kBeijingRecords = 8;
-// パリ市 on lines 6, 18, 20, 26, 29.
-constexpr int kParisRecords = 5;
-// Items naming no city: lines 10, 28, 35, 38, 39, 42.
-constexpr int kUnassignedRecords = 6;
-// オリンピック・パラリンピック準備局: lines 20-23 and 25-28.
-constexpr int kOlympicBureauRecords = 8;
-// 教育庁: lines 36, 38, 39, 40, 41.
-constexpr int kEducationBureauRecords = 5;
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-std::string PublishedTable() {
-  return ReadFile(KOURYU_SOURCE_DIR "/data/tokyo-exchange-r1.tsv");
-}
 
 std::unique_ptr<grpc::ClientContext> Deadline(int seconds = 60) {
   auto context = std::make_unique<grpc::ClientContext>();
@@ -154,13 +131,6 @@ class EndToEndTest : public ::testing::Test {
         query_stub_->ListRecords(Deadline().get(), request, &response);
     EXPECT_TRUE(status.ok()) << parent << ": " << status.error_message();
     return response.total_size();
-  }
-
-  CommandResult Cli(const std::vector<std::string>& args,
-                    const std::string& input = "") {
-    std::vector<std::string> argv = {KOURYU_CLI_BIN};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return RunCommand(argv, input);
   }
 
   std::string root_;
@@ -349,108 +319,6 @@ TEST_F(EndToEndTest, SubscribeUntilHeadStreamsTheChangelog) {
   EXPECT_EQ(imported, 36u);
 }
 
-// What a person debugging with a reflection client sees: the services, the
-// health check, and every RPC called from JSON.
-TEST_F(EndToEndTest, ReflectionClientCallsEveryMethodFromJson) {
-  for (const std::string& address : {ingest_->address(), query_->address()}) {
-    CommandResult listed = Cli({address, "list"});
-    ASSERT_EQ(listed.exit_code, 0);
-    EXPECT_THAT(listed.out, HasSubstr("grpc.health.v1.Health"));
-    EXPECT_THAT(listed.out, HasSubstr("grpc.reflection.v1alpha.ServerReflection"));
-    CommandResult health = Cli({address, "grpc.health.v1.Health/Check"});
-    ASSERT_EQ(health.exit_code, 0);
-    EXPECT_EQ(Json::parse(health.out)["status"], "SERVING");
-    CommandResult described = Cli({address, "describe", "grpc.health.v1.Health"});
-    EXPECT_THAT(described.out, HasSubstr("rpc Check"));
-  }
-  EXPECT_THAT(Cli({ingest_->address(), "list"}).out,
-              HasSubstr("kouryu.v1.IngestService\nkouryu.v1.ChangeFeed"));
-  EXPECT_THAT(Cli({query_->address(), "list"}).out,
-              HasSubstr("kouryu.v1.QueryService"));
-  EXPECT_THAT(Cli({query_->address(), "describe", "kouryu.v1.Record"}).out,
-              HasSubstr("repeated .kouryu.v1.City mentioned_cities"));
-
-  // ImportTable: bytes travel as base64 in JSON.
-  std::string import_json = absl::StrCat(
-      R"({"content":")", absl::Base64Escape(PublishedTable()),
-      R"(","fileName":"tokyo-exchange-r1.tsv"})");
-  CommandResult imported = Cli({"-d", "@", ingest_->address(),
-                                "kouryu.v1.IngestService/ImportTable"},
-                               import_json);
-  ASSERT_EQ(imported.exit_code, 0);
-  EXPECT_EQ(Json::parse(imported.out)["createdCount"], 36);
-
-  CommandResult upserted = Cli(
-      {"-d",
-       R"({"record":{"category":"②姉妹港交流","department":"港湾局港湾経営部",)"
-       R"("title":"大韓民国ソウル特別市との港湾交流","fiscalYear":2020}})",
-       ingest_->address(), "kouryu.v1.IngestService/UpsertRecord"});
-  ASSERT_EQ(upserted.exit_code, 0);
-  const Json upsert = Json::parse(upserted.out);
-  EXPECT_EQ(upsert["sequence"], "37");
-  EXPECT_EQ(upsert["outcome"], "OUTCOME_CREATED");
-
-  // IngestRecords is client-streaming: several JSON objects in a row.
-  CommandResult streamed = Cli(
-      {"-d", "@", ingest_->address(), "kouryu.v1.IngestService/IngestRecords"},
-      R"({"record":{"category":"②姉妹港交流","department":"港湾局港湾経営部","title":"A港","fiscalYear":2020}})"
-      R"({"record":{"category":"②姉妹港交流","department":"未知局","title":"B港","fiscalYear":2020}})");
-  ASSERT_EQ(streamed.exit_code, 0);
-  const Json stream = Json::parse(streamed.out);
-  EXPECT_EQ(stream["createdCount"], 1);
-  EXPECT_EQ(stream["rejectedCount"], 1);
-  ASSERT_EQ(stream["results"].size(), 2u);
-  EXPECT_EQ(stream["results"][1]["violations"][0]["field"], "records[2].department");
-
-  CommandResult listed = Cli(
-      {"-d", R"({"parent":"cities/seoul","minSequence":"38","pageSize":10})",
-       query_->address(), "kouryu.v1.QueryService/ListRecords"});
-  ASSERT_EQ(listed.exit_code, 0);
-  EXPECT_EQ(Json::parse(listed.out)["totalSize"], 6);
-
-  CommandResult by_bureau = Cli(
-      {"-d", R"({"parent":"cities/-/bureaus/port-harbor","minSequence":"38"})",
-       query_->address(), "kouryu.v1.QueryService/ListRecords"});
-  EXPECT_EQ(Json::parse(by_bureau.out)["totalSize"], 3);
-
-  const std::string name = upsert["record"]["name"];
-  EXPECT_THAT(name, ::testing::StartsWith("cities/seoul/bureaus/port-harbor/records/"));
-  CommandResult got = Cli({"-d",
-                           absl::StrCat(R"({"name":")", name,
-                                        R"(","minSequence":"38"})"),
-                           query_->address(), "kouryu.v1.QueryService/GetRecord"});
-  ASSERT_EQ(got.exit_code, 0);
-  EXPECT_EQ(Json::parse(got.out)["category"], "CATEGORY_SISTER_PORT_EXCHANGE");
-
-  // A server stream: with -o jsonl, one response per line.
-  CommandResult subscribed =
-      Cli({"-o", "jsonl", "-d", R"({"afterSequence":"36","untilHead":true})",
-           ingest_->address(), "kouryu.v1.ChangeFeed/Subscribe"});
-  ASSERT_EQ(subscribed.exit_code, 0);
-  std::vector<std::string> sequences;
-  std::istringstream lines(subscribed.out);
-  for (std::string line; std::getline(lines, line);) {
-    for (const Json& change : Json::parse(line).value("changes", Json::array())) {
-      sequences.push_back(change["sequence"]);
-    }
-  }
-  EXPECT_EQ(sequences, (std::vector<std::string>{"37", "38"}));
-
-  CommandResult deleted = Cli(
-      {"-d", absl::StrCat(R"({"name":")", name, R"("})"), ingest_->address(),
-       "kouryu.v1.IngestService/DeleteRecord"});
-  ASSERT_EQ(deleted.exit_code, 0);
-  EXPECT_EQ(Json::parse(deleted.out)["sequence"], "39");
-
-  // Errors come back with their details.
-  CommandResult missing = Cli({"-d",
-                               absl::StrCat(R"({"name":")", name,
-                                            R"(","minSequence":"39"})"),
-                               query_->address(),
-                               "kouryu.v1.QueryService/GetRecord"});
-  EXPECT_NE(missing.exit_code, 0);
-}
-
 // 600 rows with 1,000 characters of results each (realistic for the
 // published table's longer cells), written in one IngestRecords stream: the
 // changelog batch is larger than gRPC's default 4 MiB message, which a feed
@@ -550,11 +418,93 @@ TEST_F(EndToEndTest, ReplicaCatchesUpAfterAStreamOfLargeRows) {
   EXPECT_EQ(replica_status.last_error(), "");
 }
 
-TEST_F(EndToEndTest, GracefulShutdownExitsCleanly) {
-  Import(PublishedTable());
+// SIGTERM: health turns NOT_SERVING first (a Watch sees it), then the
+// server drains: a stream of rows in flight when the signal came is still
+// read to its end and answered, and the process exits 0.
+TEST_F(EndToEndTest, GracefulShutdownDrainsCallsInFlight) {
+  const uint64_t imported = Import(PublishedTable()).sequence();
+  ASSERT_EQ(TotalSize("cities/-", imported), kPublishedRecords);
+  auto channel = grpc::CreateChannel(ingest_->address(),
+                                     grpc::InsecureChannelCredentials());
+  auto health = grpc::health::v1::Health::NewStub(channel);
+  grpc::health::v1::HealthCheckRequest watch_request;
+  watch_request.set_service("kouryu.v1.IngestService");
+  auto watch_context = Deadline();
+  auto watch = health->Watch(watch_context.get(), watch_request);
+  grpc::health::v1::HealthCheckResponse seen;
+  ASSERT_TRUE(watch->Read(&seen));
+  ASSERT_EQ(seen.status(), grpc::health::v1::HealthCheckResponse::SERVING);
+
+  // A stream of rows in flight: two written before the signal, two after.
+  auto row = [](int i) {
+    v1::IngestRecordsRequest request;
+    v1::RawRecord* record = request.mutable_record();
+    record->set_category("②姉妹港交流");
+    record->set_department("港湾局港湾経営部");
+    record->set_title(
+        absl::StrCat("フランス共和国パリ市との港湾交流 第", i, "回"));
+    record->set_fiscal_year(2020);
+    return request;
+  };
+  auto ingest_context = Deadline();
+  v1::IngestRecordsResponse ingested;
+  auto writer = v1::IngestService::NewStub(channel)->IngestRecords(
+      ingest_context.get(), &ingested);
+  ASSERT_TRUE(writer->Write(row(1)));
+  ASSERT_TRUE(writer->Write(row(2)));
+
+  // The fixture's channels are closed first (see TerminateIngest).
+  ingest_stub_.reset();
+  feed_stub_.reset();
   query_stub_.reset();
-  EXPECT_EQ(query_->Terminate(), 0);
-  EXPECT_EQ(TerminateIngest(), 0);
+  ASSERT_EQ(kill(ingest_->pid(), SIGTERM), 0);
+  ASSERT_TRUE(watch->Read(&seen));
+  EXPECT_EQ(seen.status(), grpc::health::v1::HealthCheckResponse::NOT_SERVING);
+  watch_context->TryCancel();
+  watch->Finish();
+
+  // NOT_SERVING came before the drain: the call in flight goes on.
+  ASSERT_TRUE(writer->Write(row(3)));
+  ASSERT_TRUE(writer->Write(row(4)));
+  ASSERT_TRUE(writer->WritesDone());
+  grpc::Status status = writer->Finish();
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(ingested.created_count(), 4);
+  EXPECT_EQ(ingested.sequence(), imported + 4);
+
+  writer.reset();
+  watch.reset();
+  health.reset();
+  channel.reset();
+  const std::string address = ingest_->address();
+  EXPECT_EQ(ingest_->Wait(), 0);
+
+  // What the drained call wrote was kept: ingest, started again, feeds it
+  // to the replica.
+  StartIngest(address);
+  query_stub_ = v1::QueryService::NewStub(grpc::CreateChannel(
+      query_->address(), grpc::InsecureChannelCredentials()));
+  EXPECT_EQ(TotalSize("cities/paris", imported + 4), kParisRecords + 4);
+  query_stub_.reset();
+
+  // The replica too goes NOT_SERVING before it stops.
+  auto query_channel = grpc::CreateChannel(query_->address(),
+                                           grpc::InsecureChannelCredentials());
+  auto query_watch_context = Deadline();
+  grpc::health::v1::HealthCheckRequest query_request;
+  query_request.set_service("kouryu.v1.QueryService");
+  auto query_watch = grpc::health::v1::Health::NewStub(query_channel)
+                         ->Watch(query_watch_context.get(), query_request);
+  ASSERT_TRUE(query_watch->Read(&seen));
+  ASSERT_EQ(seen.status(), grpc::health::v1::HealthCheckResponse::SERVING);
+  ASSERT_EQ(kill(query_->pid(), SIGTERM), 0);
+  ASSERT_TRUE(query_watch->Read(&seen));
+  EXPECT_EQ(seen.status(), grpc::health::v1::HealthCheckResponse::NOT_SERVING);
+  query_watch_context->TryCancel();
+  query_watch->Finish();
+  query_watch.reset();
+  query_channel.reset();
+  EXPECT_EQ(query_->Wait(), 0);
 }
 
 }  // namespace

@@ -33,10 +33,12 @@
 #include "kouryu/v1/query_service.grpc.pb.h"
 #include "tests/support/http.h"
 #include "tests/support/process.h"
+#include "tests/support/published_table.h"
 
 namespace kouryu {
 namespace {
 
+using ::kouryu::testing::PublishedTable;
 using ::kouryu::testing::RunCommand;
 using ::kouryu::testing::ServerProcess;
 using ::testing::HasSubstr;
@@ -50,9 +52,6 @@ std::string ReadFile(const std::string& path) {
   return s.str();
 }
 
-std::string PublishedTable() {
-  return ReadFile(KOURYU_SOURCE_DIR "/data/tokyo-exchange-r1.tsv");
-}
 
 std::unique_ptr<grpc::ClientContext> Deadline(int seconds = 60) {
   auto context = std::make_unique<grpc::ClientContext>();

@@ -2,13 +2,12 @@
 # on loopback port 0 with temporary data directories.
 kouryu_test(end_to_end_test
   SOURCES e2e/end_to_end_test.cc
-  LIBS kouryu_proto kouryu_process nlohmann_json::nlohmann_json)
+  LIBS kouryu_proto kouryu_process)
 target_include_directories(end_to_end_test PRIVATE "${PROJECT_SOURCE_DIR}")
 target_compile_definitions(end_to_end_test PRIVATE
   KOURYU_INGEST_BIN="$<TARGET_FILE:kouryu-ingest>"
-  KOURYU_QUERY_BIN="$<TARGET_FILE:kouryu-query>"
-  KOURYU_CLI_BIN="$<TARGET_FILE:kouryu-cli>")
-add_dependencies(end_to_end_test kouryu-ingest kouryu-query kouryu-cli)
+  KOURYU_QUERY_BIN="$<TARGET_FILE:kouryu-query>")
+add_dependencies(end_to_end_test kouryu-ingest kouryu-query)
 
 # Both real servers: every method's answer to an unparsable request, and
 # health per service.
@@ -56,3 +55,15 @@ target_compile_definitions(security_test PRIVATE
   KOURYU_QUERY_BIN="$<TARGET_FILE:kouryu-query>"
   KOURYU_CLI_BIN="$<TARGET_FILE:kouryu-cli>")
 add_dependencies(security_test kouryu-ingest kouryu-query kouryu-cli)
+
+# kouryu-cli's reflection client against both real servers: one case per
+# RPC of every service they offer, asserting on the parsed JSON.
+kouryu_test(reflection_test
+  SOURCES e2e/reflection_test.cc
+  LIBS kouryu_proto kouryu_process absl::strings nlohmann_json::nlohmann_json)
+target_include_directories(reflection_test PRIVATE "${PROJECT_SOURCE_DIR}")
+target_compile_definitions(reflection_test PRIVATE
+  KOURYU_INGEST_BIN="$<TARGET_FILE:kouryu-ingest>"
+  KOURYU_QUERY_BIN="$<TARGET_FILE:kouryu-query>"
+  KOURYU_CLI_BIN="$<TARGET_FILE:kouryu-cli>")
+add_dependencies(reflection_test kouryu-ingest kouryu-query kouryu-cli)

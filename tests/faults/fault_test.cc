@@ -18,12 +18,12 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
-#include "bench/generator.h"
-#include "gtest/gtest.h"
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "gtest/gtest.h"
 #include "kouryu/v1/change_feed.grpc.pb.h"
 #include "kouryu/v1/ingest_service.grpc.pb.h"
 #include "kouryu/v1/query_service.grpc.pb.h"
+#include "tests/support/generator.h"
 #include "tests/support/process.h"
 
 namespace kouryu {
@@ -541,7 +541,7 @@ TEST_F(FaultTest, ImportMemoryStaysWithinAFewTimesTheFile) {
                   "optimized build";
 #endif
   StartIngest("127.0.0.1:0", root_ + "/ingest");
-  bench::TableGenerator generator({.seed = 7});
+  testing::TableGenerator generator({.seed = 7});
   v1::ImportTableRequest request;
   request.set_content(generator.Table(2019, 0, 40'000));
   request.set_validate_only(true);

@@ -11,3 +11,4 @@ kouryu_test(ingest_calls_test SOURCES ingest-service/ingest_calls_test.cc
   LIBS kouryu_ingest kouryu_server)
 kouryu_test(power_loss_test SOURCES ingest-service/power_loss_test.cc
   LIBS kouryu_ingest kouryu_power_loss_fs)
+kouryu_test(events_test SOURCES ingest-service/events_test.cc LIBS kouryu_ingest)

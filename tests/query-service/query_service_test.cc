@@ -31,21 +31,21 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
-#include "bench/generator.h"
 #include "common/gazetteer.h"
 #include "common/keys.h"
 #include "common/server.h"
-#include "common/text.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
 #include "gtest/gtest.h"
-#include "tests/support/temp_dir.h"
 #include "ingest-service/normalizer.h"
 #include "ingest-service/store.h"
 #include "kouryu/v1/query_service.grpc.pb.h"
 #include "query-service/replica.h"
+#include "query-service/search_text.h"
+#include "tests/support/generator.h"
+#include "tests/support/temp_dir.h"
 
 namespace kouryu::query {
 namespace {
@@ -142,9 +142,9 @@ class World {
   // Generates `rows` rows from `seed` and writes them. Use with
   // ASSERT_NO_FATAL_FAILURE.
   void Build(uint64_t rows, uint64_t seed) {
-    bench::GeneratorOptions options;
+    testing::GeneratorOptions options;
     options.seed = seed;
-    generator_ = std::make_unique<bench::TableGenerator>(options);
+    generator_ = std::make_unique<testing::TableGenerator>(options);
     absl::StatusOr<std::unique_ptr<ingest::Store>> store =
         ingest::Store::Open(ingest_dir_.path() + "/db", {});
     ASSERT_TRUE(store.ok()) << store.status();
@@ -230,7 +230,7 @@ class World {
 
   uint64_t head() const { return store_->HeadSequence(); }
   uint64_t NextIndex() { return next_index_++; }
-  const bench::TableGenerator& generator() const { return *generator_; }
+  const testing::TableGenerator& generator() const { return *generator_; }
   const v1::RawRecord& RawOf(const std::string& name) const {
     return raws_.at(name);
   }
@@ -241,7 +241,7 @@ class World {
  private:
   ScopedTempDir ingest_dir_;
   ScopedTempDir replica_dir_;
-  std::unique_ptr<bench::TableGenerator> generator_;
+  std::unique_ptr<testing::TableGenerator> generator_;
   std::unique_ptr<ingest::Store> store_;
   std::unique_ptr<Replica> replica_;
   std::unique_ptr<QueryServiceImpl> service_;
@@ -378,12 +378,12 @@ std::vector<Folded>* QueryServiceTest::folded_ = new std::vector<Folded>();
 // The fixture's data comes from the generator; it must be the same on every
 // run and every machine for failures to be reproducible.
 TEST(GeneratorTest, DeterministicFromSeedAndIndex) {
-  bench::GeneratorOptions options;
+  testing::GeneratorOptions options;
   options.seed = kSeed;
-  bench::TableGenerator a(options);
-  bench::TableGenerator b(options);
+  testing::TableGenerator a(options);
+  testing::TableGenerator b(options);
   options.seed = kSeed + 1;
-  bench::TableGenerator other(options);
+  testing::TableGenerator other(options);
   int differing = 0;
   for (uint64_t i : {0ull, 1ull, 2ull, 999ull, 123456789ull}) {
     EXPECT_TRUE(MessageDifferencer::Equals(a.Row(i), b.Row(i))) << i;
@@ -393,9 +393,9 @@ TEST(GeneratorTest, DeterministicFromSeedAndIndex) {
   EXPECT_EQ(a.Table(2020, 10, 20), b.Table(2020, 10, 20));
   EXPECT_TRUE(absl::StartsWith(a.Table(2019, 0, 1),
                                "①分野\t②担当(関係)部所名\t③項目名\t④実績(R元年度)\n"));
-  EXPECT_EQ(bench::TableGenerator::Header(2020),
+  EXPECT_EQ(testing::TableGenerator::Header(2020),
             "①分野\t②担当(関係)部所名\t③項目名\t④実績(R2年度)");
-  EXPECT_EQ(bench::TableGenerator::Header(2018),
+  EXPECT_EQ(testing::TableGenerator::Header(2018),
             "①分野\t②担当(関係)部所名\t③項目名\t④実績(H30年度)");
 }
 

@@ -19,7 +19,6 @@
 #include "absl/strings/str_cat.h"
 #include "common/gazetteer.h"
 #include "common/server.h"
-#include "common/text.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "ingest-service/encoding.h"
@@ -29,6 +28,7 @@
 #include "kouryu/v1/query_service.grpc.pb.h"
 #include "query-service/query_service.h"
 #include "query-service/replica.h"
+#include "query-service/search_text.h"
 #include "tests/support/temp_dir.h"
 
 namespace kouryu::query {

@@ -10,7 +10,6 @@
 #include <string>
 #include <vector>
 
-#include "common/text.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 

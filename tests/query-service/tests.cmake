@@ -14,3 +14,6 @@ kouryu_test(replica_power_loss_test SOURCES query-service/replica_power_loss_tes
 kouryu_test(list_records_test SOURCES query-service/list_records_test.cc LIBS kouryu_query)
 kouryu_test(summarize_test SOURCES query-service/summarize_test.cc LIBS kouryu_query)
 kouryu_test(record_wire_test SOURCES query-service/record_wire_test.cc LIBS kouryu_query)
+# The follower against a scripted ChangeFeed on port 0: heads, a history
+# that moved, streams that end and fail.
+kouryu_test(follower_feed_test SOURCES query-service/follower_feed_test.cc LIBS kouryu_query)

@@ -35,11 +35,13 @@ class ServerProcess {
   int Terminate();
   // SIGKILL, then waits.
   void Kill();
+  // Waits for the process to exit (after a signal sent to pid()); returns
+  // the exit code (or 128 + signal).
+  int Wait();
 
  private:
   ServerProcess(pid_t pid, int stdout_fd, std::string address)
       : pid_(pid), stdout_fd_(stdout_fd), address_(std::move(address)) {}
-  int Wait();
 
   pid_t pid_;
   int stdout_fd_;

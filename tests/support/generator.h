@@ -1,5 +1,5 @@
-#ifndef KOURYU_BENCH_GENERATOR_H_
-#define KOURYU_BENCH_GENERATOR_H_
+#ifndef KOURYU_TESTS_SUPPORT_GENERATOR_H_
+#define KOURYU_TESTS_SUPPORT_GENERATOR_H_
 
 // Synthetic exchange tables for tests and benchmarks, deterministic from a
 // seed: the same options and index always give the same row. Rows look like
@@ -13,7 +13,7 @@
 
 #include "kouryu/v1/record.pb.h"
 
-namespace kouryu::bench {
+namespace kouryu::testing {
 
 struct GeneratorOptions {
   uint64_t seed = 1;
@@ -43,6 +43,6 @@ class TableGenerator {
   GeneratorOptions options_;
 };
 
-}  // namespace kouryu::bench
+}  // namespace kouryu::testing
 
-#endif  // KOURYU_BENCH_GENERATOR_H_
+#endif  // KOURYU_TESTS_SUPPORT_GENERATOR_H_

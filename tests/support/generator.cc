@@ -1,4 +1,4 @@
-#include "bench/generator.h"
+#include "tests/support/generator.h"
 
 #include <algorithm>
 #include <array>
@@ -9,7 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 
-namespace kouryu::bench {
+namespace kouryu::testing {
 namespace {
 
 // The generator's own random numbers: splitmix64, seeded from the options'
@@ -332,4 +332,4 @@ std::string TableGenerator::Table(int fiscal_year, uint64_t begin,
   return out;
 }
 
-}  // namespace kouryu::bench
+}  // namespace kouryu::testing
