@@ -88,8 +88,9 @@ class InProcessServer {
       const std::vector<grpc::Service*>& services, int max_threads);
   ~InProcessServer();
 
-  // Calls `method` with `requests` (a unary method gets exactly one) and a
-  // deadline `deadline` from now, reading every response (at most
+  // Calls `method` with `requests` (a unary method gets exactly one, as a
+  // generic unary call; streaming methods go through a generic stream) and
+  // a deadline `deadline` from now, reading every response (at most
   // kMaxStreamResponses, fewer when `visit` says stop).
   RpcResult Call(const RpcMethod& method, const std::vector<std::string>& requests,
                  absl::Duration deadline, const ResponseVisitor& visit = nullptr);
