@@ -21,6 +21,8 @@ extern "C" int ResultsFuzz(const uint8_t* data, size_t size);
 extern "C" int EventsFuzz(const uint8_t* data, size_t size);
 extern "C" int FilterFuzz(const uint8_t* data, size_t size);
 extern "C" int PageTokenFuzz(const uint8_t* data, size_t size);
+extern "C" int IngestRpcFuzz(const uint8_t* data, size_t size);
+extern "C" int QueryRpcFuzz(const uint8_t* data, size_t size);
 
 namespace kouryu::fuzz {
 
@@ -66,6 +68,9 @@ TEST(FuzzCorpusTest, Results) { Replay("results", ResultsFuzz); }
 TEST(FuzzCorpusTest, Events) { Replay("events", EventsFuzz); }
 TEST(FuzzCorpusTest, Filter) { Replay("filter", FilterFuzz); }
 TEST(FuzzCorpusTest, PageToken) { Replay("page_token", PageTokenFuzz); }
+// The request path of each server: every RPC, in-process, over real storage.
+TEST(FuzzCorpusTest, IngestRpc) { Replay("ingest_rpc", IngestRpcFuzz); }
+TEST(FuzzCorpusTest, QueryRpc) { Replay("query_rpc", QueryRpcFuzz); }
 
 }  // namespace
 }  // namespace kouryu::fuzz
