@@ -22,6 +22,7 @@
 #include "common/server_security.h"
 #include "ingest-service/admin_service.h"
 #include "ingest-service/backups.h"
+#include "ingest-service/change_feed.h"
 #include "ingest-service/ingest_metrics.h"
 #include "ingest-service/ingest_service.h"
 #include "ingest-service/normalizer.h"

@@ -1,9 +1,6 @@
 #include "ingest-service/store.h"
 
-#include <google/protobuf/io/coded_stream.h>
-#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <google/protobuf/util/time_util.h>
-#include <google/protobuf/wire_format_lite.h>
 #include <rocksdb/db.h>
 #include <rocksdb/env.h>
 #include <rocksdb/file_system.h>
@@ -21,15 +18,14 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "common/db.h"
 #include "common/digest.h"
-#include "common/hash.h"
 #include "common/keys.h"
 #include "common/quote.h"
 #include "common/slice.h"
 #include "common/status.h"
+#include "ingest-service/record_codec.h"
 
 namespace kouryu::ingest {
 namespace {
@@ -46,145 +42,6 @@ constexpr char kHeadKey[] = "head_sequence";
 constexpr char kHistoryKey[] = "history_id";
 constexpr char kParentHistoryKey[] = "parent_history_id";
 constexpr char kParentSequenceKey[] = "parent_history_sequence";
-// A written batch up to this size is kept for the next group write (see
-// Store::spare_batch_); larger ones, from big imports, are freed.
-constexpr size_t kMaxSpareBatchBytes = 8 << 20;
-
-// The operations of one write, collected before any reaches the shared
-// open batch, so a write that fails halfway adds nothing.
-class Ops {
- public:
-  void Put(rocksdb::ColumnFamilyHandle* cf, std::string key, std::string value) {
-    ops_.push_back({cf, std::move(key), std::move(value), false});
-  }
-  void Delete(rocksdb::ColumnFamilyHandle* cf, std::string key) {
-    ops_.push_back({cf, std::move(key), "", true});
-  }
-  bool empty() const { return ops_.empty(); }
-  absl::Status AppendTo(rocksdb::WriteBatch& batch) const {
-    for (const Op& op : ops_) {
-      rocksdb::Status s = op.is_delete ? batch.Delete(op.cf, op.key)
-                                       : batch.Put(op.cf, op.key, op.value);
-      if (!s.ok()) return FromRocksDb(s, "preparing a write");
-    }
-    return absl::OkStatus();
-  }
-
- private:
-  struct Op {
-    rocksdb::ColumnFamilyHandle* cf;
-    std::string key;
-    std::string value;
-    bool is_delete;
-  };
-  std::vector<Op> ops_;
-};
-
-absl::Status Corrupted(absl::string_view what, absl::string_view key) {
-  return WithReason(absl::InternalError(absl::StrCat(
-                        "cannot parse stored ", what, " at key \"",
-                        absl::CEscape(key), "\"")),
-                    "STORAGE_CORRUPTED");
-}
-
-struct WaitArgs {
-  uint64_t after;
-  const uint64_t* head;
-  const bool* stopped;
-};
-
-bool HasChangesOrStopped(WaitArgs* args) {
-  return *args->head > args->after || *args->stopped;
-}
-
-// The bytes ContentEtag hashes: `record` serialized without its
-// name-independent metadata (source, timestamps, create_sequence, etag).
-// The metadata is moved out for the serialization and back afterwards, so
-// the record is unchanged on return and nothing large is copied.
-std::string ContentBytes(v1::Record& record) {
-  std::unique_ptr<v1::SourceRef> source(
-      record.has_source() ? record.release_source() : nullptr);
-  std::unique_ptr<google::protobuf::Timestamp> create_time(
-      record.has_create_time() ? record.release_create_time() : nullptr);
-  std::unique_ptr<google::protobuf::Timestamp> update_time(
-      record.has_update_time() ? record.release_update_time() : nullptr);
-  const uint64_t create_sequence = record.create_sequence();
-  record.clear_create_sequence();
-  std::string etag = std::move(*record.mutable_etag());
-  record.clear_etag();
-
-  std::string bytes;
-  {
-    google::protobuf::io::StringOutputStream stream(&bytes);
-    google::protobuf::io::CodedOutputStream out(&stream);
-    out.SetSerializationDeterministic(true);
-    record.SerializeToCodedStream(&out);
-  }
-
-  record.set_allocated_source(source.release());
-  record.set_allocated_create_time(create_time.release());
-  record.set_allocated_update_time(update_time.release());
-  record.set_create_sequence(create_sequence);
-  *record.mutable_etag() = std::move(etag);
-  return bytes;
-}
-
-std::string EtagOf(absl::string_view content_bytes) {
-  return Hex64(Fnv1a64(content_bytes));
-}
-
-// `record` serialized, given its ContentBytes. The metadata fields have the
-// highest field numbers, and a message without unknown fields serializes
-// its fields in field-number order, so the whole is the content followed by
-// the metadata: the content is not serialized a second time.
-std::string RecordBytes(const v1::Record& record, std::string content_bytes) {
-  if (!record.GetReflection()->GetUnknownFields(record).empty()) {
-    return record.SerializeAsString();
-  }
-  v1::Record metadata;
-  if (record.has_source()) *metadata.mutable_source() = record.source();
-  if (record.has_create_time()) {
-    *metadata.mutable_create_time() = record.create_time();
-  }
-  if (record.has_update_time()) {
-    *metadata.mutable_update_time() = record.update_time();
-  }
-  metadata.set_etag(record.etag());
-  metadata.set_create_sequence(record.create_sequence());
-  std::string bytes = std::move(content_bytes);
-  metadata.AppendToString(&bytes);
-  return bytes;
-}
-
-// A serialized v1::Change whose record (when not null) is already
-// serialized: the same bytes as setting the fields and serializing, since
-// fields serialize in field-number order and an embedded message as its
-// tag, its length and its own bytes.
-std::string ChangeBytes(uint64_t sequence, v1::ChangeKind kind,
-                        const std::string& name, const std::string* record,
-                        const google::protobuf::Timestamp& commit_time) {
-  static_assert(v1::Change::kNameFieldNumber < v1::Change::kRecordFieldNumber &&
-                v1::Change::kRecordFieldNumber <
-                    v1::Change::kCommitTimeFieldNumber);
-  v1::Change head;
-  head.set_sequence(sequence);
-  head.set_kind(kind);
-  head.set_name(name);
-  std::string bytes = head.SerializeAsString();
-  if (record != nullptr) {
-    google::protobuf::io::StringOutputStream stream(&bytes);
-    google::protobuf::io::CodedOutputStream out(&stream);
-    out.WriteTag(google::protobuf::internal::WireFormatLite::MakeTag(
-        v1::Change::kRecordFieldNumber,
-        google::protobuf::internal::WireFormatLite::WIRETYPE_LENGTH_DELIMITED));
-    out.WriteVarint32(static_cast<uint32_t>(record->size()));
-    out.WriteRaw(record->data(), static_cast<int>(record->size()));
-  }
-  v1::Change tail;
-  *tail.mutable_commit_time() = commit_time;
-  tail.AppendToString(&bytes);
-  return bytes;
-}
 
 // A record this process serialized for a pending write.
 absl::StatusOr<v1::Record> ParsePending(const std::string& bytes) {
@@ -271,64 +128,37 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
   if (!opened.ok()) return opened.status();
   std::unique_ptr<rocksdb::DB> db = std::move(opened->db);
   std::vector<rocksdb::ColumnFamilyHandle*> handles = std::move(opened->families);
-
-  // The head is the last changelog entry; the meta key keeps it when the
-  // changelog has been trimmed empty.
-  uint64_t head = 0, first = 0;
-  {
-    std::string value;
-    rocksdb::Status s =
-        db->Get(rocksdb::ReadOptions(), handles[0], kHeadKey, &value);
-    if (s.ok()) {
-      std::optional<uint64_t> stored = DecodeSequenceKey(value);
-      if (!stored) return Corrupted("head sequence", kHeadKey);
-      head = *stored;
-    } else if (!s.IsNotFound()) {
-      return FromRocksDb(s, "reading the head sequence");
-    }
-    std::unique_ptr<rocksdb::Iterator> it(
-        db->NewIterator(rocksdb::ReadOptions(), handles[3]));
-    it->SeekToLast();
-    if (it->Valid()) {
-      std::optional<uint64_t> seq = DecodeSequenceKey(View(it->key()));
-      if (!seq) return Corrupted("changelog key", View(it->key()));
-      head = std::max(head, *seq);
-    }
-    it->SeekToFirst();
-    if (it->Valid()) {
-      std::optional<uint64_t> seq = DecodeSequenceKey(View(it->key()));
-      if (!seq) return Corrupted("changelog key", View(it->key()));
-      first = *seq;
-    } else {
-      first = head + 1;
-    }
-    absl::Status scanned = FromRocksDb(it->status(), "reading the changelog");
-    if (!scanned.ok()) return scanned;
-  }
+  absl::StatusOr<Changelog::Bounds> bounds =
+      Changelog::ReadBounds(*db, handles[0], kHeadKey, handles[3]);
+  if (!bounds.ok()) return bounds.status();
   absl::StatusOr<StoreHistory> history = LoadHistory(*db, handles[0]);
   if (!history.ok()) return history.status();
   return std::unique_ptr<Store>(new Store(dir, std::move(env), std::move(db),
-                                          std::move(handles), options, head,
-                                          first, *std::move(history)));
+                                          std::move(handles), options, *bounds,
+                                          *std::move(history)));
 }
 
 Store::Store(std::string dir, std::unique_ptr<rocksdb::Env> env,
              std::unique_ptr<rocksdb::DB> db,
              std::vector<rocksdb::ColumnFamilyHandle*> handles,
-             const StoreOptions& options, uint64_t head, uint64_t first_retained,
+             const StoreOptions& options, const Changelog::Bounds& bounds,
              StoreHistory history)
     : dir_(std::move(dir)),
       env_(std::move(env)),
       db_(std::move(db)),
       records_(handles[1]),
       record_ids_(handles[2]),
-      changelog_(handles[3]),
+      changelog_family_(handles[3]),
       handles_(std::move(handles)),
       options_(options),
       history_(std::move(history)),
-      assigned_(head),
-      head_(head),
-      first_retained_(first_retained) {}
+      changelog_(*db_, changelog_family_,
+                 {.changes = options.retain_changes, .age = options.retain_age},
+                 bounds.first),
+      commit_(bounds.head,
+              [this](rocksdb::WriteBatch& batch, uint64_t first, uint64_t last) {
+                return WriteGroup(batch, first, last);
+              }) {}
 
 Store::~Store() {
   StopWaiting();
@@ -341,18 +171,14 @@ absl::StatusOr<std::optional<v1::Record>> Store::ReadRecord(
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), records_, key, &value);
   if (s.IsNotFound()) return std::nullopt;
   if (!s.ok()) return FromRocksDb(s, "reading a record");
-  v1::Record record;
-  if (!record.ParseFromString(value)) return Corrupted("record", key);
-  return record;
+  return ParseStoredRecord(value, key);
 }
 
 absl::StatusOr<std::optional<v1::Record>> Store::CurrentById(
-    const std::string& id) {
-  if (auto it = overlay_.find(id); it != overlay_.end()) {
-    if (it->second.record == nullptr) return std::nullopt;
-    absl::StatusOr<v1::Record> pending = ParsePending(*it->second.record);
-    if (!pending.ok()) return pending.status();
-    return *std::move(pending);
+    const GroupCommit::Pending& pending, const std::string& id) const {
+  if (std::optional<GroupCommit::Value> value = pending.Find(id)) {
+    if (*value == nullptr) return std::nullopt;
+    return ParsePending(**value);
   }
   std::string name;
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), record_ids_, id, &name);
@@ -363,95 +189,101 @@ absl::StatusOr<std::optional<v1::Record>> Store::CurrentById(
   return ReadRecord(RecordKey(*parsed));
 }
 
-absl::StatusOr<std::vector<UpsertResult>> Store::Upsert(
-    std::vector<v1::Record> records, bool dry_run, uint64_t* sequence) {
+absl::StatusOr<UpsertBatchResult> Store::Upsert(std::vector<v1::Record> records,
+                                                bool dry_run) {
   const google::protobuf::Timestamp now = TimeUtil::GetCurrentTime();
-  std::vector<UpsertResult> results;
-  results.reserve(records.size());
-  uint64_t wait_for = 0;
-  {
-    absl::MutexLock write_lock(&write_mutex_);
-    uint64_t seq = assigned_;
-    Ops ops;
-    // Records written earlier in this call, serialized, by record ID.
-    absl::flat_hash_map<std::string, std::shared_ptr<const std::string>>
-        pending;
-    auto log = [&](v1::ChangeKind kind, const std::string& name,
-                   const std::string* record) {
-      ++seq;
-      ops.Put(changelog_, SequenceKey(seq),
-              ChangeBytes(seq, kind, name, record, now));
-    };
-
-    for (v1::Record& record : records) {
-      absl::StatusOr<RecordName> name = ParseRecordName(record.name());
-      if (!name.ok()) return name.status();
-      std::optional<v1::Record> existing;
-      if (auto it = pending.find(name->record); it != pending.end()) {
-        absl::StatusOr<v1::Record> earlier = ParsePending(*it->second);
-        if (!earlier.ok()) return earlier.status();
-        existing = *std::move(earlier);
-      } else {
-        absl::StatusOr<std::optional<v1::Record>> current =
-            CurrentById(name->record);
-        if (!current.ok()) return current.status();
-        existing = *std::move(current);
-      }
-      std::string content = ContentBytes(record);
-      std::string etag = EtagOf(content);
-      if (existing && existing->name() == record.name() &&
-          existing->etag() == etag) {
-        results.push_back({*std::move(existing), v1::OUTCOME_UNCHANGED});
-        continue;
-      }
-      record.set_etag(etag);
-      *record.mutable_create_time() = existing ? existing->create_time() : now;
-      *record.mutable_update_time() = now;
-      if (existing && existing->name() != record.name()) {
-        absl::StatusOr<RecordName> old = ParseRecordName(existing->name());
-        if (!old.ok()) return old.status();
-        ops.Delete(records_, RecordKey(*old));
-        log(v1::CHANGE_KIND_DELETE, existing->name(), nullptr);
-      }
-      // The sequence of the change that is about to be logged, unless the
-      // record was created earlier.
-      record.set_create_sequence(existing && existing->create_sequence() != 0
-                                     ? existing->create_sequence()
-                                     : seq + 1);
-      auto bytes = std::make_shared<const std::string>(
-          RecordBytes(record, std::move(content)));
-      ops.Put(records_, RecordKey(*name), *bytes);
-      ops.Put(record_ids_, name->record, record.name());
-      log(v1::CHANGE_KIND_UPSERT, record.name(), bytes.get());
-      pending[name->record] = std::move(bytes);
-      results.push_back({std::move(record), existing ? v1::OUTCOME_UPDATED
-                                                     : v1::OUTCOME_CREATED});
-    }
-    if (dry_run) {
-      *sequence = assigned_;
-      return results;
-    }
-    if (!ops.empty()) {
-      absl::Status added = ops.AppendTo(*open_batch_);
-      if (!added.ok()) return added;
-      for (auto& [id, bytes] : pending) overlay_[id] = {std::move(bytes), seq};
-      assigned_ = seq;
-    }
-    // Outcomes may rest on writes not yet durable: wait for all of them.
-    wait_for = assigned_;
-  }
-  absl::Status durable = WaitDurable(wait_for);
+  UpsertBatchResult result;
+  absl::StatusOr<GroupCommit::Ticket> ticket =
+      commit_.Prepare([&](GroupCommit::Pending& pending) {
+        absl::StatusOr<std::vector<UpsertResult>> prepared =
+            PrepareUpsert(pending, records, now, dry_run);
+        if (!prepared.ok()) return prepared.status();
+        result.records = *std::move(prepared);
+        return absl::OkStatus();
+      });
+  if (!ticket.ok()) return ticket.status();
+  result.sequence = ticket->sequence();
+  if (dry_run) return result;
+  // Outcomes may rest on writes not yet durable: the ticket waits for all.
+  absl::Status durable = commit_.Wait(*ticket);
   if (!durable.ok()) return durable;
-  *sequence = wait_for;
   if (options_.observer != nullptr) {
     int counts[3] = {0, 0, 0};  // created, updated, unchanged
-    for (const UpsertResult& result : results) {
-      if (result.outcome == v1::OUTCOME_CREATED) ++counts[0];
-      if (result.outcome == v1::OUTCOME_UPDATED) ++counts[1];
-      if (result.outcome == v1::OUTCOME_UNCHANGED) ++counts[2];
+    for (const UpsertResult& record : result.records) {
+      if (record.outcome == v1::OUTCOME_CREATED) ++counts[0];
+      if (record.outcome == v1::OUTCOME_UPDATED) ++counts[1];
+      if (record.outcome == v1::OUTCOME_UNCHANGED) ++counts[2];
     }
     options_.observer->RecordsWritten(counts[0], counts[1], counts[2], 0);
   }
+  return result;
+}
+
+absl::StatusOr<std::vector<UpsertResult>> Store::PrepareUpsert(
+    GroupCommit::Pending& pending, std::vector<v1::Record>& records,
+    const google::protobuf::Timestamp& now, bool dry_run) const {
+  std::vector<UpsertResult> results;
+  results.reserve(records.size());
+  uint64_t seq = pending.assigned();
+  WriteOps ops;
+  // Records written earlier in this call, serialized, by record ID.
+  absl::flat_hash_map<std::string, GroupCommit::Value> written;
+  auto log = [&](v1::ChangeKind kind, const std::string& name,
+                 const std::string* record) {
+    ++seq;
+    ops.Put(changelog_family_, SequenceKey(seq),
+            ChangeBytes(seq, kind, name, record, now));
+  };
+
+  for (v1::Record& record : records) {
+    absl::StatusOr<RecordName> name = ParseRecordName(record.name());
+    if (!name.ok()) return name.status();
+    std::optional<v1::Record> existing;
+    if (auto it = written.find(name->record); it != written.end()) {
+      absl::StatusOr<v1::Record> earlier = ParsePending(*it->second);
+      if (!earlier.ok()) return earlier.status();
+      existing = *std::move(earlier);
+    } else {
+      absl::StatusOr<std::optional<v1::Record>> current =
+          CurrentById(pending, name->record);
+      if (!current.ok()) return current.status();
+      existing = *std::move(current);
+    }
+    std::string content = ContentBytes(record);
+    std::string etag = EtagOf(content);
+    if (existing && existing->name() == record.name() &&
+        existing->etag() == etag) {
+      results.push_back({*std::move(existing), v1::OUTCOME_UNCHANGED});
+      continue;
+    }
+    record.set_etag(etag);
+    *record.mutable_create_time() = existing ? existing->create_time() : now;
+    *record.mutable_update_time() = now;
+    if (existing && existing->name() != record.name()) {
+      absl::StatusOr<RecordName> old = ParseRecordName(existing->name());
+      if (!old.ok()) return old.status();
+      ops.Delete(records_, RecordKey(*old));
+      log(v1::CHANGE_KIND_DELETE, existing->name(), nullptr);
+    }
+    // The sequence of the change that is about to be logged, unless the
+    // record was created earlier.
+    record.set_create_sequence(existing && existing->create_sequence() != 0
+                                   ? existing->create_sequence()
+                                   : seq + 1);
+    auto bytes = std::make_shared<const std::string>(
+        RecordBytes(record, std::move(content)));
+    ops.Put(records_, RecordKey(*name), *bytes);
+    ops.Put(record_ids_, name->record, record.name());
+    log(v1::CHANGE_KIND_UPSERT, record.name(), bytes.get());
+    written[name->record] = std::move(bytes);
+    results.push_back({std::move(record), existing ? v1::OUTCOME_UPDATED
+                                                   : v1::OUTCOME_CREATED});
+  }
+  if (dry_run || ops.empty()) return results;
+  absl::Status added = pending.Add(
+      ops, seq, {std::make_move_iterator(written.begin()),
+                 std::make_move_iterator(written.end())});
+  if (!added.ok()) return added;
   return results;
 }
 
@@ -459,45 +291,49 @@ absl::StatusOr<uint64_t> Store::Delete(const std::string& name,
                                        const std::string& etag) {
   absl::StatusOr<RecordName> parsed = ParseRecordName(name);
   if (!parsed.ok()) return parsed.status();
-  uint64_t seq = 0;
-  {
-    absl::MutexLock write_lock(&write_mutex_);
-    absl::StatusOr<std::optional<v1::Record>> existing =
-        CurrentById(parsed->record);
-    if (!existing.ok()) return existing.status();
-    if (!*existing || (*existing)->name() != name) {
-      return WithReason(absl::NotFoundError(absl::StrCat("no record ", name)),
-                        "RECORD_NOT_FOUND", {{"name", std::string(name)}});
-    }
-    if (!etag.empty() && (*existing)->etag() != etag) {
-      return WithReason(
-          absl::AbortedError(absl::StrCat("etag ", QuoteValue(etag),
-                                          " is stale; ", name, " is at \"",
-                                          (*existing)->etag(), "\"")),
-          "ETAG_MISMATCH",
-          {{"name", std::string(name)},
-           {"etag", std::string(etag)},
-           {"currentEtag", (*existing)->etag()}});
-    }
-    seq = assigned_ + 1;
-    v1::Change change;
-    change.set_sequence(seq);
-    change.set_kind(v1::CHANGE_KIND_DELETE);
-    change.set_name(name);
-    *change.mutable_commit_time() = TimeUtil::GetCurrentTime();
-    Ops ops;
-    ops.Delete(records_, RecordKey(*parsed));
-    ops.Delete(record_ids_, parsed->record);
-    ops.Put(changelog_, SequenceKey(seq), change.SerializeAsString());
-    absl::Status added = ops.AppendTo(*open_batch_);
-    if (!added.ok()) return added;
-    overlay_[parsed->record] = {nullptr, seq};
-    assigned_ = seq;
-  }
-  absl::Status durable = WaitDurable(seq);
+  absl::StatusOr<GroupCommit::Ticket> ticket =
+      commit_.Prepare([&](GroupCommit::Pending& pending) {
+        return PrepareDelete(pending, name, *parsed, etag);
+      });
+  if (!ticket.ok()) return ticket.status();
+  absl::Status durable = commit_.Wait(*ticket);
   if (!durable.ok()) return durable;
   if (options_.observer != nullptr) options_.observer->RecordsWritten(0, 0, 0, 1);
-  return seq;
+  return ticket->sequence();
+}
+
+absl::Status Store::PrepareDelete(GroupCommit::Pending& pending,
+                                  const std::string& name,
+                                  const RecordName& parsed,
+                                  const std::string& etag) const {
+  absl::StatusOr<std::optional<v1::Record>> existing =
+      CurrentById(pending, parsed.record);
+  if (!existing.ok()) return existing.status();
+  if (!*existing || (*existing)->name() != name) {
+    return WithReason(absl::NotFoundError(absl::StrCat("no record ", name)),
+                      "RECORD_NOT_FOUND", {{"name", std::string(name)}});
+  }
+  if (!etag.empty() && (*existing)->etag() != etag) {
+    return WithReason(
+        absl::AbortedError(absl::StrCat("etag ", QuoteValue(etag),
+                                        " is stale; ", name, " is at \"",
+                                        (*existing)->etag(), "\"")),
+        "ETAG_MISMATCH",
+        {{"name", std::string(name)},
+         {"etag", std::string(etag)},
+         {"currentEtag", (*existing)->etag()}});
+  }
+  const uint64_t seq = pending.assigned() + 1;
+  v1::Change change;
+  change.set_sequence(seq);
+  change.set_kind(v1::CHANGE_KIND_DELETE);
+  change.set_name(name);
+  *change.mutable_commit_time() = TimeUtil::GetCurrentTime();
+  WriteOps ops;
+  ops.Delete(records_, RecordKey(parsed));
+  ops.Delete(record_ids_, parsed.record);
+  ops.Put(changelog_family_, SequenceKey(seq), change.SerializeAsString());
+  return pending.Add(ops, seq, {{parsed.record, nullptr}});
 }
 
 absl::Status Store::CheckFreeSpace(uint64_t bytes) const {
@@ -513,91 +349,24 @@ absl::Status Store::CheckFreeSpace(uint64_t bytes) const {
       "STORAGE_FULL");
 }
 
-bool Store::Failed(uint64_t sequence) const {
-  for (const auto& [first, last] : failed_) {
-    if (sequence > first && sequence <= last) return true;
+absl::Status Store::WriteGroup(rocksdb::WriteBatch& batch, uint64_t first,
+                               uint64_t last) const {
+  absl::Status status = CheckFreeSpace(batch.GetDataSize());
+  if (!status.ok()) {
+    if (options_.observer != nullptr) options_.observer->WriteRefusedForSpace();
+    return status;
   }
-  return false;
-}
-
-absl::Status Store::WaitDurable(uint64_t sequence) {
-  absl::MutexLock lock(&commit_mutex_);
-  while (true) {
-    if (Failed(sequence)) return last_failure_;
-    if (head_ >= sequence) return absl::OkStatus();
-    if (!writing_) {
-      writing_ = true;
-      commit_mutex_.Unlock();
-      WriteGroup();
-      commit_mutex_.Lock();
-      continue;
-    }
-    // Another writer leads the group in flight; wait for it to finish.
-    commit_mutex_.Await(absl::Condition(
-        +[](bool* writing) { return !*writing; }, &writing_));
+  status = FromRocksDb(batch.Put(handles_[0], kHeadKey, SequenceKey(last)),
+                       "preparing a write");
+  if (!status.ok()) return status;
+  rocksdb::WriteOptions write_options;
+  write_options.sync = options_.sync;
+  const absl::Time start = absl::Now();
+  status = FromRocksDb(db_->Write(write_options, &batch), "writing records");
+  if (status.ok() && options_.observer != nullptr) {
+    options_.observer->GroupCommitted(last - first + 1, absl::Now() - start);
   }
-}
-
-void Store::WriteGroup() {
-  std::unique_ptr<rocksdb::WriteBatch> batch;
-  uint64_t last = 0;
-  {
-    absl::MutexLock lock(&write_mutex_);
-    batch = std::exchange(open_batch_,
-                          spare_batch_ != nullptr
-                              ? std::move(spare_batch_)
-                              : std::make_unique<rocksdb::WriteBatch>());
-    last = assigned_;
-  }
-  absl::Status status;
-  if (batch->Count() > 0) {
-    rocksdb::WriteOptions write_options;
-    write_options.sync = options_.sync;
-    status = CheckFreeSpace(batch->GetDataSize());
-    if (!status.ok() && options_.observer != nullptr) {
-      options_.observer->WriteRefusedForSpace();
-    }
-    if (status.ok()) {
-      status = FromRocksDb(batch->Put(handles_[0], kHeadKey, SequenceKey(last)),
-                           "preparing a write");
-    }
-    if (status.ok()) {
-      const absl::Time start = absl::Now();
-      status = FromRocksDb(db_->Write(write_options, batch.get()), "writing records");
-      if (status.ok() && options_.observer != nullptr) {
-        uint64_t before = 0;
-        {
-          absl::MutexLock lock(&commit_mutex_);
-          before = head_;
-        }
-        options_.observer->GroupCommitted(last - before, absl::Now() - start);
-      }
-    }
-  }
-  const bool keep_batch = batch->GetDataSize() <= kMaxSpareBatchBytes;
-  if (keep_batch) batch->Clear();
-  absl::MutexLock write_lock(&write_mutex_);
-  if (keep_batch) spare_batch_ = std::move(batch);
-  // Forget what this group made durable, or, when it failed, everything
-  // prepared so far: later writes were prepared on top of it.
-  if (status.ok()) {
-    for (auto it = overlay_.begin(); it != overlay_.end();) {
-      auto next = std::next(it);
-      if (it->second.sequence <= last) overlay_.erase(it);
-      it = next;
-    }
-  } else {
-    overlay_.clear();
-    open_batch_->Clear();
-  }
-  absl::MutexLock lock(&commit_mutex_);
-  if (status.ok()) {
-    head_ = std::max(head_, last);
-  } else {
-    failed_.emplace_back(head_, assigned_);
-    last_failure_ = status;
-  }
-  writing_ = false;
+  return status;
 }
 
 absl::StatusOr<v1::Record> Store::Get(const std::string& name) const {
@@ -613,78 +382,19 @@ absl::StatusOr<v1::Record> Store::Get(const std::string& name) const {
   return **std::move(record);
 }
 
-uint64_t Store::HeadSequence() const {
-  absl::MutexLock lock(&commit_mutex_);
-  return head_;
-}
+uint64_t Store::HeadSequence() const { return commit_.head(); }
 
 uint64_t Store::FirstRetained() const {
-  absl::MutexLock lock(&commit_mutex_);
-  return std::min(first_retained_, head_ + 1);
+  return changelog_.FirstRetained(commit_.head());
 }
 
 absl::StatusOr<std::vector<v1::Change>> Store::ReadChanges(
     uint64_t after, size_t max_count) const {
-  std::vector<v1::Change> changes;
-  std::unique_ptr<rocksdb::Iterator> it(
-      db_->NewIterator(rocksdb::ReadOptions(), changelog_));
-  for (it->Seek(SequenceKey(after + 1));
-       it->Valid() && changes.size() < max_count; it->Next()) {
-    v1::Change change;
-    if (!change.ParseFromArray(it->value().data(),
-                               static_cast<int>(it->value().size()))) {
-      return Corrupted("change", View(it->key()));
-    }
-    changes.push_back(std::move(change));
-  }
-  absl::Status status = FromRocksDb(it->status(), "reading the changelog");
-  if (!status.ok()) return status;
-  return changes;
+  return changelog_.Read(after, max_count);
 }
 
 absl::StatusOr<uint64_t> Store::TrimChangelog(absl::Time now) {
-  absl::MutexLock trim_lock(&trim_mutex_);
-  const uint64_t head = HeadSequence();
-  const uint64_t first = FirstRetained();
-  // Changes up to `by_count` are beyond the count limit; of those, the ones
-  // committed before the age limit go.
-  const uint64_t by_count =
-      head > options_.retain_changes ? head - options_.retain_changes : 0;
-  if (by_count < first) return 0;
-  const absl::Time oldest_kept = now - options_.retain_age;
-  uint64_t cut = first;  // Drop [first, cut).
-  std::unique_ptr<rocksdb::Iterator> it(
-      db_->NewIterator(rocksdb::ReadOptions(), changelog_));
-  for (it->Seek(SequenceKey(first)); it->Valid(); it->Next()) {
-    std::optional<uint64_t> seq = DecodeSequenceKey(View(it->key()));
-    if (!seq) return Corrupted("changelog key", View(it->key()));
-    if (*seq > by_count) break;
-    v1::Change change;
-    if (!change.ParseFromArray(it->value().data(),
-                               static_cast<int>(it->value().size()))) {
-      return Corrupted("change", View(it->key()));
-    }
-    if (TimeUtil::TimestampToNanoseconds(change.commit_time()) >=
-        absl::ToUnixNanos(oldest_kept)) {
-      break;
-    }
-    cut = *seq + 1;
-  }
-  absl::Status scanned = FromRocksDb(it->status(), "trimming the changelog");
-  if (!scanned.ok()) return scanned;
-  if (cut == first) return 0;
-  // Readers see first_retained_ move before the entries go, so a reader
-  // that finds a gap knows why.
-  {
-    absl::MutexLock lock(&commit_mutex_);
-    first_retained_ = cut;
-  }
-  absl::Status dropped = FromRocksDb(
-      db_->DeleteRange(rocksdb::WriteOptions(), changelog_, SequenceKey(first),
-                       SequenceKey(cut)),
-      "trimming the changelog");
-  if (!dropped.ok()) return dropped;
-  return cut - first;
+  return changelog_.Trim(commit_.head(), now);
 }
 
 namespace {
@@ -708,12 +418,10 @@ class SnapshotImpl : public StoreSnapshot {
     read_options.snapshot = snapshot_;
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read_options, records_));
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
-      v1::Record record;
-      if (!record.ParseFromArray(it->value().data(),
-                                 static_cast<int>(it->value().size()))) {
-        return Corrupted("record", View(it->key()));
-      }
-      if (!visit(View(it->key()), record)) break;
+      absl::StatusOr<v1::Record> record =
+          ParseStoredRecord(View(it->value()), View(it->key()));
+      if (!record.ok()) return record.status();
+      if (!visit(View(it->key()), *record)) break;
     }
     return FromRocksDb(it->status(), "reading a snapshot");
   }
@@ -728,12 +436,13 @@ class SnapshotImpl : public StoreSnapshot {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<StoreSnapshot>> Store::OpenSnapshot() const {
+  std::unique_ptr<StoreSnapshot> snapshot;
   // With no group write in flight, the database holds exactly the changes
-  // up to head_.
-  absl::MutexLock lock(&commit_mutex_);
-  commit_mutex_.Await(absl::Condition(
-      +[](bool* writing) { return !*writing; }, const_cast<bool*>(&writing_)));
-  return std::make_unique<SnapshotImpl>(db_.get(), records_, head_);
+  // up to the head.
+  commit_.WhileIdle([&](uint64_t head) {
+    snapshot = std::make_unique<SnapshotImpl>(db_.get(), records_, head);
+  });
+  return snapshot;
 }
 
 absl::StatusOr<StoreDigest> Store::Digest() const {
@@ -805,21 +514,11 @@ absl::Status Store::StartNewHistory() {
 }
 
 bool Store::WaitForChangesAfter(uint64_t after, absl::Time deadline) const {
-  absl::MutexLock lock(&commit_mutex_);
-  WaitArgs args{after, &head_, &stopped_};
-  commit_mutex_.AwaitWithDeadline(absl::Condition(&HasChangesOrStopped, &args),
-                                  deadline);
-  return head_ > after;
+  return commit_.WaitForHeadAfter(after, deadline);
 }
 
-void Store::StopWaiting() {
-  absl::MutexLock lock(&commit_mutex_);
-  stopped_ = true;
-}
+void Store::StopWaiting() { commit_.StopWaiting(); }
 
-bool Store::stopping() const {
-  absl::MutexLock lock(&commit_mutex_);
-  return stopped_;
-}
+bool Store::stopping() const { return commit_.stopping(); }
 
 }  // namespace kouryu::ingest

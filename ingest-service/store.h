@@ -33,11 +33,11 @@
 #include <string>
 #include <vector>
 
-#include "absl/base/thread_annotations.h"
-#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/keys.h"
+#include "ingest-service/changelog.h"
+#include "ingest-service/group_commit.h"
 #include "kouryu/v1/change_feed.pb.h"
 #include "kouryu/v1/ingest_service.pb.h"
 #include "kouryu/v1/record.pb.h"
@@ -101,6 +101,17 @@ struct UpsertResult {
   v1::Outcome outcome = v1::OUTCOME_UNSPECIFIED;
 };
 
+// What an Upsert did (for a dry run, would do).
+struct UpsertBatchResult {
+  // One per record given, in the same order.
+  std::vector<UpsertResult> records;
+  // The sequence a reader must have applied to see these outcomes (what a
+  // query's min_sequence asks for): the last change the call wrote, or,
+  // when it wrote none (every record unchanged, or a dry run), the latest
+  // change written before it, on which its outcomes may rest.
+  uint64_t sequence = 0;
+};
+
 // A consistent, read-only view of every record at one sequence.
 class StoreSnapshot {
  public:
@@ -143,13 +154,12 @@ class Store {
   // A record whose content equals the stored one is UNCHANGED and writes
   // nothing; one whose natural key is stored under another name (its city or
   // bureau changed) is moved. With `dry_run`, computes outcomes only.
-  // Returns the results in input order once the write is durable (and every
-  // write before it); `*sequence` receives the last sequence this call
-  // wrote, or the latest sequence its outcomes depend on. Writers that call
-  // at the same time share one RocksDB write (group commit). When a group
-  // write fails, every write of the group fails and nothing of it is kept.
-  absl::StatusOr<std::vector<UpsertResult>> Upsert(
-      std::vector<v1::Record> records, bool dry_run, uint64_t* sequence);
+  // Returns once the write is durable (and every write before it). Writers
+  // that call at the same time share one RocksDB write (group commit,
+  // group_commit.h). When a group write fails, every write of the group
+  // fails and nothing of it is kept.
+  absl::StatusOr<UpsertBatchResult> Upsert(std::vector<v1::Record> records,
+                                           bool dry_run);
 
   // Deletes the record named `name`. NotFound when absent; Aborted when
   // `etag` is non-empty and differs. Returns the change's sequence.
@@ -214,17 +224,10 @@ class Store {
   bool stopping() const;
 
  private:
-  // The latest state of a record ID written by a pending (not yet durable)
-  // write: the record serialized as it is written, or null for a delete.
-  struct Overlay {
-    std::shared_ptr<const std::string> record;
-    uint64_t sequence = 0;
-  };
-
   Store(std::string dir, std::unique_ptr<rocksdb::Env> env,
         std::unique_ptr<rocksdb::DB> db,
         std::vector<rocksdb::ColumnFamilyHandle*> handles,
-        const StoreOptions& options, uint64_t head, uint64_t first_retained,
+        const StoreOptions& options, const Changelog::Bounds& bounds,
         StoreHistory history);
 
   // RESOURCE_EXHAUSTED unless the disk has room for `bytes` more.
@@ -233,15 +236,19 @@ class Store {
   absl::StatusOr<std::optional<v1::Record>> ReadRecord(
       const std::string& key) const;
   // The record stored under `id` now, pending writes included.
-  absl::StatusOr<std::optional<v1::Record>> CurrentById(const std::string& id)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mutex_);
-  // Returns once every sequence up to `sequence` is durable, or with the
-  // error of the group write that failed it. The first waiter to find no
-  // group write in flight writes the open batch (the group leader).
-  absl::Status WaitDurable(uint64_t sequence)
-      ABSL_LOCKS_EXCLUDED(write_mutex_, commit_mutex_);
-  void WriteGroup() ABSL_LOCKS_EXCLUDED(write_mutex_, commit_mutex_);
-  bool Failed(uint64_t sequence) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(commit_mutex_);
+  absl::StatusOr<std::optional<v1::Record>> CurrentById(
+      const GroupCommit::Pending& pending, const std::string& id) const;
+  // Upsert's and Delete's part under the group commit's preparing lock:
+  // outcomes computed, and (unless `dry_run`) the operations added.
+  absl::StatusOr<std::vector<UpsertResult>> PrepareUpsert(
+      GroupCommit::Pending& pending, std::vector<v1::Record>& records,
+      const google::protobuf::Timestamp& now, bool dry_run) const;
+  absl::Status PrepareDelete(GroupCommit::Pending& pending,
+                             const std::string& name, const RecordName& parsed,
+                             const std::string& etag) const;
+  // The group commit's write: sequences `first` to `last` in `batch`.
+  absl::Status WriteGroup(rocksdb::WriteBatch& batch, uint64_t first,
+                          uint64_t last) const;
 
   std::string dir_;
   // The Env over options.file_system (null for the default); outlives db_.
@@ -249,35 +256,13 @@ class Store {
   std::unique_ptr<rocksdb::DB> db_;
   rocksdb::ColumnFamilyHandle* records_;
   rocksdb::ColumnFamilyHandle* record_ids_;
-  rocksdb::ColumnFamilyHandle* changelog_;
+  rocksdb::ColumnFamilyHandle* changelog_family_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   StoreOptions options_;
   // Set at Open (and by StartNewHistory, before any write).
   StoreHistory history_;
-
-  // Preparing writes: sequences are assigned here, and each write's
-  // operations are appended whole to the open batch, in sequence order.
-  absl::Mutex write_mutex_ ABSL_ACQUIRED_BEFORE(commit_mutex_);
-  uint64_t assigned_ ABSL_GUARDED_BY(write_mutex_);
-  absl::flat_hash_map<std::string, Overlay> overlay_ ABSL_GUARDED_BY(write_mutex_);
-  std::unique_ptr<rocksdb::WriteBatch> open_batch_ ABSL_GUARDED_BY(write_mutex_) =
-      std::make_unique<rocksdb::WriteBatch>();
-  // The emptied batch of the last group write, which becomes the next open
-  // batch: its buffer keeps its capacity, so a group does not grow (and
-  // fault in) its buffer from nothing. Not kept when larger than
-  // kMaxSpareBatchBytes (store.cc).
-  std::unique_ptr<rocksdb::WriteBatch> spare_batch_ ABSL_GUARDED_BY(write_mutex_);
-
-  // Committing: the durable head, the group in flight, failures.
-  mutable absl::Mutex commit_mutex_;
-  uint64_t head_ ABSL_GUARDED_BY(commit_mutex_);
-  uint64_t first_retained_ ABSL_GUARDED_BY(commit_mutex_);
-  bool writing_ ABSL_GUARDED_BY(commit_mutex_) = false;
-  // Ranges (first, last] of sequences whose group write failed.
-  std::vector<std::pair<uint64_t, uint64_t>> failed_ ABSL_GUARDED_BY(commit_mutex_);
-  absl::Status last_failure_ ABSL_GUARDED_BY(commit_mutex_);
-  bool stopped_ ABSL_GUARDED_BY(commit_mutex_) = false;
-  absl::Mutex trim_mutex_;
+  Changelog changelog_;
+  GroupCommit commit_;
 };
 
 // The etag of a record's content: everything but name-independent metadata

@@ -257,6 +257,22 @@ absl::StatusOr<std::vector<int>> ColumnLayout(
   return layout;
 }
 
+RowRecord TakeRowRecord(TableRow& row, const std::vector<int>& layout,
+                        int fiscal_year, absl::string_view file_name) {
+  RowRecord taken;
+  taken.raw.set_fiscal_year(fiscal_year);
+  std::string* fields[] = {
+      taken.raw.mutable_category(), taken.raw.mutable_department(),
+      taken.raw.mutable_title(), taken.raw.mutable_results()};
+  for (size_t c = 0; c < layout.size(); ++c) {
+    if (layout[c] >= 0) *fields[layout[c]] = std::move(row.cells[c]);
+  }
+  std::vector<std::string>().swap(row.cells);
+  taken.source.set_file_name(std::string(file_name));
+  taken.source.set_row(row.line);
+  return taken;
+}
+
 absl::Status CheckColumnCounts(const Table& table, size_t columns) {
   std::vector<FieldViolation> problems;
   for (const TableRow& row : table.rows) {

@@ -8,10 +8,11 @@
 // fourth column names the fiscal year (④実績(R元年度) -> 2019).
 
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "kouryu/v1/record.pb.h"
 
 namespace kouryu::ingest {
 
@@ -56,6 +57,20 @@ absl::StatusOr<Table> ReadTable(absl::string_view content,
 // "columns[i]") for an unknown name or one named twice.
 absl::StatusOr<std::vector<int>> ColumnLayout(
     const std::vector<std::string>& columns);
+
+// A table row as the ingest API takes it: the fields of the record, and
+// where the row came from.
+struct RowRecord {
+  v1::RawRecord raw;
+  v1::SourceRef source;
+};
+
+// The record `row` fills under `layout` (from ColumnLayout; the row has a
+// cell for each of its columns, as CheckColumnCounts makes sure), of
+// `fiscal_year`, from the file `file_name`. The cells are moved into the
+// record and the row's cells freed.
+RowRecord TakeRowRecord(TableRow& row, const std::vector<int>& layout,
+                        int fiscal_year, absl::string_view file_name);
 
 // InvalidArgument (reason WRONG_COLUMN_COUNT, a violation on "rows[L]" for
 // every such row) unless each row of `table` has `columns` cells.

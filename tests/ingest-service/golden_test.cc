@@ -79,20 +79,19 @@ TEST_F(GoldenTest, EveryPublishedRowMatchesItsReviewedRecord) {
   ASSERT_EQ(expected_.size(), 36u);
   ASSERT_EQ(table_.rows.size(), 36u);
   Normalizer normalizer(Gazetteer::Builtin());
+  // The published columns, mapped as ImportTable maps them.
+  absl::StatusOr<std::vector<int>> layout = ColumnLayout({});
+  ASSERT_TRUE(layout.ok()) << layout.status();
+  ASSERT_TRUE(CheckColumnCounts(table_, layout->size()).ok());
   for (const TableRow& row : table_.rows) {
     SCOPED_TRACE(absl::StrFormat("line %d", row.line));
     ASSERT_EQ(expected_.count(row.line), 1u);
     const Struct& want = expected_[row.line];
-    v1::RawRecord raw;
-    raw.set_category(row.cells[0]);
-    raw.set_department(row.cells[1]);
-    raw.set_title(row.cells[2]);
-    raw.set_results(row.cells[3]);
-    raw.set_fiscal_year(table_.fiscal_year);
-    v1::SourceRef source;
-    source.set_row(row.line);
-    absl::StatusOr<NormalizedRecord> got =
-        normalizer.Normalize(raw, source, {.field_prefix = "rows[0]."});
+    TableRow taken_row = row;
+    RowRecord taken =
+        TakeRowRecord(taken_row, *layout, table_.fiscal_year, "");
+    absl::StatusOr<NormalizedRecord> got = normalizer.Normalize(
+        taken.raw, taken.source, {.field_prefix = "rows[0]."});
     ASSERT_TRUE(got.ok()) << got.status();
     const v1::Record& r = got->record;
     EXPECT_TRUE(got->warnings.empty());

@@ -87,14 +87,14 @@ class PowerLossTest : public ::testing::Test {
           int key = static_cast<int>(rng() % kKeys);
           std::vector<v1::Record> batch = {
               MakeRecord(key, absl::StrCat("w", w, " n", n, " seed", seed))};
-          uint64_t sequence = 0;
-          absl::StatusOr<std::vector<UpsertResult>> results =
-              store->Upsert(std::move(batch), /*dry_run=*/false, &sequence);
+          absl::StatusOr<UpsertBatchResult> results =
+              store->Upsert(std::move(batch), /*dry_run=*/false);
           // Only what was acknowledged while the power was on is promised:
           // a write whose sync ran after the cut did not reach the disk.
           if (!results.ok() || fs_->power_off()) break;
           absl::MutexLock lock(&mu);
-          acks_[sequence] = Ack{(*results)[0].record.name(), (*results)[0].record.etag()};
+          acks_[results->sequence] = Ack{results->records[0].record.name(),
+                                         results->records[0].record.etag()};
           ++acknowledged;
         }
         absl::MutexLock lock(&mu);

@@ -75,10 +75,12 @@ class StoreTest : public ::testing::Test {
   std::vector<UpsertResult> MustUpsert(std::vector<v1::Record> records,
                                        uint64_t* sequence,
                                        bool dry_run = false) {
-    absl::StatusOr<std::vector<UpsertResult>> results =
-        store_->Upsert(std::move(records), dry_run, sequence);
+    absl::StatusOr<UpsertBatchResult> results =
+        store_->Upsert(std::move(records), dry_run);
     EXPECT_TRUE(results.ok()) << results.status();
-    return results.ok() ? *std::move(results) : std::vector<UpsertResult>();
+    if (!results.ok()) return {};
+    *sequence = results->sequence;
+    return std::move(results->records);
   }
 
   std::vector<v1::Change> MustReadChanges(uint64_t after,
@@ -243,9 +245,7 @@ TEST_F(StoreTest, DryRunWritesNothing) {
 TEST_F(StoreTest, InvalidNameWritesNothing) {
   v1::Record bad = Paris();
   bad.set_name("cities/Paris/bureaus/environment/records/r3");
-  uint64_t sequence = 0;
-  absl::StatusOr<std::vector<UpsertResult>> results =
-      store_->Upsert({Seoul(), bad}, false, &sequence);
+  absl::StatusOr<UpsertBatchResult> results = store_->Upsert({Seoul(), bad}, false);
   EXPECT_EQ(results.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(store_->HeadSequence(), 0u);
   EXPECT_EQ(store_->Get(Seoul().name()).status().code(),
@@ -449,9 +449,7 @@ TEST_F(StoreTest, WaitReturnsAfterStopWaitingFromAnotherThread) {
 
 TEST_F(StoreTest, WaitWakesOnAWrite) {
   std::thread writer([this] {
-    uint64_t sequence = 0;
-    absl::StatusOr<std::vector<UpsertResult>> results =
-        store_->Upsert({Seoul()}, false, &sequence);
+    absl::StatusOr<UpsertBatchResult> results = store_->Upsert({Seoul()}, false);
     EXPECT_TRUE(results.ok()) << results.status();
   });
   EXPECT_TRUE(store_->WaitForChangesAfter(0, absl::InfiniteFuture()));

@@ -17,7 +17,7 @@
 #include "gmock/gmock.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "gtest/gtest.h"
-#include "ingest-service/ingest_service.h"
+#include "ingest-service/change_feed.h"
 #include "ingest-service/normalizer.h"
 #include "ingest-service/store.h"
 #include "kouryu/v1/query_service.grpc.pb.h"
@@ -122,10 +122,9 @@ class FollowerTest : public ::testing::Test {
     if (!normalized.ok()) return 0;
     std::vector<v1::Record> records = {normalized->record};
     records[0].mutable_results_text()->append(pad_results_text, 'x');
-    uint64_t sequence = 0;
-    auto written = store_->Upsert(std::move(records), false, &sequence);
+    auto written = store_->Upsert(std::move(records), false);
     EXPECT_TRUE(written.ok()) << written.status();
-    return sequence;
+    return written.ok() ? written->sequence : 0;
   }
 
   grpc::health::v1::HealthCheckResponse::ServingStatus Health() {

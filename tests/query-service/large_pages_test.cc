@@ -65,8 +65,7 @@ class LargeRecords {
         names.insert(normalized->record.name());
         batch.push_back(std::move(normalized->record));
       }
-      uint64_t sequence = 0;
-      auto written = store_->Upsert(std::move(batch), false, &sequence);
+      auto written = store_->Upsert(std::move(batch), false);
       ASSERT_TRUE(written.ok()) << written.status();
       for (;;) {
         auto changes = store_->ReadChanges(replica_->applied_sequence(), 100);

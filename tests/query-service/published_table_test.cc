@@ -167,11 +167,10 @@ class World {
       ASSERT_TRUE(n.ok()) << n.status();
       normalized.push_back(std::move(n->record));
     }
-    uint64_t sequence = 0;
-    absl::StatusOr<std::vector<ingest::UpsertResult>> results =
-        store_->Upsert(std::move(normalized), /*dry_run=*/false, &sequence);
+    absl::StatusOr<ingest::UpsertBatchResult> results =
+        store_->Upsert(std::move(normalized), /*dry_run=*/false);
     ASSERT_TRUE(results.ok()) << results.status();
-    for (const ingest::UpsertResult& result : *results) {
+    for (const ingest::UpsertResult& result : results->records) {
       records[result.record.name()] = result.record;
     }
     ASSERT_EQ(records.size(), raws.size());

@@ -194,13 +194,12 @@ class World {
       ASSERT_TRUE(n.ok()) << n.status() << "\n" << raws[i].DebugString();
       normalized.push_back(std::move(n->record));
     }
-    uint64_t sequence = 0;
-    absl::StatusOr<std::vector<ingest::UpsertResult>> results =
-        store_->Upsert(std::move(normalized), /*dry_run=*/false, &sequence);
+    absl::StatusOr<ingest::UpsertBatchResult> results =
+        store_->Upsert(std::move(normalized), /*dry_run=*/false);
     ASSERT_TRUE(results.ok()) << results.status();
-    ASSERT_EQ(results->size(), raws.size());
+    ASSERT_EQ(results->records.size(), raws.size());
     for (size_t i = 0; i < raws.size(); ++i) {
-      const v1::Record& record = (*results)[i].record;
+      const v1::Record& record = results->records[i].record;
       records[record.name()] = record;
       raws_[record.name()] = raws[i];
     }

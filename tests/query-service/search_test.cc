@@ -126,11 +126,10 @@ class PublishedTableSearchTest : public ::testing::Test {
           ingest::Store::Open(ingest_dir.path() + "/db", {});
       ASSERT_TRUE(opened.ok()) << opened.status();
       store = *std::move(opened);
-      uint64_t sequence = 0;
-      absl::StatusOr<std::vector<ingest::UpsertResult>> written =
-          store->Upsert(std::move(normalized), /*dry_run=*/false, &sequence);
+      absl::StatusOr<ingest::UpsertBatchResult> written =
+          store->Upsert(std::move(normalized), /*dry_run=*/false);
       ASSERT_TRUE(written.ok()) << written.status();
-      for (const ingest::UpsertResult& w : *written)
+      for (const ingest::UpsertResult& w : written->records)
         records[w.record.name()] = w.record;
       ASSERT_EQ(records.size(), 36u);
 
