@@ -18,6 +18,7 @@
 #include "common/log.h"
 #include "ingest-service/admin_service.h"
 #include "ingest-service/backups.h"
+#include "ingest-service/change_feed.h"
 #include "ingest-service/ingest_service.h"
 #include "ingest-service/normalizer.h"
 #include "ingest-service/store.h"
