@@ -14,6 +14,14 @@
 
 namespace kouryu {
 
+// What Store::Digest and Replica::Digest answer: the digest of all records
+// as of `sequence`, and how many there are.
+struct ContentDigest {
+  uint64_t sequence = 0;
+  uint64_t record_count = 0;
+  std::string digest;  // DigestBuilder::hex()
+};
+
 class DigestBuilder {
  public:
   void Add(absl::string_view record_key, absl::string_view etag) {

@@ -149,20 +149,6 @@ std::optional<RecordName> DecodeRecordKey(absl::string_view key) {
   return RecordName{(*parts)[0], (*parts)[1], (*parts)[2]};
 }
 
-std::string BureauIndexKey(const RecordName& name) {
-  std::string key;
-  AppendKeyComponent(key, name.bureau);
-  AppendKeyComponent(key, name.city);
-  AppendKeyComponent(key, name.record);
-  return key;
-}
-
-std::string BureauIndexPrefix(absl::string_view bureau) {
-  std::string key;
-  AppendKeyComponent(key, bureau);
-  return key;
-}
-
 std::string SequenceKey(uint64_t sequence) { return EncodeFixed64BigEndian(sequence); }
 
 std::optional<uint64_t> DecodeSequenceKey(absl::string_view key) {

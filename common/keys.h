@@ -65,10 +65,6 @@ std::optional<RecordName> DecodeRecordKey(absl::string_view key);
 std::optional<std::vector<std::string>> DecodeKeyComponents(
     absl::string_view key);
 
-// Key of a record in the by-bureau index: bureau, city, record.
-std::string BureauIndexKey(const RecordName& name);
-std::string BureauIndexPrefix(absl::string_view bureau);
-
 std::string SequenceKey(uint64_t sequence);
 // nullopt unless `key` is exactly 8 bytes.
 std::optional<uint64_t> DecodeSequenceKey(absl::string_view key);

@@ -159,7 +159,7 @@ absl::StatusOr<BackupInfo> Backups::CreateLocked(const Store& store) {
     if (!copy.ok()) {
       status = copy.status();
     } else {
-      absl::StatusOr<StoreDigest> digest = (*copy)->Digest();
+      absl::StatusOr<ContentDigest> digest = (*copy)->Digest();
       if (!digest.ok()) {
         status = digest.status();
       } else {
@@ -267,7 +267,7 @@ absl::StatusOr<BackupInfo> RestoreBackup(const std::string& backup_dir,
     // Check what was restored against what the backup says it holds, then
     // start the new history.
     absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(data_dir, {});
-    absl::StatusOr<StoreDigest> digest =
+    absl::StatusOr<ContentDigest> digest =
         store.ok() ? (*store)->Digest() : store.status();
     if (!digest.ok()) {
       status = digest.status();

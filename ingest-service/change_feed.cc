@@ -183,7 +183,7 @@ bool ChangeFeedImpl::Write(grpc::ServerContext* context,
 grpc::Status ChangeFeedImpl::GetDigest(grpc::ServerContext* context,
                                        const v1::GetDigestRequest* request,
                                        v1::Digest* response) {
-  absl::StatusOr<StoreDigest> digest = store_.Digest();
+  absl::StatusOr<ContentDigest> digest = store_.Digest();
   if (!digest.ok()) return ToGrpcStatus(digest.status());
   response->set_sequence(digest->sequence);
   response->set_record_count(digest->record_count);

@@ -445,7 +445,7 @@ absl::StatusOr<std::unique_ptr<StoreSnapshot>> Store::OpenSnapshot() const {
   return snapshot;
 }
 
-absl::StatusOr<StoreDigest> Store::Digest() const {
+absl::StatusOr<ContentDigest> Store::Digest() const {
   absl::StatusOr<std::unique_ptr<StoreSnapshot>> snapshot = OpenSnapshot();
   if (!snapshot.ok()) return snapshot.status();
   DigestBuilder digest;
@@ -455,7 +455,7 @@ absl::StatusOr<StoreDigest> Store::Digest() const {
         return true;
       });
   if (!status.ok()) return status;
-  return StoreDigest{(*snapshot)->sequence(), digest.count(), digest.hex()};
+  return ContentDigest{(*snapshot)->sequence(), digest.count(), digest.hex()};
 }
 
 bool Store::Continues(absl::string_view history_id, uint64_t sequence) const {

@@ -35,6 +35,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/digest.h"
 #include "common/keys.h"
 #include "ingest-service/changelog.h"
 #include "ingest-service/group_commit.h"
@@ -124,12 +125,6 @@ class StoreSnapshot {
           visit) const = 0;
 };
 
-struct StoreDigest {
-  uint64_t sequence = 0;
-  uint64_t record_count = 0;
-  std::string digest;
-};
-
 // Which history the store's changes belong to (see the top of this file).
 struct StoreHistory {
   // 32 hex digits, random.
@@ -190,7 +185,7 @@ class Store {
   rocksdb::DB* rocksdb() const { return db_.get(); }
   // The data directory.
   const std::string& dir() const { return dir_; }
-  absl::StatusOr<StoreDigest> Digest() const;
+  absl::StatusOr<ContentDigest> Digest() const;
 
   const StoreHistory& history() const { return history_; }
   // Whether a reader that holds the changes up to `sequence` of history

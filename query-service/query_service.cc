@@ -259,7 +259,7 @@ grpc::ServerUnaryReactor* QueryServiceImpl::GetDigest(
   // A digest reads every record.
   return Answer(context, response, request->min_sequence(), /*cheap=*/false,
                 [this]() -> absl::StatusOr<grpc::ByteBuffer> {
-                  absl::StatusOr<Replica::ReplicaDigest> digest =
+                  absl::StatusOr<ContentDigest> digest =
                       replica_.Digest();
                   if (!digest.ok()) return digest.status();
                   v1::Digest out;

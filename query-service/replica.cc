@@ -22,6 +22,7 @@
 #include "common/slice.h"
 #include "common/status.h"
 #include "query-service/change_batch.h"
+#include "query-service/replica_layout.h"
 #include "query-service/postings.h"
 
 namespace kouryu::query {
@@ -316,7 +317,7 @@ absl::Status Replica::Commit(ChangeBatch& batch, uint64_t applied) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<Replica::ReplicaDigest> Replica::Digest() const {
+absl::StatusOr<ContentDigest> Replica::Digest() const {
   // One snapshot: the applied sequence is written in the same batch as the
   // changes, so the snapshot holds the records of exactly that sequence.
   rocksdb::ManagedSnapshot snapshot(db_.get());
@@ -337,7 +338,7 @@ absl::StatusOr<Replica::ReplicaDigest> Replica::Digest() const {
     digest.Add(View(it->key()), record.etag());
   }
   if (absl::Status s = FromRocksDb(it->status(), "digesting"); !s.ok()) return s;
-  return ReplicaDigest{.sequence = *sequence,
+  return ContentDigest{.sequence = *sequence,
                        .record_count = digest.count(),
                        .digest = digest.hex()};
 }

@@ -41,6 +41,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/digest.h"
 #include "common/keys.h"
 #include "kouryu/v1/change_feed.pb.h"
 #include "kouryu/v1/record.pb.h"
@@ -191,12 +192,7 @@ class Replica {
 
   // A digest of the records at the applied sequence (common/digest.h), for
   // comparing replicas and the system of record.
-  struct ReplicaDigest {
-    uint64_t sequence = 0;
-    uint64_t record_count = 0;
-    std::string digest;
-  };
-  absl::StatusOr<ReplicaDigest> Digest() const;
+  absl::StatusOr<ContentDigest> Digest() const;
 
   // The database, for its properties (metrics); owned by the replica.
   rocksdb::DB* rocksdb() const { return db_.get(); }

@@ -11,6 +11,20 @@
 
 namespace kouryu::query {
 
+std::string BureauIndexKey(const RecordName& name) {
+  std::string key;
+  AppendKeyComponent(key, name.bureau);
+  AppendKeyComponent(key, name.city);
+  AppendKeyComponent(key, name.record);
+  return key;
+}
+
+std::string BureauIndexPrefix(absl::string_view bureau) {
+  std::string key;
+  AppendKeyComponent(key, bureau);
+  return key;
+}
+
 const std::vector<std::string>& ReplicaFamilies::Names() {
   static const auto* names = new std::vector<std::string>{
       "records", "by_bureau", "grams", "counts", "search_text"};

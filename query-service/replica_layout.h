@@ -29,6 +29,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "common/keys.h"
 #include "kouryu/v1/record.pb.h"
 
 namespace rocksdb {
@@ -58,6 +60,13 @@ struct ReplicaFamilies {
   // Every family but the default one.
   std::vector<rocksdb::ColumnFamilyHandle*> Data() const;
 };
+
+// Key of a record in the by_bureau family: bureau, city, record, each as
+// AppendKeyComponent writes it (common/keys.h), so keys sort by bureau,
+// then city, then record.
+std::string BureauIndexKey(const RecordName& name);
+// Prefix of the by_bureau keys of one bureau.
+std::string BureauIndexPrefix(absl::string_view bureau);
 
 // An end key above every key of every family: record, index and count keys
 // are ASCII, gram keys start with 'c' or 'p', search_text keys are 8 bytes.

@@ -276,7 +276,7 @@ class RecordLimitsServerTest : public ::testing::Test {
     // One good row first, so the store is not empty.
     ASSERT_TRUE(Upsert(Row("大韓民国ソウル特別市", "4月25日、都政説明実施")).ok());
     const uint64_t head = store_->HeadSequence();
-    absl::StatusOr<StoreDigest> before = store_->Digest();
+    absl::StatusOr<ContentDigest> before = store_->Digest();
     ASSERT_TRUE(before.ok()) << before.status();
 
     grpc::Status status = Upsert(raw);
@@ -288,7 +288,7 @@ class RecordLimitsServerTest : public ::testing::Test {
     EXPECT_THAT(status.error_message(), HasSubstr(field));
 
     EXPECT_EQ(store_->HeadSequence(), head);
-    absl::StatusOr<StoreDigest> after = store_->Digest();
+    absl::StatusOr<ContentDigest> after = store_->Digest();
     ASSERT_TRUE(after.ok()) << after.status();
     EXPECT_EQ(after->record_count, before->record_count);
     EXPECT_EQ(after->digest, before->digest);

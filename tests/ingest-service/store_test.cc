@@ -510,12 +510,12 @@ TEST_F(StoreTest, CheckpointHoldsTheHeadItWasTakenAt) {
   ASSERT_TRUE(store_->Checkpoint(dir).ok());
   MustUpsert({MakeRecord("paris", "policy-planning", "r3", "フランス共和国パリ市")},
              &sequence);
-  absl::StatusOr<StoreDigest> live = store_->Digest();
+  absl::StatusOr<ContentDigest> live = store_->Digest();
   ASSERT_TRUE(live.ok());
   EXPECT_EQ(live->sequence, 3u);
   absl::StatusOr<std::unique_ptr<Store>> copy = Store::Open(dir, StoreOptions());
   ASSERT_TRUE(copy.ok()) << copy.status();
-  absl::StatusOr<StoreDigest> digest = (*copy)->Digest();
+  absl::StatusOr<ContentDigest> digest = (*copy)->Digest();
   ASSERT_TRUE(digest.ok());
   EXPECT_EQ(digest->sequence, 2u);
   EXPECT_EQ(digest->record_count, 2u);

@@ -7,6 +7,7 @@
 #include "absl/strings/escaping.h"
 #include "common/keys.h"
 #include "common/status.h"
+#include "query-service/replica_layout.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 

@@ -81,7 +81,7 @@ TEST(ReplicaPowerLossTest, AppliedSequenceNeverClaimsAChangeItLost) {
       if (seq > 0) {
         ASSERT_TRUE((*reference)->Apply({changes[seq - 1]}).ok());
       }
-      absl::StatusOr<Replica::ReplicaDigest> digest = (*reference)->Digest();
+      absl::StatusOr<ContentDigest> digest = (*reference)->Digest();
       ASSERT_TRUE(digest.ok()) << digest.status();
       digests[seq] = digest->digest;
       counts[seq] = CountsOf(**reference);
@@ -106,7 +106,7 @@ TEST(ReplicaPowerLossTest, AppliedSequenceNeverClaimsAChangeItLost) {
     uint64_t reopened_at = replica->applied_sequence();
     ASSERT_LE(reopened_at, kChanges);
     if (reopened_at < applied_at_cut.load()) ++went_back;
-    absl::StatusOr<Replica::ReplicaDigest> digest = replica->Digest();
+    absl::StatusOr<ContentDigest> digest = replica->Digest();
     ASSERT_TRUE(digest.ok()) << digest.status();
     ASSERT_EQ(digest->sequence, reopened_at);
     ASSERT_EQ(digest->digest, digests[reopened_at])

@@ -17,3 +17,4 @@ kouryu_test(record_wire_test SOURCES query-service/record_wire_test.cc LIBS kour
 # The follower against a scripted ChangeFeed on port 0: heads, a history
 # that moved, streams that end and fail.
 kouryu_test(follower_feed_test SOURCES query-service/follower_feed_test.cc LIBS kouryu_query)
+kouryu_test(replica_layout_test SOURCES query-service/replica_layout_test.cc LIBS kouryu_query)
