@@ -83,7 +83,7 @@ absl::Time CallRunner::NextDeadline() const {
   return next;
 }
 
-void CallRunner::Loop() {
+absl::AnyInvocable<void() &&> CallRunner::TakeWork() {
   absl::MutexLock lock(&mutex_);
   for (;;) {
     wake_at_ = NextDeadline();
@@ -91,16 +91,17 @@ void CallRunner::Loop() {
                              wake_at_);
     rewake_ = false;
     ReleaseDue();
-    if (queue_.empty()) {
-      if (done_) return;
-      continue;
+    if (!queue_.empty()) {
+      absl::AnyInvocable<void() &&> work = std::move(queue_.front());
+      queue_.pop_front();
+      return work;
     }
-    absl::AnyInvocable<void() &&> work = std::move(queue_.front());
-    queue_.pop_front();
-    mutex_.Unlock();
-    std::move(work)();
-    mutex_.Lock();
+    if (done_) return nullptr;
   }
+}
+
+void CallRunner::Loop() {
+  while (absl::AnyInvocable<void() &&> work = TakeWork()) std::move(work)();
 }
 
 }  // namespace kouryu::query

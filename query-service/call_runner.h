@@ -52,7 +52,10 @@ class CallRunner {
   };
 
   void OnProgress(uint64_t applied, bool stopped);
-  void Loop();
+  // Runs work until the runner is done and nothing is left.
+  void Loop() ABSL_LOCKS_EXCLUDED(mutex_);
+  // Waits for the next work to run (null: done, nothing left).
+  absl::AnyInvocable<void() &&> TakeWork() ABSL_LOCKS_EXCLUDED(mutex_);
   // Moves waiting work that is due (sequence reached, deadline passed or
   // replica stopped) to the queue.
   void ReleaseDue() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
