@@ -70,14 +70,20 @@ class HealthPort::Service final
     absl::MutexLock lock(&mutex_);
     if (shut_down_ || serving_ == serving) return;
     serving_ = serving;
-    for (Watcher* w : watchers_) w->Send(StatusOfLocked(w->service()));
+    for (Watcher* w : watchers_) {
+      w->owner_mutex().AssertHeld();  // mutex_: every watcher's owner is this
+      w->Send(StatusOfLocked(w->service()));
+    }
   }
 
   // Ends every Watch and refuses new ones.
   void Shutdown() {
     absl::MutexLock lock(&mutex_);
     shut_down_ = true;
-    for (Watcher* w : watchers_) w->End();
+    for (Watcher* w : watchers_) {
+      w->owner_mutex().AssertHeld();  // mutex_, as above
+      w->End();
+    }
   }
 
  private:
@@ -94,6 +100,10 @@ class HealthPort::Service final
       Send(owner_->StatusOfLocked(service_));
     }
     const std::string& service() const { return service_; }
+    // The owner's mutex, which guards the watcher's state.
+    absl::Mutex& owner_mutex() const ABSL_LOCK_RETURNED(owner_->mutex_) {
+      return owner_->mutex_;
+    }
 
     // Both under the owner's mutex.
     void Send(HealthCheckResponse::ServingStatus status)

@@ -18,12 +18,12 @@ inline constexpr absl::string_view kCp932 = "CP932";
 
 struct DecodedText {
   // The text, unless `borrowed` holds it.
-  std::string utf8;
+  std::string utf8 = {};
   // kUtf8 or kCp932.
-  std::string encoding;
+  std::string encoding = {};
   // With borrow_utf8, UTF-8 content itself (after any BOM), not copied:
   // valid while the content is.
-  absl::string_view borrowed;
+  absl::string_view borrowed = {};
   bool is_borrowed = false;
 
   absl::string_view text() const { return is_borrowed ? borrowed : utf8; }

@@ -247,8 +247,5 @@ int main(int argc, char** argv) {
   backups.reset();
   store->reset();  // Closes RocksDB after the last call has finished.
   kouryu::LogInfo("stopped");
-  // Everything of ours is closed. gRPC's library teardown at exit waits on
-  // internal timers for a second or two; there is nothing left to save.
-  std::fflush(nullptr);
-  std::_Exit(0);
+  kouryu::ExitAfterShutdown();  // Everything of ours is closed.
 }

@@ -93,7 +93,7 @@ struct StoreOptions {
   StoreObserver* observer = nullptr;
   // The file system RocksDB writes through; null is RocksDB's default (the
   // operating system's). Tests pass one that simulates power loss.
-  std::shared_ptr<rocksdb::FileSystem> file_system;
+  std::shared_ptr<rocksdb::FileSystem> file_system = nullptr;
 };
 
 struct UpsertResult {

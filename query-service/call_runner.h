@@ -53,7 +53,7 @@ class CallRunner {
 
   void OnProgress(uint64_t applied, bool stopped);
   // Runs work until the runner is done and nothing is queued.
-  void Loop();
+  void Loop() ABSL_LOCKS_EXCLUDED(mutex_);
   // The next work to run, once there is some (the lock is not held while it
   // runs); empty once the runner is done and nothing is queued.
   absl::AnyInvocable<void() &&> NextWork() ABSL_LOCKS_EXCLUDED(mutex_);

@@ -41,7 +41,7 @@ class Readiness {
   // True once the follower has reported `serving` as its latest readiness.
   bool AwaitLatest(bool serving, absl::Duration timeout) {
     absl::MutexLock lock(&mutex_);
-    auto latest = [this, serving] {
+    auto latest = [this, serving]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
       return !history_.empty() && history_.back() == serving;
     };
     return mutex_.AwaitWithTimeout(absl::Condition(&latest), timeout);
