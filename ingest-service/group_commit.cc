@@ -1,7 +1,9 @@
 #include "ingest-service/group_commit.h"
 
 #include <algorithm>
+#include <limits>
 
+#include "common/sequence_wait.h"
 #include "common/status.h"
 
 namespace kouryu::ingest {
@@ -151,16 +153,12 @@ void GroupCommit::WhileIdle(absl::FunctionRef<void(uint64_t head)> visit) const 
 
 bool GroupCommit::WaitForHeadAfter(uint64_t after, absl::Time deadline) const {
   absl::MutexLock lock(&mutex_);
-  struct Args {
-    uint64_t after;
-    const uint64_t* head;
-    const bool* stopped;
-  } args{after, &head_, &stopped_};
-  mutex_.AwaitWithDeadline(
-      absl::Condition(
-          +[](Args* a) { return *a->head > a->after || *a->stopped; }, &args),
-      deadline);
-  return head_ > after;
+  if (after == std::numeric_limits<uint64_t>::max()) {
+    // No head comes after the largest sequence: wait for the stop only.
+    mutex_.AwaitWithDeadline(absl::Condition(&stopped_), deadline);
+    return false;
+  }
+  return AwaitSequence(mutex_, head_, stopped_, after + 1, deadline);
 }
 
 void GroupCommit::StopWaiting() {

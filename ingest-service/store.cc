@@ -146,6 +146,7 @@ Store::Store(std::string dir, std::unique_ptr<rocksdb::Env> env,
     : dir_(std::move(dir)),
       env_(std::move(env)),
       db_(std::move(db)),
+      meta_(handles[0]),
       records_(handles[1]),
       record_ids_(handles[2]),
       changelog_family_(handles[3]),
@@ -356,7 +357,7 @@ absl::Status Store::WriteGroup(rocksdb::WriteBatch& batch, uint64_t first,
     if (options_.observer != nullptr) options_.observer->WriteRefusedForSpace();
     return status;
   }
-  status = FromRocksDb(batch.Put(handles_[0], kHeadKey, SequenceKey(last)),
+  status = FromRocksDb(batch.Put(meta_, kHeadKey, SequenceKey(last)),
                        "preparing a write");
   if (!status.ok()) return status;
   rocksdb::WriteOptions write_options;
@@ -498,10 +499,10 @@ absl::Status Store::StartNewHistory() {
                     .parent_id = history_.id,
                     .parent_sequence = HeadSequence()};
   rocksdb::WriteBatch batch;
-  rocksdb::Status s = batch.Put(handles_[0], kHistoryKey, next.id);
-  if (s.ok()) s = batch.Put(handles_[0], kParentHistoryKey, next.parent_id);
+  rocksdb::Status s = batch.Put(meta_, kHistoryKey, next.id);
+  if (s.ok()) s = batch.Put(meta_, kParentHistoryKey, next.parent_id);
   if (s.ok()) {
-    s = batch.Put(handles_[0], kParentSequenceKey,
+    s = batch.Put(meta_, kParentSequenceKey,
                   SequenceKey(next.parent_sequence));
   }
   rocksdb::WriteOptions sync;

@@ -249,6 +249,8 @@ class Store {
   // The Env over options.file_system (null for the default); outlives db_.
   std::unique_ptr<rocksdb::Env> env_;
   std::unique_ptr<rocksdb::DB> db_;
+  // The column families by name; handles_ holds them all, for CloseDb.
+  rocksdb::ColumnFamilyHandle* meta_;  // the default family
   rocksdb::ColumnFamilyHandle* records_;
   rocksdb::ColumnFamilyHandle* record_ids_;
   rocksdb::ColumnFamilyHandle* changelog_family_;

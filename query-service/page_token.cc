@@ -2,6 +2,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "common/coding.h"
 #include "common/hash.h"
 #include "common/keys.h"
 #include "common/status.h"
@@ -26,7 +27,7 @@ uint64_t RequestFingerprint(absl::string_view parent, absl::string_view filter,
 
 std::string EncodePageToken(uint64_t fingerprint, absl::string_view after_key) {
   std::string raw(1, kVersion);
-  raw += SequenceKey(fingerprint);
+  PutFixed64BigEndian(raw, fingerprint);
   raw.append(after_key.data(), after_key.size());
   return absl::WebSafeBase64Escape(raw);
 }
@@ -39,7 +40,7 @@ absl::StatusOr<std::string> DecodePageToken(absl::string_view token,
       raw[0] != kVersion) {
     return BadToken("not a token this service issued");
   }
-  if (DecodeSequenceKey(absl::string_view(raw).substr(1, 8)) != fingerprint) {
+  if (DecodeFixed64BigEndian(absl::string_view(raw).substr(1, 8)) != fingerprint) {
     return BadToken(
         "the token was issued for a different parent, filter or order_by");
   }

@@ -19,6 +19,7 @@
 #include "common/db.h"
 #include "common/digest.h"
 #include "common/keys.h"
+#include "common/sequence_wait.h"
 #include "common/slice.h"
 #include "common/status.h"
 #include "query-service/change_batch.h"
@@ -36,16 +37,6 @@ constexpr char kHistoryKey[] = "history_id";
 // (search_text.h).
 constexpr char kFormatKey[] = "format";
 constexpr char kFormat[] = "3";
-
-struct WaitArgs {
-  uint64_t sequence;
-  const uint64_t* applied;
-  const bool* stopped;
-};
-
-bool CaughtUpOrStopped(WaitArgs* args) {
-  return *args->applied >= args->sequence || *args->stopped;
-}
 
 // The scan's column family prefix for `parent`.
 std::string ScanPrefix(const Parent& parent) {
@@ -346,10 +337,9 @@ absl::StatusOr<ContentDigest> Replica::Digest() const {
 absl::Status Replica::WaitForSequence(uint64_t sequence,
                                       absl::Time deadline) const {
   absl::MutexLock lock(&mutex_);
-  WaitArgs args{sequence, &applied_, &stopped_};
-  mutex_.AwaitWithDeadline(absl::Condition(&CaughtUpOrStopped, &args),
-                           deadline);
-  if (applied_ >= sequence) return absl::OkStatus();
+  if (AwaitSequence(mutex_, applied_, stopped_, sequence, deadline)) {
+    return absl::OkStatus();
+  }
   return SequenceNotReached(sequence, applied_, stopped_);
 }
 
