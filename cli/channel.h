@@ -27,10 +27,10 @@ namespace kouryu::cli {
 
 struct TransportOptions {
   bool plaintext = false;
-  std::string cacert;
-  std::string cert;
-  std::string key;
-  std::string servername;
+  std::string cacert{};
+  std::string cert{};
+  std::string key{};
+  std::string servername{};
   bool insecure = false;
 
   bool UsesTls() const {

@@ -41,7 +41,7 @@ struct IngestServiceOptions {
   int stream_workers = 4;
   // Called with the content's size after an ImportTable wrote its table
   // (not for validate_only or a failed import), when set (metrics).
-  std::function<void(size_t bytes)> on_table_imported;
+  std::function<void(size_t bytes)> on_table_imported = nullptr;
 };
 
 // IngestRecords uses the callback API on raw bytes: an idle stream holds no

@@ -72,7 +72,7 @@ struct ReplicaOptions {
   // The file system RocksDB writes through; null (the default) is
   // RocksDB's default, the operating system's. Tests pass one that
   // simulates power loss.
-  std::shared_ptr<rocksdb::FileSystem> file_system;
+  std::shared_ptr<rocksdb::FileSystem> file_system = nullptr;
 };
 
 class Replica {

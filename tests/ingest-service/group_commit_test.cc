@@ -54,14 +54,16 @@ class Writes {
       groups_.push_back({first, last, static_cast<int>(batch.Count()), true});
       if (first_call) {
         in_first_write_ = true;
-        mu_.Await(absl::Condition(
-            +[](Writes* w) { return w->prepared_ >= w->hold_first_until_; },
-            this));
+        mu_.Await(absl::Condition(this, &Writes::FirstWriteMayReturn));
       }
       const bool ok = !fail_ || !fail_(groups_.size());
       groups_.back().ok = ok;
       return ok ? absl::OkStatus() : absl::UnavailableError("injected failure");
     };
+  }
+
+  bool FirstWriteMayReturn() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return prepared_ >= hold_first_until_;
   }
 
   // The first group's write returns only once `n` writes are prepared.
