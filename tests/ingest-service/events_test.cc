@@ -123,7 +123,9 @@ TEST_P(ExtractEventsTest, GivesTheEventsOfTheRules) {
     texts.push_back(e.text());
   }
   EXPECT_THAT(described, ElementsAreArray(c.events)) << c.item;
-  if (!c.texts.empty()) EXPECT_THAT(texts, ElementsAreArray(c.texts));
+  if (!c.texts.empty()) {
+    EXPECT_THAT(texts, ElementsAreArray(c.texts));
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Rules, ExtractEventsTest, ::testing::ValuesIn(kCases),
