@@ -8,11 +8,11 @@
 #include <google/protobuf/descriptor.pb.h>
 #include <grpcpp/grpcpp.h>
 
+#include <cctype>
 #include <chrono>
 #include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
-#include <regex>
 #include <set>
 #include <string>
 #include <vector>
@@ -262,11 +262,20 @@ std::set<std::string> Lines(const std::string& text) {
 
 // The names of the rpcs of a `describe SERVICE` text (.proto syntax).
 std::set<std::string> RpcNames(const std::string& text) {
-  static const std::regex kRpc(R"(\brpc (\w+)\()");
+  const auto is_word = [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+  };
   std::set<std::string> out;
-  for (auto it = std::sregex_iterator(text.begin(), text.end(), kRpc);
-       it != std::sregex_iterator(); ++it) {
-    out.insert((*it)[1].str());
+  // Each "rpc NAME(" where "rpc" starts a word.
+  for (size_t at = text.find("rpc "); at != std::string::npos;
+       at = text.find("rpc ", at + 1)) {
+    if (at > 0 && is_word(text[at - 1])) continue;
+    const size_t begin = at + 4;
+    size_t end = begin;
+    while (end < text.size() && is_word(text[end])) ++end;
+    if (end > begin && end < text.size() && text[end] == '(') {
+      out.insert(text.substr(begin, end - begin));
+    }
   }
   return out;
 }
