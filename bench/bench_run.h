@@ -14,7 +14,10 @@
 //      and FULL, SearchRecords;
 //   4. UpsertRecord with the replica following, then replication lag
 //      under UpsertRecord at half that rate (or lag_writes_per_second);
-//   5. a fresh kouryu-ingest --sync: UpsertRecord with 1 and 16 writers.
+//   5. a fresh kouryu-ingest --sync: UpsertRecord with 1 and 16 writers;
+//   6. PostgreSQL with the replica's records (exported after step 3): point
+//      gets and pages of one city, beside GetRecord and ListRecords
+//      (postgres_floor.h).
 //
 // Servers run as child processes on 127.0.0.1, port 0, data in a fresh
 // temporary directory that the run removes; their standard error is the
@@ -50,6 +53,9 @@ struct BenchOptions {
   int tcp_message_bytes = 64;
   uint64_t seed = 1;
   std::string ingest_bin, query_bin;
+  // PostgreSQL's programs (initdb, postgres, psql, pgbench); empty, or no
+  // server there: no PostgreSQL rows.
+  std::string postgres_bin_dir = "/usr/lib/postgresql/15/bin";
   // This binary, run again as the TCP echo server.
   std::string self_bin;
 };

@@ -52,6 +52,9 @@ ABSL_FLAG(int, tcp_message_bytes, 64,
 ABSL_FLAG(uint64_t, seed, 1, "generator seed");
 ABSL_FLAG(std::string, ingest_bin, KOURYU_INGEST_BIN, "kouryu-ingest binary");
 ABSL_FLAG(std::string, query_bin, KOURYU_QUERY_BIN, "kouryu-query binary");
+ABSL_FLAG(std::string, postgres_bin_dir, "/usr/lib/postgresql/15/bin",
+          "PostgreSQL's programs (Debian's postgresql-15) for the PostgreSQL "
+          "rows; empty: none");
 ABSL_FLAG(bool, tcp_echo_server, false,
           "internal: serve the TCP floor's echo (kouryu-bench runs itself so)");
 
@@ -83,6 +86,7 @@ int main(int argc, char** argv) {
       .seed = absl::GetFlag(FLAGS_seed),
       .ingest_bin = absl::GetFlag(FLAGS_ingest_bin),
       .query_bin = absl::GetFlag(FLAGS_query_bin),
+      .postgres_bin_dir = absl::GetFlag(FLAGS_postgres_bin_dir),
       .self_bin = std::filesystem::read_symlink("/proc/self/exe").string(),
   };
   options.sync_writers.clear();

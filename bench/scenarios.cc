@@ -129,31 +129,46 @@ AsyncCall GetRecords(std::shared_ptr<grpc::Channel> channel,
       });
 }
 
+namespace {
+
+// A ListRecords answer: at most page_size records, each under the parent
+// (read from the wire as GetRecords does).
+grpc::Status CheckPage(const v1::ListRecordsRequest& request,
+                       absl::string_view answer) {
+  static_assert(v1::ListRecordsResponse::kRecordsFieldNumber == 1);
+  std::optional<std::vector<absl::string_view>> records =
+      LengthDelimited(answer, 1);
+  if (!records) return WrongAnswer("a malformed ListRecordsResponse");
+  if (static_cast<int>(records->size()) > request.page_size()) {
+    return WrongAnswer(absl::StrCat(records->size(), " records on a page of ",
+                                    request.page_size()));
+  }
+  for (absl::string_view record : *records) {
+    if (!UnderParent(RecordName(record), request.parent())) {
+      return WrongAnswer(absl::StrCat("a record outside ", request.parent()));
+    }
+  }
+  return grpc::Status::OK;
+}
+
+}  // namespace
+
 AsyncCall ListRecords(std::shared_ptr<grpc::Channel> channel,
                       v1::RecordView view, int page_size) {
+  return ListRecords(std::move(channel), view, page_size, ListParents());
+}
+
+AsyncCall ListRecords(std::shared_ptr<grpc::Channel> channel,
+                      v1::RecordView view, int page_size,
+                      const std::vector<std::string>& parents) {
   return RawAnswerCall<v1::ListRecordsRequest>(
       std::move(channel), "/kouryu.v1.QueryService/ListRecords",
-      [view, page_size](uint64_t i, v1::ListRecordsRequest& request) {
-        request.set_parent(ListParents()[i % ListParents().size()]);
+      [view, page_size, &parents](uint64_t i, v1::ListRecordsRequest& request) {
+        request.set_parent(parents[Spread(i, parents.size())]);
         request.set_view(view);
         request.set_page_size(page_size);
       },
-      [](const v1::ListRecordsRequest& request, absl::string_view answer) {
-        static_assert(v1::ListRecordsResponse::kRecordsFieldNumber == 1);
-        std::optional<std::vector<absl::string_view>> records =
-            LengthDelimited(answer, 1);
-        if (!records) return WrongAnswer("a malformed ListRecordsResponse");
-        if (static_cast<int>(records->size()) > request.page_size()) {
-          return WrongAnswer(absl::StrCat(records->size(), " records on a page of ",
-                                          request.page_size()));
-        }
-        for (absl::string_view record : *records) {
-          if (!UnderParent(RecordName(record), request.parent())) {
-            return WrongAnswer(absl::StrCat("a record outside ", request.parent()));
-          }
-        }
-        return grpc::Status::OK;
-      });
+      CheckPage);
 }
 
 AsyncCall SearchRecords(v1::QueryService::Stub& stub, int page_size) {

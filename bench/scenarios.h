@@ -40,6 +40,11 @@ AsyncCall GetRecords(std::shared_ptr<grpc::Channel> channel,
 // (read from the wire as GetRecords does).
 AsyncCall ListRecords(std::shared_ptr<grpc::Channel> channel,
                       v1::RecordView view, int page_size);
+// The same over `parents` (which must outlive the call), one chosen as
+// GetRecords chooses a name.
+AsyncCall ListRecords(std::shared_ptr<grpc::Channel> channel,
+                      v1::RecordView view, int page_size,
+                      const std::vector<std::string>& parents);
 
 // The first page of `page_size` results of SearchTerms()[i % size].
 AsyncCall SearchRecords(v1::QueryService::Stub& stub, int page_size);

@@ -26,6 +26,14 @@ esac
 shift
 
 scripts/setup.sh
+# The PostgreSQL rows (bench/postgres_floor.h) run Debian's PostgreSQL 15,
+# which only the benchmark needs.
+if ! dpkg-query -W -f='${Status}' postgresql-15 2>/dev/null | grep -q "install ok installed"; then
+  sudo=""
+  if [[ $(id -u) -ne 0 ]]; then sudo="sudo"; fi
+  echo "bench: installing postgresql-15" >&2
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends postgresql-15 >/dev/null
+fi
 build_dir=${KOURYU_BUILD_DIR:-build/release}
 if [[ $build_dir == build/release ]]; then
   cmake --preset release >/dev/null
