@@ -207,28 +207,39 @@ int64_t ServerCpuMicros(pid_t postmaster) {
   return ticks * 1'000'000 / ticks_per_second;
 }
 
-// Waits until no client backend is left under the postmaster, nor an
-// exited child it has not reaped (a finished pgbench's connections end
-// asynchronously), so that their CPU time has moved to the postmaster's
-// reaped-children figure.
-void AwaitNoBackends(pid_t postmaster) {
-  const absl::Time limit = absl::Now() + kBackendExitLimit;
-  while (absl::Now() < limit) {
-    bool backend = false;
-    for (pid_t child : Children(postmaster)) {
-      const std::string command =
-          ReadFile(absl::StrCat("/proc/", child, "/cmdline"));
-      // "postgres: bench postgres 127.0.0.1(port) idle"; an exited one not
-      // yet reaped (state Z) has no command line left.
-      const std::vector<std::string> fields = StatFields(child);
-      if (absl::StartsWith(command, "postgres: bench ") ||
-          (!fields.empty() && fields[0] == "Z")) {
-        backend = true;
-      }
+// Whether a client backend is left under the postmaster, or an exited
+// child it has not reaped yet.
+bool BackendsLeft(pid_t postmaster) {
+  for (pid_t child : Children(postmaster)) {
+    const std::string command =
+        ReadFile(absl::StrCat("/proc/", child, "/cmdline"));
+    // "postgres: bench postgres 127.0.0.1(port) idle"; an exited one not
+    // yet reaped (state Z) has no command line left.
+    const std::vector<std::string> fields = StatFields(child);
+    if (absl::StartsWith(command, "postgres: bench ") ||
+        (!fields.empty() && fields[0] == "Z")) {
+      return true;
     }
-    if (!backend) return;
-    absl::SleepFor(absl::Milliseconds(20));
   }
+  return false;
+}
+
+// ServerCpuMicros once a finished pgbench's connections have ended (they
+// end asynchronously) and their CPU time has moved to the postmaster's
+// reaped-children figure: no backend left, and the same figure twice
+// 50 ms apart (a child in the middle of exiting can be unreadable).
+int64_t SettledServerCpuMicros(pid_t postmaster) {
+  const absl::Time limit = absl::Now() + kBackendExitLimit;
+  int64_t last = -1;
+  while (absl::Now() < limit) {
+    if (!BackendsLeft(postmaster)) {
+      const int64_t now = ServerCpuMicros(postmaster);
+      if (now == last) return now;
+      last = now;
+    }
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  return last;
 }
 
 // The number after `label` in pgbench's report, if present.
@@ -434,11 +445,9 @@ Figures PostgresFloor::Bench(const std::string& name,
       return figures;
     }
   }
-  AwaitNoBackends(postmaster_);
-  const int64_t cpu_start = ServerCpuMicros(postmaster_);
+  const int64_t cpu_start = SettledServerCpuMicros(postmaster_);
   absl::StatusOr<Finished> measured = run(load.duration, true);
-  AwaitNoBackends(postmaster_);
-  const int64_t cpu_end = ServerCpuMicros(postmaster_);
+  const int64_t cpu_end = SettledServerCpuMicros(postmaster_);
   if (absl::Status status = Succeeded("pgbench", measured); !status.ok()) {
     AddError(figures.errors, absl::StatusCodeToString(status.code()),
              status.message());
