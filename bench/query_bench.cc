@@ -1,7 +1,8 @@
 // kouryu-query-bench: loads generated records into real kouryu-ingest and
 // kouryu-query processes and measures the query service at each size:
 // ListRecords and SearchRecords latency (p50/p99) at concurrency 1, QPS at
-// concurrency 16, and the query server's resident memory. Prints a table.
+// concurrency 16, the query server's resident memory, and each server's
+// disk bytes per record. Prints a table.
 //
 //   kouryu-query-bench --sizes=10000,100000,1000000 --seconds=5
 
@@ -57,6 +58,22 @@ int64_t ResidentKb(pid_t pid) {
   return -1;
 }
 
+// Bytes of the regular files under `dir` (a server's data directory).
+int64_t DirectoryBytes(const std::string& dir) {
+  int64_t bytes = 0;
+  std::error_code error;
+  for (auto it = std::filesystem::recursive_directory_iterator(dir, error);
+       !error && it != std::filesystem::recursive_directory_iterator();
+       it.increment(error)) {
+    std::error_code size_error;
+    if (it->is_regular_file(size_error)) {
+      const auto size = it->file_size(size_error);
+      if (!size_error) bytes += static_cast<int64_t>(size);
+    }
+  }
+  return bytes;
+}
+
 struct Latency {
   double p50_us = 0, p99_us = 0;
   int64_t errors = 0;
@@ -101,6 +118,8 @@ struct Row {
   Latency list, search;
   double list_qps = 0, search_qps = 0;
   int64_t rss_kb = 0;
+  // Disk bytes of each server's data directory, after the measurements.
+  int64_t ingest_bytes = 0, query_bytes = 0;
   int64_t errors = 0;
 };
 
@@ -202,6 +221,8 @@ Row Measure(int64_t size) {
   row.search_qps = search16.size() / seconds;
   row.errors += list_errors + search_errors + list16_errors + search16_errors;
   row.rss_kb = ResidentKb((*query)->pid());
+  row.ingest_bytes = DirectoryBytes(dir + "/ingest");
+  row.query_bytes = DirectoryBytes(dir + "/query");
 
   query_stub.reset();
   query_channel.reset();
@@ -228,17 +249,23 @@ int main(int argc, char** argv) {
   }
   std::printf(
       "| records | load s | List p50 µs | List p99 µs | List QPS@16 | "
-      "Search p50 µs | Search p99 µs | Search QPS@16 | query RSS MiB | errors |\n"
-      "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+      "Search p50 µs | Search p99 µs | Search QPS@16 | query RSS MiB | "
+      "ingest disk B/record | query disk B/record | errors |\n"
+      "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
   std::fflush(stdout);
   std::vector<kouryu::bench::Row> rows;
   for (int64_t size : sizes) {
     kouryu::bench::Row r = kouryu::bench::Measure(size);
     rows.push_back(r);
-    std::printf("| %lld | %.1f | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %.1f | %lld |\n",
-                static_cast<long long>(r.size), r.load_seconds, r.list.p50_us,
-                r.list.p99_us, r.list_qps, r.search.p50_us, r.search.p99_us,
-                r.search_qps, r.rss_kb / 1024.0, static_cast<long long>(r.errors));
+    std::printf(
+        "| %lld | %.1f | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %.1f | %.0f | "
+        "%.0f | %lld |\n",
+        static_cast<long long>(r.size), r.load_seconds, r.list.p50_us,
+        r.list.p99_us, r.list_qps, r.search.p50_us, r.search.p99_us,
+        r.search_qps, r.rss_kb / 1024.0,
+        static_cast<double>(r.ingest_bytes) / r.size,
+        static_cast<double>(r.query_bytes) / r.size,
+        static_cast<long long>(r.errors));
     std::fflush(stdout);
   }
   if (rows.size() > 1) {
