@@ -11,6 +11,7 @@
 #include <sstream>
 #include <thread>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 
 namespace kouryu::bench {
@@ -35,19 +36,28 @@ int64_t ErrorTotal(const Errors& errors) {
   return total;
 }
 
-int64_t ProcessCpuMicros(pid_t pid) {
+std::vector<std::string> ProcStatFields(pid_t pid) {
   std::ifstream file(absl::StrCat("/proc/", pid, "/stat"));
   std::string line;
-  if (!std::getline(file, line)) return -1;
+  if (!std::getline(file, line)) return {};
   // The command name, field 2, is in parentheses and may hold spaces; the
-  // fields after it start with field 3 (state). utime and stime are 14, 15.
-  size_t paren = line.rfind(')');
-  if (paren == std::string::npos) return -1;
-  std::istringstream fields(line.substr(paren + 2));
-  std::string skip;
-  for (int field = 3; field < 14; ++field) fields >> skip;
+  // fields after it start with field 3 (state).
+  const size_t paren = line.rfind(')');
+  if (paren == std::string::npos || paren + 2 > line.size()) return {};
+  std::istringstream stream(line.substr(paren + 2));
+  std::vector<std::string> fields;
+  for (std::string field; stream >> field;) fields.push_back(field);
+  return fields;
+}
+
+int64_t ProcessCpuMicros(pid_t pid) {
+  // utime and stime are fields 14 and 15.
+  const std::vector<std::string> fields = ProcStatFields(pid);
   long long utime = 0, stime = 0;
-  if (!(fields >> utime >> stime)) return -1;
+  if (fields.size() < 13 || !absl::SimpleAtoi(fields[14 - 3], &utime) ||
+      !absl::SimpleAtoi(fields[15 - 3], &stime)) {
+    return -1;
+  }
   static const long ticks_per_second = sysconf(_SC_CLK_TCK);
   return (utime + stime) * 1'000'000 / ticks_per_second;
 }

@@ -65,6 +65,10 @@ struct Figures {
   double qps() const { return seconds > 0 ? ops / seconds : 0; }
 };
 
+// The fields of /proc/<pid>/stat from field 3 (state) on, so field N is
+// element N - 3; empty when the process is gone or unreadable.
+std::vector<std::string> ProcStatFields(pid_t pid);
+
 // CPU time (user + system) `pid` has used so far, in microseconds, from
 // /proc/<pid>/stat; threads that have exited are included. Its resolution
 // is the kernel's clock tick (usually 10 ms). -1 when unreadable.

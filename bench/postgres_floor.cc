@@ -37,15 +37,8 @@ namespace {
 constexpr absl::Duration kStartLimit = absl::Seconds(60);
 constexpr absl::Duration kBackendExitLimit = absl::Seconds(10);
 
-// Who runs PostgreSQL's programs: this process's user, or `postgres` when
-// this process is root (initdb and postgres refuse root).
-struct Identity {
-  uid_t uid = 0;
-  gid_t gid = 0;
-  bool switch_user = false;
-};
-
-absl::StatusOr<Identity> PostgresIdentity() {
+absl::StatusOr<PostgresFloor::Identity> PostgresIdentity() {
+  using Identity = PostgresFloor::Identity;
   if (geteuid() != 0) return Identity{getuid(), getgid(), false};
   const passwd* user = getpwnam("postgres");
   if (user == nullptr) {
@@ -68,6 +61,8 @@ std::string Tail(const std::string& text) {
   constexpr size_t kTail = 2000;
   return text.size() <= kTail ? text : text.substr(text.size() - kTail);
 }
+
+using Identity = PostgresFloor::Identity;
 
 // Starts argv[0] as `who`, standard input from `stdin_path` (or
 // /dev/null), standard output and error to `out_path` (made theirs).
@@ -158,26 +153,13 @@ absl::StatusOr<int> FreePort() {
   return ntohs(address.sin_port);
 }
 
-// Fields of /proc/<pid>/stat from field 3 (state) on; empty when gone.
-std::vector<std::string> StatFields(pid_t pid) {
-  std::ifstream file(absl::StrCat("/proc/", pid, "/stat"));
-  std::string line;
-  if (!std::getline(file, line)) return {};
-  const size_t paren = line.rfind(')');
-  if (paren == std::string::npos) return {};
-  std::istringstream stream(line.substr(paren + 2));
-  std::vector<std::string> fields;
-  for (std::string field; stream >> field;) fields.push_back(field);
-  return fields;
-}
-
 // The child processes of `parent` (PostgreSQL's backends and helpers).
 std::vector<pid_t> Children(pid_t parent) {
   std::vector<pid_t> children;
   for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
     int pid = 0;
     if (!absl::SimpleAtoi(entry.path().filename().string(), &pid)) continue;
-    const std::vector<std::string> fields = StatFields(pid);
+    const std::vector<std::string> fields = ProcStatFields(pid);
     // fields[1] is field 4, the parent's pid.
     if (fields.size() > 1 && fields[1] == absl::StrCat(parent)) {
       children.push_back(pid);
@@ -189,7 +171,7 @@ std::vector<pid_t> Children(pid_t parent) {
 // CPU time (user + system) of a process with its children, the reaped
 // ones included: fields 14 to 17.
 int64_t TreeCpuTicks(pid_t pid) {
-  const std::vector<std::string> fields = StatFields(pid);
+  const std::vector<std::string> fields = ProcStatFields(pid);
   if (fields.size() < 15) return 0;
   int64_t ticks = 0;
   for (int field = 14; field <= 17; ++field) {
@@ -215,7 +197,7 @@ bool BackendsLeft(pid_t postmaster) {
         ReadFile(absl::StrCat("/proc/", child, "/cmdline"));
     // "postgres: bench postgres 127.0.0.1(port) idle"; an exited one not
     // yet reaped (state Z) has no command line left.
-    const std::vector<std::string> fields = StatFields(child);
+    const std::vector<std::string> fields = ProcStatFields(child);
     if (absl::StartsWith(command, "postgres: bench ") ||
         (!fields.empty() && fields[0] == "Z")) {
       return true;
@@ -305,7 +287,8 @@ absl::StatusOr<std::unique_ptr<PostgresFloor>> PostgresFloor::Start(
     std::filesystem::remove_all(dir);
     return absl::PermissionDeniedError(absl::StrCat("cannot chown ", dir));
   }
-  std::unique_ptr<PostgresFloor> floor(new PostgresFloor(bin_dir, dir, *port));
+  std::unique_ptr<PostgresFloor> floor(
+      new PostgresFloor(bin_dir, dir, *port, *who));
 
   const std::string data = dir + "/data";
   absl::Status status = Succeeded(
@@ -413,11 +396,6 @@ Figures PostgresFloor::Bench(const std::string& name,
       .concurrency = load.concurrency,
       .note = absl::StrCat("pgbench -M prepared -c ", load.concurrency, " -j ",
                            threads, ", ", version_)};
-  absl::StatusOr<Identity> who = PostgresIdentity();
-  if (!who.ok()) {
-    AddError(figures.errors, "FAILED_PRECONDITION", who.status().message());
-    return figures;
-  }
   std::vector<std::string> argv = {
       bin_dir_ + "/pgbench", "-h", "127.0.0.1", "-p", absl::StrCat(port_),
       "-U", "bench", "-n", "-M", "prepared", "-c",
@@ -434,7 +412,7 @@ Figures PostgresFloor::Bench(const std::string& name,
       args.push_back("--log-prefix=" + dir_ + "/latency");
     }
     args.push_back("postgres");
-    return RunTool(args, *who, dir_ + "/pgbench.log");
+    return RunTool(args, who_, dir_ + "/pgbench.log");
   };
 
   if (load.warmup > absl::ZeroDuration()) {
@@ -467,8 +445,9 @@ Figures PostgresFloor::Bench(const std::string& name,
   figures.ops = static_cast<int64_t>(*processed);
   figures.seconds = *processed / *tps;
   if (failed && *failed > 0) {
-    AddError(figures.errors, "ABORTED", "pgbench reported failed transactions");
-    figures.errors["ABORTED"].count = static_cast<int64_t>(*failed);
+    figures.errors["ABORTED"] = {
+        .count = static_cast<int64_t>(*failed),
+        .first_message = "pgbench reported failed transactions"};
   }
   SetCpuPerOp(cpu_start, cpu_end, figures);
   const rusage& usage = measured->usage;

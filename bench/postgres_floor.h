@@ -24,9 +24,8 @@
 #include <string>
 #include <vector>
 
-#include "absl/strings/string_view.h"
-
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "bench/measure.h"
 
 namespace kouryu::bench {
@@ -46,6 +45,14 @@ void AppendCopyRow(int64_t no, int city, absl::string_view name,
 
 class PostgresFloor {
  public:
+  // Who runs PostgreSQL's programs: this process's user, or `postgres` when
+  // this process is root (initdb and postgres refuse root).
+  struct Identity {
+    uid_t uid = 0;
+    gid_t gid = 0;
+    bool switch_user = false;
+  };
+
   // Starts a server (initdb, then postgres) with the binaries in `bin_dir`
   // (e.g. /usr/lib/postgresql/15/bin) and loads `table`. Fails with the
   // tool's output when a step fails.
@@ -68,8 +75,11 @@ class PostgresFloor {
   const std::string& version() const { return version_; }
 
  private:
-  PostgresFloor(std::string bin_dir, std::string dir, int port)
-      : bin_dir_(std::move(bin_dir)), dir_(std::move(dir)), port_(port) {}
+  PostgresFloor(std::string bin_dir, std::string dir, int port, Identity who)
+      : bin_dir_(std::move(bin_dir)),
+        dir_(std::move(dir)),
+        port_(port),
+        who_(who) {}
 
   // `script` is a file of the floor's directory; `variables` are
   // pgbench's -D options.
@@ -80,6 +90,7 @@ class PostgresFloor {
   const std::string bin_dir_;
   const std::string dir_;
   const int port_;
+  const Identity who_;
   pid_t postmaster_ = -1;
   std::string version_;
 };
