@@ -23,7 +23,7 @@ class ClosedLoop {
  public:
   explicit ClosedLoop(const AsyncCall& call) : call_(call) {}
 
-  void Start() {
+  void Start(int slot) {
     uint64_t i;
     {
       absl::MutexLock lock(&mutex_);
@@ -32,23 +32,23 @@ class ClosedLoop {
     }
     const Clock::time_point start = Clock::now();
     ++nesting;
-    call_(i,
-          [this, start](const grpc::Status& status) { Done(start, status); });
+    call_(i, slot, [this, slot, start](const grpc::Status& status) {
+      Done(slot, start, status);
+    });
     --nesting;
   }
 
   // Starts the calls handed over by deeply nested callbacks, until `until`.
   void ServeHandOffs(absl::Time until) {
     while (absl::Now() < until) {
-      int handed = 0;
+      std::vector<int> handed;
       {
         absl::MutexLock lock(&mutex_);
         mutex_.AwaitWithDeadline(absl::Condition(&HasHandOffs, &handed_off_),
                                  until);
-        handed = handed_off_;
-        handed_off_ = 0;
+        handed.swap(handed_off_);
       }
-      for (int k = 0; k < handed; ++k) Start();
+      for (int slot : handed) Start(slot);
     }
   }
 
@@ -79,12 +79,14 @@ class ClosedLoop {
   }
 
  private:
-  static bool HasHandOffs(int* handed_off) { return *handed_off > 0; }
+  static bool HasHandOffs(std::vector<int>* handed_off) {
+    return !handed_off->empty();
+  }
   bool Idle() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
     return in_flight_ == 0;
   }
 
-  void Done(Clock::time_point start, const grpc::Status& status) {
+  void Done(int slot, Clock::time_point start, const grpc::Status& status) {
     const double micros =
         std::chrono::duration<double, std::micro>(Clock::now() - start).count();
     {
@@ -99,19 +101,20 @@ class ClosedLoop {
       }
       if (stopping_) return;
       if (nesting >= kMaxNesting) {
-        ++handed_off_;
+        handed_off_.push_back(slot);
         return;
       }
     }
-    Start();
+    Start(slot);
   }
 
   const AsyncCall& call_;
   absl::Mutex mutex_;
   uint64_t next_ ABSL_GUARDED_BY(mutex_) = 0;
-  // Calls started and not ended; calls handed off to ServeHandOffs.
+  // Calls started and not ended; the slots of the calls handed off to
+  // ServeHandOffs.
   int in_flight_ ABSL_GUARDED_BY(mutex_) = 0;
-  int handed_off_ ABSL_GUARDED_BY(mutex_) = 0;
+  std::vector<int> handed_off_ ABSL_GUARDED_BY(mutex_);
   bool measuring_ ABSL_GUARDED_BY(mutex_) = false;
   bool stopping_ ABSL_GUARDED_BY(mutex_) = false;
   int64_t ok_in_window_ ABSL_GUARDED_BY(mutex_) = 0;
@@ -132,6 +135,12 @@ std::string Flatten(const grpc::ByteBuffer& buffer) {
   return out;
 }
 
+AsyncCall PerSlot(std::vector<AsyncCall> calls) {
+  return [calls = std::move(calls)](uint64_t i, int slot, CallDone done) {
+    calls[static_cast<size_t>(slot) % calls.size()](i, slot, std::move(done));
+  };
+}
+
 std::string CodeName(grpc::StatusCode code) {
   // gRPC's codes are the canonical codes, numbered as absl's are.
   return absl::StatusCodeToString(static_cast<absl::StatusCode>(code));
@@ -140,7 +149,7 @@ std::string CodeName(grpc::StatusCode code) {
 Figures RunLoad(const std::string& name, const LoadOptions& options,
                 const AsyncCall& call) {
   ClosedLoop loop(call);
-  for (int k = 0; k < options.concurrency; ++k) loop.Start();
+  for (int slot = 0; slot < options.concurrency; ++slot) loop.Start(slot);
   loop.ServeHandOffs(absl::Now() + options.warmup);
 
   const int64_t cpu_start = ProcessCpuMicros(options.cpu_pids);

@@ -22,6 +22,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
@@ -36,8 +37,15 @@ inline constexpr absl::Duration kCallTimeout = absl::Seconds(60);
 // Receives the status of a call; called exactly once per call.
 using CallDone = std::function<void(const grpc::Status&)>;
 // Starts call number `i` (0, 1, 2, ... over the run) without blocking and
-// calls `done` when it ends, on any thread (possibly this one).
-using AsyncCall = std::function<void(uint64_t i, CallDone done)>;
+// calls `done` when it ends, on any thread (possibly this one). `slot`
+// (0 .. concurrency - 1) names which of the calls kept in flight this is:
+// a slot's next call starts when its last one ends.
+using AsyncCall = std::function<void(uint64_t i, int slot, CallDone done)>;
+
+// Spreads the slots over `calls` (one per connection, say): slot k always
+// calls calls[k % calls.size()], so with as many calls as slots each
+// connection carries one call at a time.
+AsyncCall PerSlot(std::vector<AsyncCall> calls);
 
 // Keeps `options.concurrency` calls in flight: unmeasured for
 // options.warmup, then measured for options.duration; then waits for the
@@ -79,7 +87,7 @@ AsyncCall UnaryCall(
     std::function<void(uint64_t i, Request& request)> fill,
     std::function<grpc::Status(const Response&)> check = nullptr) {
   return [method = std::move(method), fill = std::move(fill),
-          check = std::move(check)](uint64_t i, CallDone done) {
+          check = std::move(check)](uint64_t i, int /*slot*/, CallDone done) {
     auto* call = new CallState<Request, Response>;
     fill(i, call->request);
     method(&call->context, &call->request, &call->response,
@@ -108,7 +116,7 @@ AsyncCall RawAnswerCall(
   auto stub = std::make_shared<grpc::TemplatedGenericStub<Request, grpc::ByteBuffer>>(
       std::move(channel));
   return [stub, method = std::move(method), fill = std::move(fill),
-          check = std::move(check)](uint64_t i, CallDone done) {
+          check = std::move(check)](uint64_t i, int /*slot*/, CallDone done) {
     auto* call = new CallState<Request, grpc::ByteBuffer>;
     fill(i, call->request);
     stub->UnaryCall(&call->context, method, grpc::StubOptions(), &call->request,
