@@ -132,7 +132,10 @@ void BlockTerminationSignals();
 // Caps glibc's malloc arenas at `arenas`. By default glibc keeps up to
 // eight per core, each holding on to freed memory, so a server's resident
 // size follows how many threads once allocated at the same time rather
-// than what it holds. Call first thing in main().
+// than what it holds. Call first thing in main(). It matters only to a
+// build without jemalloc (KOURYU_JEMALLOC=OFF, and the sanitizer builds,
+// whose runtime allocates anyway): with jemalloc linked, glibc's malloc is
+// not used and common/jemalloc_config.cc sets how memory is returned.
 void LimitMallocArenas(int arenas = 2);
 // Turns off Abseil's mutex deadlock detection (on in Debian's build of
 // Abseil), which records every lock's order in a global graph: gRPC and

@@ -8,6 +8,7 @@ packages=(
   protobuf-compiler libprotobuf-dev
   libgrpc++-dev libgrpc-dev protobuf-compiler-grpc grpc-proto
   libabsl-dev librocksdb-dev
+  libjemalloc-dev  # the servers' allocator
   libgtest-dev libgmock-dev libbenchmark-dev
   libicu-dev libgumbo-dev libre2-dev
   prometheus-cpp-dev libspdlog-dev nlohmann-json3-dev  # metrics, logs, A43 policies (common/)
