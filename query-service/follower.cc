@@ -197,13 +197,16 @@ namespace {
 // Responses read from the change feed, waiting to be applied.
 struct Inbox {
   // Changes (or snapshot records) waiting at most, and applied together at
-  // most (unless one response holds more): as many as the feed sends in one
-  // response in bulk, so that a live tail of one change per response is
-  // batched, and memory stays what bulk catch-up needs (an Apply's
-  // WriteBatch and index changes grow with its size).
-  static constexpr int kMaxBatchChanges = 512;
-  // Likewise in bytes (twice what the feed sends in one response).
-  static constexpr size_t kMaxBatchBytes = size_t{8} << 20;
+  // most (unless one response holds more): eight of the feed's bulk
+  // responses, so that a live tail of one change per response is batched
+  // and a bulk catch-up writes fewer, larger batches (each posting list
+  // touched once per batch: catch-up 6,166 changes/s at 512, 7,558–8,651
+  // at 4,096), while memory stays bounded (an Apply's WriteBatch and index
+  // changes grow with its size; the query server's RSS at 100k records was
+  // 111 MiB).
+  static constexpr int kMaxBatchChanges = 4096;
+  // Likewise in bytes (sixteen times what the feed sends in one response).
+  static constexpr size_t kMaxBatchBytes = size_t{64} << 20;
 
   static int Size(const v1::SubscribeResponse& response) {
     return response.has_snapshot() ? response.snapshot().records_size()
