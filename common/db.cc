@@ -1,9 +1,24 @@
 #include "common/db.h"
 
+#include <filesystem>
+
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
 
 namespace kouryu {
+
+absl::Status CreateDirectories(rocksdb::Env& env, const std::string& dir) {
+  std::filesystem::path prefix;
+  for (const std::filesystem::path& part : std::filesystem::path(dir)) {
+    prefix /= part;
+    if (part.empty() || part == prefix.root_path()) continue;
+    absl::Status status = FromRocksDb(
+        env.CreateDirIfMissing(prefix.string()),
+        absl::StrCat("creating the directory ", prefix.string(), " for ", dir));
+    if (!status.ok()) return status;
+  }
+  return absl::OkStatus();
+}
 
 absl::StatusOr<OpenedDb> OpenDb(const std::string& dir,
                                 rocksdb::DBOptions db_options,
@@ -14,6 +29,10 @@ absl::StatusOr<OpenedDb> OpenDb(const std::string& dir,
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors = {
       {rocksdb::kDefaultColumnFamilyName, cf_options}};
   for (const std::string& name : families) descriptors.push_back({name, cf_options});
+  absl::Status created = CreateDirectories(
+      db_options.env != nullptr ? *db_options.env : *rocksdb::Env::Default(),
+      dir);
+  if (!created.ok()) return created;
   OpenedDb opened;
   rocksdb::DB* raw_db = nullptr;
   absl::Status status = FromRocksDb(

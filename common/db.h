@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
 namespace kouryu {
@@ -21,7 +22,13 @@ struct OpenedDb {
   std::vector<rocksdb::ColumnFamilyHandle*> families;
 };
 
-// Opens (creating if missing) the database in `dir` with the default
+// Creates `dir` and any of its parents that are missing, through `env`'s
+// file system (so a test's file system sees them too). An error names the
+// directory that could not be made.
+absl::Status CreateDirectories(rocksdb::Env& env, const std::string& dir);
+
+// Opens (creating it and its parents if missing) the database in `dir`
+// with the default
 // column family followed by `families`, all with `cf_options`. families[0]
 // of the result is the default column family.
 absl::StatusOr<OpenedDb> OpenDb(const std::string& dir,

@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "common/db.h"
 #include "common/status.h"
 
 namespace kouryu::ingest {
@@ -259,6 +260,17 @@ absl::StatusOr<BackupInfo> RestoreBackup(const std::string& backup_dir,
   absl::StatusOr<BackupInfo> info = FromEngine(*chosen);
   if (!info.ok()) return info.status();
 
+  // The outermost directory this restore makes: what a failure removes.
+  fs::path made = fs::absolute(data_dir, error);
+  while (made.has_parent_path() && made.parent_path() != made &&
+         !fs::exists(made.parent_path(), error)) {
+    made = made.parent_path();
+  }
+  status = CreateDirectories(*rocksdb::Env::Default(), data_dir);
+  if (!status.ok()) {
+    if (!existed) RemoveRestored(made.string(), false);
+    return status;
+  }
   status = FromRocksDb(
       engine->RestoreDBFromBackup(rocksdb::RestoreOptions(), info->id, data_dir,
                                   data_dir),
@@ -286,7 +298,7 @@ absl::StatusOr<BackupInfo> RestoreBackup(const std::string& backup_dir,
     }
   }
   if (!status.ok()) {
-    RemoveRestored(data_dir, existed);
+    RemoveRestored(existed ? data_dir : made.string(), existed);
     return status;
   }
   return info;

@@ -369,6 +369,10 @@ TEST_F(BackupTest, ListsDeletesAndRefusesBadRestores) {
   fs::create_directories(Dir("r3"));
   CommandResult latest = Restore(Dir("backups"), Dir("r3"));
   ASSERT_EQ(latest.exit_code, 0);
+  // A missing directory is made, with its parents.
+  CommandResult nested = Restore(Dir("backups"), Dir("r4/new/db"));
+  EXPECT_EQ(nested.exit_code, 0) << nested.out;
+  EXPECT_TRUE(fs::is_directory(Dir("r4/new/db")));
   auto server = StartIngest({"--data_dir=" + Dir("r3")});
   ASSERT_NE(server, nullptr);
   const v1::Digest digest = DigestOf(*server->feed);

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <thread>
@@ -455,6 +456,27 @@ TEST_F(StoreTest, WaitWakesOnAWrite) {
   EXPECT_TRUE(store_->WaitForChangesAfter(0, absl::InfiniteFuture()));
   writer.join();
   EXPECT_EQ(store_->HeadSequence(), 1u);
+}
+
+TEST(StoreOpenTest, MakesTheDataDirectoryWithItsParents) {
+  ScopedTempDir root;
+  const std::string dir = root.path() + "/not/yet/there";
+  absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(dir, StoreOptions());
+  ASSERT_TRUE(store.ok()) << store.status();
+  EXPECT_TRUE(std::filesystem::is_directory(dir));
+  EXPECT_EQ((*store)->HeadSequence(), 0u);
+}
+
+TEST(StoreOpenTest, ADataDirectoryUnderAFileNamesWhatCouldNotBeMade) {
+  ScopedTempDir root;
+  const std::string file = root.path() + "/plain-file";
+  std::ofstream(file) << "not a directory";
+  absl::StatusOr<std::unique_ptr<Store>> store =
+      Store::Open(file + "/db", StoreOptions());
+  ASSERT_FALSE(store.ok());
+  EXPECT_THAT(store.status().message(),
+              ::testing::HasSubstr("creating the directory " + file));
+  EXPECT_FALSE(std::filesystem::exists(file + "/db"));
 }
 
 TEST(ContentEtagTest, IgnoresMetadataOnly) {
