@@ -4,6 +4,8 @@
 #include <prometheus/family.h>
 #include <prometheus/histogram.h>
 
+#include <string_view>
+
 namespace kouryu::ingest {
 namespace {
 
@@ -12,6 +14,15 @@ prometheus::Family<prometheus::Counter>& Written(prometheus::Registry& registry)
       .Name("kouryu_records_written_total")
       .Help("Records written durably, by outcome: created, updated, "
             "unchanged (an upsert equal to the stored record), deleted.")
+      .Register(registry);
+}
+
+prometheus::Family<prometheus::Counter>& Rejected(prometheus::Registry& registry) {
+  return prometheus::BuildCounter()
+      .Name("kouryu_rows_rejected_total")
+      .Help("Rows that a successful IngestRecords or ImportTable answer "
+            "reports rejected (outcome REJECTED: not written), by method; "
+            "validate_only calls included.")
       .Register(registry);
 }
 
@@ -29,6 +40,10 @@ IngestMetrics::IngestMetrics(Metrics& metrics)
                               "(validate_only and failed imports excluded).")
                         .Register(metrics.registry())
                         .Add({})),
+      stream_rejected_(
+          Rejected(metrics.registry()).Add({{"method", "IngestRecords"}})),
+      import_rejected_(
+          Rejected(metrics.registry()).Add({{"method", "ImportTable"}})),
       group_changes_(prometheus::BuildHistogram()
                          .Name("kouryu_store_group_commit_changes")
                          .Help("Changes made durable by one group commit (one "
@@ -74,6 +89,13 @@ void IngestMetrics::Register(const Store& store) {
 
 void IngestMetrics::TableImported(size_t bytes) {
   import_bytes_.Increment(static_cast<double>(bytes));
+}
+
+void IngestMetrics::RowsRejected(const char* method, int rows) {
+  prometheus::Counter& counter = std::string_view(method) == "ImportTable"
+                                     ? import_rejected_
+                                     : stream_rejected_;
+  counter.Increment(rows);
 }
 
 void IngestMetrics::GroupCommitted(uint64_t changes, absl::Duration write_time) {

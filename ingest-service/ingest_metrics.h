@@ -6,6 +6,8 @@
 //   kouryu_changelog_first_retained_sequence  oldest change still held
 //   kouryu_records_written_total{outcome}     created|updated|unchanged|deleted
 //   kouryu_import_bytes_total                 ImportTable content written
+//   kouryu_rows_rejected_total{method}        rows answered REJECTED by
+//                                             IngestRecords|ImportTable
 //   kouryu_store_group_commit_changes         histogram: changes per group commit
 //   kouryu_store_write_seconds                histogram: a group commit's RocksDB
 //                                             write (the WAL fsync with --sync)
@@ -35,6 +37,8 @@ class IngestMetrics final : public StoreObserver {
 
   // ImportTable wrote a table of `bytes`.
   void TableImported(size_t bytes);
+  // An answer of `method` (IngestRecords or ImportTable) rejected `rows`.
+  void RowsRejected(const char* method, int rows);
 
   // StoreObserver
   void GroupCommitted(uint64_t changes, absl::Duration write_time) override;
@@ -49,6 +53,8 @@ class IngestMetrics final : public StoreObserver {
   prometheus::Counter& unchanged_;
   prometheus::Counter& deleted_;
   prometheus::Counter& import_bytes_;
+  prometheus::Counter& stream_rejected_;
+  prometheus::Counter& import_rejected_;
   prometheus::Histogram& group_changes_;
   prometheus::Histogram& write_seconds_;
   prometheus::Counter& refused_for_space_;

@@ -408,6 +408,7 @@ class IngestServiceImpl::StreamReactor final
   void FinishOk() {
     v1::IngestRecordsResponse response;
     results_.MoveTo(&response);
+    service_.RowsRejected("IngestRecords", response.rejected_count());
     response.set_sequence(progress_.any_batch ? progress_.sequence
                                               : service_.store_.HeadSequence());
     std::string bytes = response.SerializeAsString();
@@ -555,9 +556,14 @@ grpc::Status IngestServiceImpl::DoImportTable(const v1::ImportTableRequest& requ
     }
   }
   results.MoveTo(response);
+  RowsRejected("ImportTable", response->rejected_count());
   response->set_sequence(progress.any_batch ? progress.sequence
                                             : store_.HeadSequence());
   return grpc::Status::OK;
+}
+
+void IngestServiceImpl::RowsRejected(const char* method, int rows) const {
+  if (rows > 0 && options_.on_rows_rejected) options_.on_rows_rejected(method, rows);
 }
 
 grpc::Status IngestServiceImpl::DeleteRecord(

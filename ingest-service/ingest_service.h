@@ -42,6 +42,10 @@ struct IngestServiceOptions {
   // Called with the content's size after an ImportTable wrote its table
   // (not for validate_only or a failed import), when set (metrics).
   std::function<void(size_t bytes)> on_table_imported = nullptr;
+  // Called with the method ("IngestRecords" or "ImportTable") and the
+  // number of rows its successful answer reports rejected (validate_only
+  // calls included), when set and not zero (metrics).
+  std::function<void(const char* method, int rows)> on_rows_rejected = nullptr;
 };
 
 // IngestRecords uses the callback API on raw bytes: an idle stream holds no
@@ -74,6 +78,7 @@ class IngestServiceImpl final
 
   grpc::Status DoImportTable(const v1::ImportTableRequest& request,
                              v1::ImportTableResponse* response);
+  void RowsRejected(const char* method, int rows) const;
 
   const Normalizer& normalizer_;
   Store& store_;

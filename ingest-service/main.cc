@@ -195,6 +195,9 @@ int main(int argc, char** argv) {
        .stream_idle_timeout = idle,
        .on_table_imported = [&ingest_metrics](size_t bytes) {
          ingest_metrics.TableImported(bytes);
+       },
+       .on_rows_rejected = [&ingest_metrics](const char* method, int rows) {
+         ingest_metrics.RowsRejected(method, rows);
        }});
   kouryu::ingest::ChangeFeedImpl feed(
       **store, {.max_subscribers = max_subscribers, .unread_timeout = idle});

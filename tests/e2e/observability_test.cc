@@ -278,8 +278,8 @@ TEST_F(ObservabilityTest, MetricsCountExactlyTheCallsMade) {
     grpc::Status status = ListRecords("fiscal_year = = 2019", head, *Deadline());
     EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   }
-  // IngestRecords, a client stream on the callback API: two messages, one
-  // answer.
+  // IngestRecords, a client stream on the callback API: three messages
+  // (the last one rejected: it has no title), one answer.
   {
     auto context = Deadline();
     v1::IngestRecordsResponse ingested;
@@ -294,10 +294,16 @@ TEST_F(ObservabilityTest, MetricsCountExactlyTheCallsMade) {
       record->set_fiscal_year(2030);
       ASSERT_TRUE(writer->Write(request));
     }
+    v1::IngestRecordsRequest rejected;
+    rejected.mutable_record()->set_category("①姉妹・友好都市及び政策提携都市との交流");
+    rejected.mutable_record()->set_department("政策企画局外務部");
+    rejected.mutable_record()->set_fiscal_year(2030);
+    ASSERT_TRUE(writer->Write(rejected));
     ASSERT_TRUE(writer->WritesDone());
     grpc::Status status = writer->Finish();
     ASSERT_TRUE(status.ok()) << status.error_message();
     ASSERT_EQ(ingested.created_count(), 2);
+    ASSERT_EQ(ingested.rejected_count(), 1);
   }
 
   const std::map<std::string, std::string> list = {
@@ -333,7 +339,7 @@ TEST_F(ObservabilityTest, MetricsCountExactlyTheCallsMade) {
       {"grpc_type", "client_stream"}};
   EXPECT_EQ(Value(ingest, "grpc_server_started_total", stream), 1);
   EXPECT_EQ(Value(ingest, "grpc_server_handled_total", with(stream, "grpc_code", "OK")), 1);
-  EXPECT_EQ(Value(ingest, "grpc_server_msg_received_total", stream), 2);
+  EXPECT_EQ(Value(ingest, "grpc_server_msg_received_total", stream), 3);
   EXPECT_EQ(Value(ingest, "grpc_server_msg_sent_total", stream), 1);
   const std::map<std::string, std::string> import = {
       {"grpc_service", "kouryu.v1.IngestService"},
@@ -343,6 +349,8 @@ TEST_F(ObservabilityTest, MetricsCountExactlyTheCallsMade) {
   EXPECT_EQ(Value(ingest, "kouryu_records_written_total", {{"outcome", "created"}}),
             kPublishedRecords + 2);
   EXPECT_EQ(Value(ingest, "kouryu_import_bytes_total"), PublishedTable().size());
+  EXPECT_EQ(Value(ingest, "kouryu_rows_rejected_total", {{"method", "IngestRecords"}}), 1);
+  EXPECT_EQ(Value(ingest, "kouryu_rows_rejected_total", {{"method", "ImportTable"}}), 0);
   EXPECT_EQ(Value(ingest, "kouryu_changelog_head_sequence"), head + 2);
   EXPECT_EQ(Value(ingest, "kouryu_changelog_first_retained_sequence"), 1);
   EXPECT_GE(Value(ingest, "kouryu_store_group_commit_changes_sum"), head + 2);
