@@ -29,9 +29,7 @@ absl::StatusOr<OpenedDb> OpenDb(const std::string& dir,
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors = {
       {rocksdb::kDefaultColumnFamilyName, cf_options}};
   for (const std::string& name : families) descriptors.push_back({name, cf_options});
-  absl::Status created = CreateDirectories(
-      db_options.env != nullptr ? *db_options.env : *rocksdb::Env::Default(),
-      dir);
+  absl::Status created = CreateDirectories(*db_options.env, dir);
   if (!created.ok()) return created;
   OpenedDb opened;
   rocksdb::DB* raw_db = nullptr;

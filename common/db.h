@@ -28,9 +28,8 @@ struct OpenedDb {
 absl::Status CreateDirectories(rocksdb::Env& env, const std::string& dir);
 
 // Opens (creating it and its parents if missing) the database in `dir`
-// with the default
-// column family followed by `families`, all with `cf_options`. families[0]
-// of the result is the default column family.
+// with the default column family followed by `families`, all with
+// `cf_options`. families[0] of the result is the default column family.
 absl::StatusOr<OpenedDb> OpenDb(const std::string& dir,
                                 rocksdb::DBOptions db_options,
                                 const rocksdb::ColumnFamilyOptions& cf_options,

@@ -260,21 +260,21 @@ absl::StatusOr<BackupInfo> RestoreBackup(const std::string& backup_dir,
   absl::StatusOr<BackupInfo> info = FromEngine(*chosen);
   if (!info.ok()) return info.status();
 
-  // The outermost directory this restore makes: what a failure removes.
+  // A missing --data_dir is made with its missing parents; a failure
+  // removes the outermost directory made (climbing stops at what exists or
+  // cannot be looked at).
   fs::path made = fs::absolute(data_dir, error);
-  while (made.has_parent_path() && made.parent_path() != made &&
-         !fs::exists(made.parent_path(), error)) {
+  while (!existed && made.has_parent_path() && made.parent_path() != made &&
+         !fs::exists(made.parent_path(), error) && !error) {
     made = made.parent_path();
   }
   status = CreateDirectories(*rocksdb::Env::Default(), data_dir);
-  if (!status.ok()) {
-    if (!existed) RemoveRestored(made.string(), false);
-    return status;
+  if (status.ok()) {
+    status = FromRocksDb(
+        engine->RestoreDBFromBackup(rocksdb::RestoreOptions(), info->id,
+                                    data_dir, data_dir),
+        absl::StrCat("restoring backup ", info->id, " into ", data_dir));
   }
-  status = FromRocksDb(
-      engine->RestoreDBFromBackup(rocksdb::RestoreOptions(), info->id, data_dir,
-                                  data_dir),
-      absl::StrCat("restoring backup ", info->id, " into ", data_dir));
   if (status.ok()) {
     // Check what was restored against what the backup says it holds, then
     // start the new history.

@@ -4,8 +4,6 @@
 #include <prometheus/family.h>
 #include <prometheus/histogram.h>
 
-#include <string_view>
-
 namespace kouryu::ingest {
 namespace {
 
@@ -40,10 +38,7 @@ IngestMetrics::IngestMetrics(Metrics& metrics)
                               "(validate_only and failed imports excluded).")
                         .Register(metrics.registry())
                         .Add({})),
-      stream_rejected_(
-          Rejected(metrics.registry()).Add({{"method", "IngestRecords"}})),
-      import_rejected_(
-          Rejected(metrics.registry()).Add({{"method", "ImportTable"}})),
+      rejected_(Rejected(metrics.registry())),
       group_changes_(prometheus::BuildHistogram()
                          .Name("kouryu_store_group_commit_changes")
                          .Help("Changes made durable by one group commit (one "
@@ -67,7 +62,12 @@ IngestMetrics::IngestMetrics(Metrics& metrics)
                     "the data directory's disk had less free space than "
                     "--min_free_disk_mb (each fails every write in it).")
               .Register(metrics.registry())
-              .Add({})) {}
+              .Add({})) {
+  // Both methods are scraped from the start, at 0.
+  for (const char* method : {"IngestRecords", "ImportTable"}) {
+    rejected_.Add({{"method", method}});
+  }
+}
 
 void IngestMetrics::Register(const Store& store) {
   const Store* s = &store;
@@ -92,10 +92,7 @@ void IngestMetrics::TableImported(size_t bytes) {
 }
 
 void IngestMetrics::RowsRejected(const char* method, int rows) {
-  prometheus::Counter& counter = std::string_view(method) == "ImportTable"
-                                     ? import_rejected_
-                                     : stream_rejected_;
-  counter.Increment(rows);
+  rejected_.Add({{"method", method}}).Increment(rows);
 }
 
 void IngestMetrics::GroupCommitted(uint64_t changes, absl::Duration write_time) {

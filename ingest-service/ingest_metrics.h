@@ -22,6 +22,8 @@
 
 namespace prometheus {
 class Counter;
+template <typename T>
+class Family;
 class Histogram;
 }  // namespace prometheus
 
@@ -53,8 +55,7 @@ class IngestMetrics final : public StoreObserver {
   prometheus::Counter& unchanged_;
   prometheus::Counter& deleted_;
   prometheus::Counter& import_bytes_;
-  prometheus::Counter& stream_rejected_;
-  prometheus::Counter& import_rejected_;
+  prometheus::Family<prometheus::Counter>& rejected_;
   prometheus::Histogram& group_changes_;
   prometheus::Histogram& write_seconds_;
   prometheus::Counter& refused_for_space_;
