@@ -103,9 +103,13 @@ class Run {
   }
   // Adds a row to the report and says so on stderr, for progress.
   const Figures& Record(Figures figures, const Figures* floor = nullptr) {
-    std::fprintf(stderr, "kouryu-bench: %s: %.0f/s, %lld failed\n",
+    std::fprintf(stderr, "kouryu-bench: %s: %.0f/s, %lld failed",
                  Label(figures).c_str(), figures.qps(),
                  static_cast<long long>(ErrorTotal(figures.errors)));
+    if (figures.cpu_us_per_op) {
+      std::fprintf(stderr, ", %.1f µs CPU/op", *figures.cpu_us_per_op);
+    }
+    std::fprintf(stderr, "\n");
     return report_.Add(std::move(figures), floor);
   }
   absl::StatusOr<std::unique_ptr<ServerProcess>> StartIngest(
