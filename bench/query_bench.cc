@@ -1,8 +1,9 @@
 // kouryu-query-bench: loads generated records into real kouryu-ingest and
 // kouryu-query processes and measures the query service at each size:
 // ListRecords and SearchRecords latency (p50/p99) at concurrency 1, QPS at
-// concurrency 16, the query server's resident memory, and each server's
-// disk bytes per record. Prints a table.
+// concurrency 16, the query server's resident memory (with what its block
+// cache and memtables hold of it, from its /metrics), and each server's disk
+// bytes per record. Prints a table.
 //
 //   kouryu-query-bench --sizes=10000,100000,1000000 --seconds=5
 
@@ -18,6 +19,7 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -27,6 +29,7 @@
 #include "kouryu/v1/ingest_service.grpc.pb.h"
 #include "kouryu/v1/query_service.grpc.pb.h"
 #include "tests/support/generator.h"
+#include "tests/support/http.h"
 #include "tests/support/process.h"
 
 ABSL_FLAG(std::string, sizes, "10000,100000,1000000", "record counts to load");
@@ -74,6 +77,19 @@ int64_t DirectoryBytes(const std::string& dir) {
   return bytes;
 }
 
+// The value of the first sample of `metric` in a Prometheus text scrape
+// (its name followed by labels or a space), or -1.
+double ScrapedValue(const std::string& scrape, absl::string_view metric) {
+  for (absl::string_view line : absl::StrSplit(scrape, '\n')) {
+    if (!absl::StartsWith(line, metric) || line.size() == metric.size()) continue;
+    const char next = line[metric.size()];
+    if (next != '{' && next != ' ') continue;
+    double value = 0;
+    if (absl::SimpleAtod(line.substr(line.rfind(' ') + 1), &value)) return value;
+  }
+  return -1;
+}
+
 struct Latency {
   double p50_us = 0, p99_us = 0;
   int64_t errors = 0;
@@ -118,6 +134,8 @@ struct Row {
   Latency list, search;
   double list_qps = 0, search_qps = 0;
   int64_t rss_kb = 0;
+  // What the replica's block cache and memtables held then, in bytes.
+  double cache_bytes = -1, memtable_bytes = -1, table_reader_bytes = -1;
   // Disk bytes of each server's data directory, after the measurements.
   int64_t ingest_bytes = 0, query_bytes = 0;
   int64_t errors = 0;
@@ -136,7 +154,8 @@ Row Measure(int64_t size) {
   }
   std::vector<std::string> query_argv = {
       absl::GetFlag(FLAGS_query_bin), "--listen=127.0.0.1:0",
-      "--data_dir=" + dir + "/query", "--ingest=" + (*ingest)->address()};
+      "--data_dir=" + dir + "/query", "--ingest=" + (*ingest)->address(),
+      "--metrics_listen=127.0.0.1:0"};
   for (const std::string& flag : absl::GetFlag(FLAGS_query_flags)) {
     query_argv.push_back(flag);
   }
@@ -145,6 +164,14 @@ Row Measure(int64_t size) {
     std::fprintf(stderr, "%s\n", query.status().ToString().c_str());
     std::exit(1);
   }
+  // "kouryu-query metrics on HOST:PORT"
+  absl::StatusOr<std::string> metrics_line = (*query)->ReadLine();
+  if (!metrics_line.ok()) {
+    std::fprintf(stderr, "%s\n", metrics_line.status().ToString().c_str());
+    std::exit(1);
+  }
+  const std::string metrics_address =
+      metrics_line->substr(metrics_line->rfind(' ') + 1);
   auto ingest_stub = v1::IngestService::NewStub(grpc::CreateChannel(
       (*ingest)->address(), grpc::InsecureChannelCredentials()));
   auto query_channel =
@@ -221,6 +248,12 @@ Row Measure(int64_t size) {
   row.search_qps = search16.size() / seconds;
   row.errors += list_errors + search_errors + list16_errors + search16_errors;
   row.rss_kb = ResidentKb((*query)->pid());
+  const std::string scrape = testing::HttpGet(metrics_address, "/metrics");
+  row.cache_bytes = ScrapedValue(scrape, "kouryu_rocksdb_block_cache_usage_bytes");
+  row.memtable_bytes =
+      ScrapedValue(scrape, "kouryu_rocksdb_cur_size_all_mem_tables_bytes");
+  row.table_reader_bytes =
+      ScrapedValue(scrape, "kouryu_rocksdb_estimate_table_readers_mem_bytes");
   row.ingest_bytes = DirectoryBytes(dir + "/ingest");
   row.query_bytes = DirectoryBytes(dir + "/query");
 
@@ -250,19 +283,21 @@ int main(int argc, char** argv) {
   std::printf(
       "| records | load s | List p50 µs | List p99 µs | List QPS@16 | "
       "Search p50 µs | Search p99 µs | Search QPS@16 | query RSS MiB | "
+      "of it cache MiB | memtables MiB | table readers MiB | "
       "ingest disk B/record | query disk B/record | errors |\n"
-      "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+      "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
   std::fflush(stdout);
   std::vector<kouryu::bench::Row> rows;
   for (int64_t size : sizes) {
     kouryu::bench::Row r = kouryu::bench::Measure(size);
     rows.push_back(r);
     std::printf(
-        "| %lld | %.1f | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %.1f | %.0f | "
-        "%.0f | %lld |\n",
+        "| %lld | %.1f | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %.1f | %.1f | "
+        "%.1f | %.1f | %.0f | %.0f | %lld |\n",
         static_cast<long long>(r.size), r.load_seconds, r.list.p50_us,
         r.list.p99_us, r.list_qps, r.search.p50_us, r.search.p99_us,
-        r.search_qps, r.rss_kb / 1024.0,
+        r.search_qps, r.rss_kb / 1024.0, r.cache_bytes / (1 << 20),
+        r.memtable_bytes / (1 << 20), r.table_reader_bytes / (1 << 20),
         static_cast<double>(r.ingest_bytes) / r.size,
         static_cast<double>(r.query_bytes) / r.size,
         static_cast<long long>(r.errors));
@@ -274,9 +309,13 @@ int main(int argc, char** argv) {
     std::printf("\nsearch p99 at %lld / at %lld: %.2fx (goal <= 3x)\n",
                 static_cast<long long>(last.size), static_cast<long long>(first.size),
                 last.search.p99_us / std::max(1.0, first.search.p99_us));
-    std::printf("query RSS at %lld / at %lld: %.2fx\n",
-                static_cast<long long>(last.size), static_cast<long long>(first.size),
-                static_cast<double>(last.rss_kb) / std::max<int64_t>(1, first.rss_kb));
+    // The goal compares the last two sizes (100k and 1M by default).
+    const auto& previous = rows[rows.size() - 2];
+    std::printf("query RSS at %lld / at %lld: %.2fx (goal <= 1.2x)\n",
+                static_cast<long long>(last.size),
+                static_cast<long long>(previous.size),
+                static_cast<double>(last.rss_kb) /
+                    std::max<int64_t>(1, previous.rss_kb));
   }
   return 0;
 }

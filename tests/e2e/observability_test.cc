@@ -329,6 +329,8 @@ TEST_F(ObservabilityTest, MetricsCountExactlyTheCallsMade) {
   EXPECT_EQ(Value(query, "kouryu_replica_connected"), 1);
   EXPECT_EQ(Value(query, "kouryu_replica_stalled"), 0);
   EXPECT_GT(Value(query, "kouryu_rocksdb_estimate_num_keys", {{"db", "replica"}}).value_or(0), 0);
+  EXPECT_TRUE(Value(query, "kouryu_rocksdb_block_cache_pinned_usage_bytes", {{"db", "replica"}}));
+  EXPECT_TRUE(Value(query, "kouryu_rocksdb_estimate_table_readers_mem_bytes", {{"db", "replica"}}));
   EXPECT_GT(Value(query, "process_resident_memory_bytes").value_or(0), 0);
   EXPECT_GT(Value(query, "process_open_fds").value_or(0), 0);
 
