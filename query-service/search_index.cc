@@ -48,14 +48,12 @@ absl::StatusOr<std::optional<SearchFields>> ReadIndexedFields(
 
 void IndexDelta::Change(const SearchFields& fields, uint64_t id, int sign) {
   for (const IndexedGram& g : IndexedGrams(fields)) {
-    // Looked up by a reused buffer: no allocation unless the pair is new.
-    scratch_.assign(g.gram);
-    scratch_.push_back(static_cast<char>(g.level));
-    auto [it, inserted] = positions_.try_emplace(scratch_, grams_.size());
-    if (inserted) grams_.push_back({g.gram, g.level, 0, {}});
+    auto [it, inserted] = positions_.try_emplace(
+        GramLevel{g.gram, static_cast<uint8_t>(g.level)}, grams_.size());
+    if (inserted) grams_.push_back({g.gram, g.level, 0, {}, {}});
     GramChanges& changes = grams_[it->second];
     changes.count += sign;
-    changes.ids.emplace_back(id, sign);
+    (sign > 0 ? changes.added : changes.removed).push_back(id);
   }
 }
 
@@ -64,26 +62,42 @@ absl::Status IndexDelta::WriteTo(rocksdb::WriteBatch& batch,
   rocksdb::Status s;
   std::vector<uint64_t> add, remove;
   for (GramChanges& changes : grams_) {
-    std::sort(changes.ids.begin(), changes.ids.end());
-    // IDs in order, so chunk by chunk; each ID's changes are adjacent.
-    auto& ids = changes.ids;
-    for (size_t i = 0; i < ids.size() && s.ok();) {
-      const uint64_t chunk = ids[i].first >> kChunkBits;
+    // Usually sorted already: index IDs are create sequences, and a batch
+    // holds changes in sequence order.
+    for (std::vector<uint64_t>* ids : {&changes.added, &changes.removed}) {
+      if (!std::is_sorted(ids->begin(), ids->end())) {
+        std::sort(ids->begin(), ids->end());
+      }
+    }
+    // Both lists in ID order, so chunk by chunk: an ID's net change is how
+    // often it was added less how often it was removed.
+    const std::vector<uint64_t>& added = changes.added;
+    const std::vector<uint64_t>& removed = changes.removed;
+    size_t a = 0, r = 0;
+    auto next = [&] {
+      if (a == added.size()) return removed[r];
+      if (r == removed.size()) return added[a];
+      return std::min(added[a], removed[r]);
+    };
+    while ((a < added.size() || r < removed.size()) && s.ok()) {
+      const uint64_t chunk = next() >> kChunkBits;
       add.clear();
       remove.clear();
-      while (i < ids.size() && ids[i].first >> kChunkBits == chunk) {
-        const uint64_t id = ids[i].first;
+      while ((a < added.size() || r < removed.size()) && next() >> kChunkBits == chunk) {
+        const uint64_t id = next();
         int net = 0;
-        for (; i < ids.size() && ids[i].first == id; ++i) net += ids[i].second;
+        for (; a < added.size() && added[a] == id; ++a) ++net;
+        for (; r < removed.size() && removed[r] == id; ++r) --net;
         if (net > 0) add.push_back(id);
         if (net < 0) remove.push_back(id);
       }
       if (add.empty() && remove.empty()) continue;
-      s = batch.Merge(families.grams, PostingKey(changes.gram, changes.level, chunk),
+      s = batch.Merge(families.grams,
+                      PostingKey(changes.gram.view(), changes.level, chunk),
                       PostingDelta(add, remove));
     }
     if (changes.count != 0 && s.ok()) {
-      s = batch.Merge(families.grams, GramCountKey(changes.gram, changes.level),
+      s = batch.Merge(families.grams, GramCountKey(changes.gram.view(), changes.level),
                       CountDelta(changes.count));
     }
   }

@@ -66,15 +66,26 @@ class IndexDelta {
 
  private:
   struct GramChanges {
-    std::string gram;
+    Gram gram;
     int level;
-    int64_t count = 0;                          // net records added
-    std::vector<std::pair<uint64_t, int>> ids;  // (ID, +1 or -1)
+    int64_t count = 0;              // net records added
+    std::vector<uint64_t> added;    // IDs, once per +1
+    std::vector<uint64_t> removed;  // IDs, once per -1
   };
-  // Gram and level byte -> position in grams_.
-  absl::flat_hash_map<std::string, size_t> positions_;
+  struct GramLevel {
+    Gram gram;
+    uint8_t level;
+    friend bool operator==(const GramLevel& a, const GramLevel& b) {
+      return a.gram == b.gram && a.level == b.level;
+    }
+    template <typename H>
+    friend H AbslHashValue(H h, const GramLevel& g) {
+      return H::combine(std::move(h), g.gram, g.level);
+    }
+  };
+  // (gram, level) -> position in grams_.
+  absl::flat_hash_map<GramLevel, uint32_t> positions_;
   std::vector<GramChanges> grams_;
-  std::string scratch_;
 };
 
 // A consistent view of the search index and the records, taken when it is

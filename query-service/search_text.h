@@ -14,9 +14,12 @@
 // candidates, which are then checked as substrings, so results have no
 // false positives and miss nothing.
 
+#include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/string_view.h"
@@ -62,8 +65,35 @@ inline constexpr int kMaxGramLevel = 255;
 // occurrences. A query
 // containing the gram occurs at most that often, so the level bounds the
 // query's Score from above.
+//
+// A gram is at most two code points, so at most 8 bytes of UTF-8 (U8_NEXT
+// steps over at most 4 bytes, even in malformed text): it is held inline,
+// so that the apply path hashes and compares grams as integers, without
+// allocating.
+class Gram {
+ public:
+  // The first 8 bytes of `text`, which (a unigram or bigram) has no more.
+  explicit Gram(absl::string_view text)
+      : size_(static_cast<uint8_t>(std::min<size_t>(text.size(), sizeof bytes_))) {
+    std::memcpy(&bytes_, text.data(), size_);
+  }
+  absl::string_view view() const {
+    return absl::string_view(reinterpret_cast<const char*>(&bytes_), size_);
+  }
+  friend bool operator==(const Gram& a, const Gram& b) {
+    return a.bytes_ == b.bytes_ && a.size_ == b.size_;
+  }
+  template <typename H>
+  friend H AbslHashValue(H h, const Gram& g) {
+    return H::combine(std::move(h), g.bytes_, g.size_);
+  }
+
+ private:
+  uint64_t bytes_ = 0;  // Zero past size_.
+  uint8_t size_ = 0;
+};
 struct IndexedGram {
-  std::string gram;
+  Gram gram;
   int level = 0;
 };
 std::vector<IndexedGram> IndexedGrams(const SearchFields& fields);

@@ -6,6 +6,7 @@
 
 #include <unicode/utf8.h>
 
+#include <map>
 #include <random>
 #include <string>
 #include <vector>
@@ -85,8 +86,29 @@ TEST(SearchTextTest, ScoreCountsNamesOnceEachAndNeverAcrossFields) {
   EXPECT_EQ(Score(fields, "wales\xe3\x83\x91"), 0);
   // Every gram of a field is indexed with a level at least its score.
   for (const IndexedGram& g : IndexedGrams(fields)) {
-    EXPECT_GE(g.level, Score(fields, g.gram)) << g.gram;
+    EXPECT_GE(g.level, Score(fields, g.gram.view())) << g.gram.view();
   }
+}
+
+TEST(SearchTextTest, IndexedGramsAreEveryUnigramAndBigramWithTheirLevels) {
+  // 𠮟 and 😀 take four bytes each: their bigram is the longest gram.
+  const SearchFields fields{"𠮟😀𠮟", "a😀", {"ab"}};
+  std::map<std::string, int> levels;
+  for (const IndexedGram& g : IndexedGrams(fields)) {
+    EXPECT_TRUE(levels.emplace(std::string(g.gram.view()), g.level).second)
+        << g.gram.view() << " twice";
+  }
+  EXPECT_EQ(levels, (std::map<std::string, int>{{"𠮟", 6},
+                                                {"😀", 3 + 1},
+                                                {"𠮟😀", 3},
+                                                {"😀𠮟", 3},
+                                                {"a", 1 + 1},
+                                                {"a😀", 1},
+                                                {"b", 1},
+                                                {"ab", 1}}));
+  EXPECT_EQ(Gram("𠮟😀").view(), "𠮟😀");
+  EXPECT_EQ(Gram("a"), Gram("a"));
+  EXPECT_FALSE(Gram("a") == Gram(absl::string_view("a\0", 2)));
 }
 
 TEST(SearchTextTest, FoldWithOriginsFoldsAsFoldForSearch) {
