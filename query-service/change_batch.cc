@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
 #include "query-service/postings.h"
+#include "query-service/record_wire.h"
 
 namespace kouryu::query {
 
@@ -45,11 +46,13 @@ absl::Status ChangeBatch::Add(const v1::Change& change) {
 absl::StatusOr<std::optional<ChangeBatch::Placed>> ChangeBatch::Current(
     const std::string& key) {
   if (auto it = touched_.find(key); it != touched_.end()) return it->second;
-  absl::StatusOr<v1::Record> stored =
-      ReadRecord(db_, families_, rocksdb::ReadOptions(), key);
-  if (stored.ok()) return std::optional<Placed>(PlacedOf(*stored));
-  if (absl::IsNotFound(stored.status())) return std::optional<Placed>();
-  return stored.status();
+  absl::StatusOr<std::optional<std::string>> stored =
+      FindRecordBytes(db_, families_, rocksdb::ReadOptions(), key);
+  if (!stored.ok()) return stored.status();
+  if (!*stored) return std::optional<Placed>();
+  v1::Record placement;
+  if (!ParsePlacement(**stored, placement)) return StorageCorrupted("record");
+  return std::optional<Placed>(PlacedOf(placement));
 }
 
 absl::StatusOr<std::optional<SearchFields>> ChangeBatch::IndexedText(uint64_t id) {

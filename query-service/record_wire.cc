@@ -5,6 +5,7 @@
 
 #include <cstdint>
 
+#include "absl/functional/function_ref.h"
 #include "common/coding.h"
 
 namespace kouryu::query {
@@ -13,9 +14,11 @@ namespace {
 using google::protobuf::internal::WireFormatLite;
 
 
-// The fields of `record` that the BASIC view shows, as they are; false if
-// `record` does not parse.
-bool AppendBasicFields(absl::string_view record, std::string& out) {
+// Calls `visit(field_number, entry)` for each field entry of `record` (a
+// serialized message), its tag included, in order; false if `record` does
+// not parse.
+bool ForEachField(absl::string_view record,
+                  absl::FunctionRef<void(int, absl::string_view)> visit) {
   google::protobuf::io::CodedInputStream input(
       reinterpret_cast<const uint8_t*>(record.data()),
       static_cast<int>(record.size()));
@@ -24,15 +27,24 @@ bool AppendBasicFields(absl::string_view record, std::string& out) {
     const uint32_t tag = input.ReadTag();
     if (tag == 0) break;
     if (!WireFormatLite::SkipField(&input, tag)) return false;
-    switch (WireFormatLite::GetTagFieldNumber(tag)) {
+    visit(WireFormatLite::GetTagFieldNumber(tag),
+          record.substr(begin, input.CurrentPosition() - begin));
+  }
+  return input.CurrentPosition() == static_cast<int>(record.size());
+}
+
+// The fields of `record` that the BASIC view shows, as they are; false if
+// `record` does not parse.
+bool AppendBasicFields(absl::string_view record, std::string& out) {
+  return ForEachField(record, [&out](int field, absl::string_view entry) {
+    switch (field) {
       case v1::Record::kSectionsFieldNumber:
       case v1::Record::kEventsFieldNumber:
       case v1::Record::kSourceHtmlFieldNumber:
-        continue;  // FULL only
+        return;  // FULL only
     }
-    out.append(record.data() + begin, input.CurrentPosition() - begin);
-  }
-  return input.CurrentPosition() == static_cast<int>(record.size());
+    out.append(entry.data(), entry.size());
+  });
 }
 
 }  // namespace
@@ -60,6 +72,21 @@ bool AppendRecordField(v1::RecordView view, absl::string_view record,
   PutVarint64(out, basic.size());
   out.append(basic);
   return true;
+}
+
+bool ParsePlacement(absl::string_view record, v1::Record& out) {
+  std::string placement;
+  const bool parsed =
+      ForEachField(record, [&placement](int field, absl::string_view entry) {
+        switch (field) {
+          case v1::Record::kNameFieldNumber:
+          case v1::Record::kCityFieldNumber:
+          case v1::Record::kBureauFieldNumber:
+          case v1::Record::kCreateSequenceFieldNumber:
+            placement.append(entry.data(), entry.size());
+        }
+      });
+  return parsed && out.ParseFromString(placement);
 }
 
 std::string NameOfStored(absl::string_view record) {

@@ -26,6 +26,11 @@ void ApplyView(v1::RecordView view, v1::Record& record);
 bool AppendRecordField(v1::RecordView view, absl::string_view record,
                        std::string& out);
 
+// Parses into `out` only what places a stored record: its name, city,
+// bureau and create_sequence (the other fields are skipped, not copied).
+// False when `record` does not parse.
+bool ParsePlacement(absl::string_view record, v1::Record& out);
+
 // The name of a stored record, as far as it parses (for messages).
 std::string NameOfStored(absl::string_view record);
 

@@ -50,20 +50,30 @@ const std::string& EndOfKeys() {
   return *key;
 }
 
+absl::StatusOr<std::optional<std::string>> FindRecordBytes(
+    rocksdb::DB& db, const ReplicaFamilies& families,
+    const rocksdb::ReadOptions& options, const std::string& key) {
+  std::string value;
+  rocksdb::Status s = db.Get(options, families.records, key, &value);
+  if (s.IsNotFound()) return std::optional<std::string>();
+  if (!s.ok()) return FromRocksDb(s, "reading a record");
+  return std::optional<std::string>(std::move(value));
+}
+
 absl::StatusOr<std::string> ReadRecordBytes(rocksdb::DB& db,
                                             const ReplicaFamilies& families,
                                             const rocksdb::ReadOptions& options,
                                             const std::string& key) {
-  std::string value;
-  rocksdb::Status s = db.Get(options, families.records, key, &value);
-  if (s.IsNotFound()) {
+  absl::StatusOr<std::optional<std::string>> found =
+      FindRecordBytes(db, families, options, key);
+  if (!found.ok()) return found.status();
+  if (!*found) {
     std::optional<RecordName> name = DecodeRecordKey(key);
     const std::string formatted = name ? FormatRecordName(*name) : "?";
     return WithReason(absl::NotFoundError(absl::StrCat("no record ", formatted)),
                       "RECORD_NOT_FOUND", {{"name", formatted}});
   }
-  if (!s.ok()) return FromRocksDb(s, "reading a record");
-  return value;
+  return **std::move(found);
 }
 
 absl::StatusOr<v1::Record> ReadRecord(rocksdb::DB& db,

@@ -72,6 +72,11 @@ std::string BureauIndexPrefix(absl::string_view bureau);
 // are ASCII, gram keys start with 'c' or 'p', search_text keys are 8 bytes.
 const std::string& EndOfKeys();
 
+// The record stored under RecordKey `key`, serialized; nullopt when there
+// is none. An error when RocksDB fails.
+absl::StatusOr<std::optional<std::string>> FindRecordBytes(
+    rocksdb::DB& db, const ReplicaFamilies& families,
+    const rocksdb::ReadOptions& options, const std::string& key);
 // The record stored under RecordKey `key`, serialized. NOT_FOUND (reason
 // RECORD_NOT_FOUND, metadata "name") when there is none; another error when
 // RocksDB fails.

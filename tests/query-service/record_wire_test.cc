@@ -57,6 +57,24 @@ std::vector<v1::Record> Records() {
   return records;
 }
 
+TEST(RecordWireTest, ParsePlacementKeepsOnlyNameCityBureauAndCreateSequence) {
+  for (const v1::Record& record : Records()) {
+    v1::Record expected;
+    expected.set_name(record.name());
+    if (record.has_city()) *expected.mutable_city() = record.city();
+    if (record.has_bureau()) *expected.mutable_bureau() = record.bureau();
+    expected.set_create_sequence(record.create_sequence());
+    v1::Record placement;
+    ASSERT_TRUE(ParsePlacement(record.SerializeAsString(), placement)) << record.name();
+    EXPECT_EQ(placement.SerializeAsString(), expected.SerializeAsString())
+        << record.name();
+  }
+  v1::Record placement;
+  const std::string stored = FullRecord(1, 10).SerializeAsString();
+  EXPECT_FALSE(ParsePlacement(stored.substr(0, stored.size() - 1), placement));
+  EXPECT_FALSE(ParsePlacement("\x0a\x7f", placement));  // name longer than the bytes
+}
+
 TEST(RecordWireTest, ResponsesEqualSerializeAsString) {
   for (v1::RecordView view : {v1::RECORD_VIEW_UNSPECIFIED,
                               v1::RECORD_VIEW_BASIC, v1::RECORD_VIEW_FULL}) {
