@@ -20,15 +20,20 @@ absl::Status CreateDirectories(rocksdb::Env& env, const std::string& dir) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<OpenedDb> OpenDb(const std::string& dir,
-                                rocksdb::DBOptions db_options,
-                                const rocksdb::ColumnFamilyOptions& cf_options,
-                                const std::vector<std::string>& families) {
+absl::StatusOr<OpenedDb> OpenDb(
+    const std::string& dir, rocksdb::DBOptions db_options,
+    const rocksdb::ColumnFamilyOptions& cf_options,
+    const std::vector<std::string>& families,
+    const std::function<void(const std::string& family,
+                             rocksdb::ColumnFamilyOptions& options)>& adjust) {
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = true;
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors = {
       {rocksdb::kDefaultColumnFamilyName, cf_options}};
   for (const std::string& name : families) descriptors.push_back({name, cf_options});
+  if (adjust) {
+    for (rocksdb::ColumnFamilyDescriptor& d : descriptors) adjust(d.name, d.options);
+  }
   absl::Status created = CreateDirectories(*db_options.env, dir);
   if (!created.ok()) return created;
   OpenedDb opened;

@@ -7,6 +7,7 @@
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -29,11 +30,14 @@ absl::Status CreateDirectories(rocksdb::Env& env, const std::string& dir);
 
 // Opens (creating it and its parents if missing) the database in `dir`
 // with the default column family followed by `families`, all with
-// `cf_options`. families[0] of the result is the default column family.
-absl::StatusOr<OpenedDb> OpenDb(const std::string& dir,
-                                rocksdb::DBOptions db_options,
-                                const rocksdb::ColumnFamilyOptions& cf_options,
-                                const std::vector<std::string>& families);
+// `cf_options`, each as `adjust` (when given) changes it for that family.
+// families[0] of the result is the default column family.
+absl::StatusOr<OpenedDb> OpenDb(
+    const std::string& dir, rocksdb::DBOptions db_options,
+    const rocksdb::ColumnFamilyOptions& cf_options,
+    const std::vector<std::string>& families,
+    const std::function<void(const std::string& family,
+                             rocksdb::ColumnFamilyOptions& options)>& adjust = nullptr);
 
 // Destroys the handles, then closes the database.
 void CloseDb(rocksdb::DB& db,

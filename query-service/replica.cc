@@ -1,6 +1,7 @@
 #include "query-service/replica.h"
 
 #include <rocksdb/cache.h>
+#include <rocksdb/slice_transform.h>
 #include <rocksdb/db.h>
 #include <rocksdb/env.h>
 #include <rocksdb/file_system.h>
@@ -141,8 +142,19 @@ absl::StatusOr<std::unique_ptr<Replica>> Replica::Open(
   cf_options.write_buffer_size = options.write_buffer_bytes / 4;
   cf_options.table_factory.reset(
       rocksdb::NewBlockBasedTableFactory(table_options));
+  // Every batch adds a merge operand to the posting list and the count of
+  // each of its records' grams, mostly to keys that already have operands
+  // in the memtable: the memtable keeps, per key, where it last inserted
+  // one and starts the next insert there instead of at the top of its skip
+  // list. That costs a small map entry per distinct key in the memtable
+  // (bounded by its size), so only the grams family has it.
+  auto adjust = [](const std::string& family, rocksdb::ColumnFamilyOptions& o) {
+    if (family == ReplicaFamilies::kGramsName) {
+      o.memtable_insert_with_hint_prefix_extractor.reset(rocksdb::NewNoopTransform());
+    }
+  };
   absl::StatusOr<OpenedDb> opened =
-      OpenDb(dir, db_options, cf_options, ReplicaFamilies::Names());
+      OpenDb(dir, db_options, cf_options, ReplicaFamilies::Names(), adjust);
   if (!opened.ok()) return opened.status();
   std::unique_ptr<rocksdb::DB> db = std::move(opened->db);
   std::vector<rocksdb::ColumnFamilyHandle*> handles = std::move(opened->families);

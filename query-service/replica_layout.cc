@@ -27,7 +27,7 @@ std::string BureauIndexPrefix(absl::string_view bureau) {
 
 const std::vector<std::string>& ReplicaFamilies::Names() {
   static const auto* names = new std::vector<std::string>{
-      "records", "by_bureau", "grams", "counts", "search_text"};
+      "records", "by_bureau", kGramsName, "counts", "search_text"};
   return *names;
 }
 

@@ -54,6 +54,8 @@ struct ReplicaFamilies {
   // The names of the families after the default one, in the order OpenDb
   // (common/db.h) returns their handles.
   static const std::vector<std::string>& Names();
+  // The name of the grams family (one of Names()).
+  static constexpr char kGramsName[] = "grams";
   // `handles` as OpenDb returned them for Names().
   static ReplicaFamilies From(
       const std::vector<rocksdb::ColumnFamilyHandle*>& handles);
