@@ -75,7 +75,7 @@ class Gram {
   // The first 8 bytes of `text`, which (a unigram or bigram) has no more.
   explicit Gram(absl::string_view text)
       : size_(static_cast<uint8_t>(std::min<size_t>(text.size(), sizeof bytes_))) {
-    std::memcpy(&bytes_, text.data(), size_);
+    if (size_ > 0) std::memcpy(&bytes_, text.data(), size_);
   }
   absl::string_view view() const {
     return absl::string_view(reinterpret_cast<const char*>(&bytes_), size_);
