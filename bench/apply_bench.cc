@@ -1,10 +1,11 @@
 // kouryu-apply-bench: the replica's apply path alone, in one process, with
 // no gRPC: generated rows normalized and stamped as the ingest store stamps
 // them, turned into upserts (new records, then replacements of them), and
-// applied to a fresh Replica in batches as the follower applies them. Prints changes per second and the process's
-// CPU per change (RocksDB's flushes and compactions included), the median
-// of --runs fresh replicas. The figure that kouryu-bench's "replica
-// catch-up" row measures end to end, without the feed and its noise.
+// applied to a fresh Replica in batches as the follower applies them.
+// Prints changes per second and the process's CPU per change (RocksDB's
+// flushes and compactions included), the median of --runs fresh replicas:
+// what kouryu-bench's "replica catch-up" row measures end to end, without
+// the feed and its noise.
 //
 //   kouryu-apply-bench --records=20000 --updates=20000 --batch=4096 --runs=3
 

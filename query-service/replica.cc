@@ -146,8 +146,10 @@ absl::StatusOr<std::unique_ptr<Replica>> Replica::Open(
   // each of its records' grams, mostly to keys that already have operands
   // in the memtable: the memtable keeps, per key, where it last inserted
   // one and starts the next insert there instead of at the top of its skip
-  // list. That costs a small map entry per distinct key in the memtable
-  // (bounded by its size), so only the grams family has it.
+  // list. That costs a map entry per distinct key in the memtable, on the
+  // heap and not charged to the write buffer (bounded by the memtable's
+  // entries: at most a few tens of bytes per entry), so only the grams
+  // family has it.
   auto adjust = [](const std::string& family, rocksdb::ColumnFamilyOptions& o) {
     if (family == ReplicaFamilies::kGramsName) {
       o.memtable_insert_with_hint_prefix_extractor.reset(rocksdb::NewNoopTransform());

@@ -243,12 +243,15 @@ std::vector<std::string> QueryGrams(absl::string_view folded_query) {
 }
 
 std::vector<IndexedGram> IndexedGrams(const SearchFields& fields) {
-  // Sized once instead of grown: a field of n bytes has at most 2n grams,
-  // and about n distinct ones in practice.
+  // Sized once instead of grown for an ordinary record: a field of n bytes
+  // has at most 2n grams, and about n distinct ones in practice. Capped, so
+  // that a record of hundreds of KiB (whose distinct grams are far fewer
+  // than its bytes) does not reserve megabytes; its map grows beyond that.
+  constexpr size_t kMaxReserved = 4096;
   size_t bytes = fields.title.size() + fields.results.size();
   for (const std::string& name : fields.names) bytes += name.size();
   absl::flat_hash_map<Gram, int> weight;
-  weight.reserve(bytes);
+  weight.reserve(std::min(bytes, kMaxReserved));
   std::vector<int32_t> b;
   auto add = [&weight, &b](absl::string_view text, int per_occurrence) {
     Boundaries(text, b);
