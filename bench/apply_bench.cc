@@ -36,7 +36,7 @@ ABSL_FLAG(int64_t, updates, 20000,
 ABSL_FLAG(int, batch, 4096, "changes per Apply (the follower's largest batch)");
 ABSL_FLAG(int, runs, 3, "fresh replicas; the median run is reported");
 ABSL_FLAG(uint64_t, seed, 1, "generator seed");
-ABSL_FLAG(int, write_buffer_mb, 64,
+ABSL_FLAG(size_t, write_buffer_mb, 64,
           "the replica's memtables, as kouryu-query's --write_buffer_mb");
 
 namespace {
@@ -116,8 +116,7 @@ int main(int argc, char** argv) {
     const auto start = Clock::now();
     {
       kouryu::query::ReplicaOptions options;
-      options.write_buffer_bytes =
-          static_cast<size_t>(absl::GetFlag(FLAGS_write_buffer_mb)) << 20;
+      options.write_buffer_bytes = absl::GetFlag(FLAGS_write_buffer_mb) << 20;
       auto replica = kouryu::query::Replica::Open(dir, options);
       if (!replica.ok()) {
         std::fprintf(stderr, "%s\n", replica.status().ToString().c_str());
