@@ -6,6 +6,7 @@
 #include <rocksdb/env.h>
 #include <rocksdb/file_system.h>
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/metadata.h>
 #include <rocksdb/options.h>
 #include <rocksdb/snapshot.h>
 #include <rocksdb/table.h>
@@ -20,6 +21,7 @@
 #include "common/db.h"
 #include "common/digest.h"
 #include "common/keys.h"
+#include "common/log.h"
 #include "common/sequence_wait.h"
 #include "common/slice.h"
 #include "common/status.h"
@@ -172,8 +174,8 @@ absl::StatusOr<std::unique_ptr<Replica>> Replica::Open(
     return FromRocksDb(s, "reading the replica format");
   }
   const bool other_format = s.IsNotFound() || format != kFormat;
-  auto replica = std::unique_ptr<Replica>(
-      new Replica(std::move(env), std::move(db), std::move(handles), *applied));
+  auto replica = std::unique_ptr<Replica>(new Replica(
+      std::move(env), std::move(db), std::move(handles), *applied, options));
   if (other_format) {
     // Written by another version (or new): start over from the feed.
     absl::MutexLock applier(&replica->apply_mutex_);
@@ -200,17 +202,111 @@ absl::StatusOr<std::unique_ptr<Replica>> Replica::Open(
 
 Replica::Replica(std::unique_ptr<rocksdb::Env> env, std::unique_ptr<rocksdb::DB> db,
                  std::vector<rocksdb::ColumnFamilyHandle*> handles,
-                 uint64_t applied)
+                 uint64_t applied, const ReplicaOptions& options)
     : env_(std::move(env)),
       db_(std::move(db)),
       handles_(std::move(handles)),
       families_(ReplicaFamilies::From(handles_)),
       counts_(families_.counts),
-      applied_(applied) {}
+      applied_(applied),
+      settle_after_bytes_(options.settle_after_bytes),
+      settle_quiet_(options.settle_quiet) {
+  if (settle_after_bytes_ > 0) settler_ = std::thread([this] { SettleLoop(); });
+}
 
 Replica::~Replica() {
   StopWaiting();
+  {
+    absl::MutexLock lock(&settle_mutex_);
+    settle_stopping_ = true;
+  }
+  // A compaction that is running stops (Incomplete), and none starts.
+  db_->DisableManualCompaction();
+  if (settler_.joinable()) settler_.join();
   CloseDb(*db_, handles_);
+}
+
+void Replica::SettleLoop() {
+  struct State {
+    Replica* replica;
+    uint64_t seen_commits;
+  } state{this, 0};
+  // Enough written since the last settle (or stopping).
+  auto due = +[](State* s) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    return s->replica->settle_stopping_ ||
+           s->replica->unsettled_bytes_ >= s->replica->settle_after_bytes_;
+  };
+  // A batch came since seen_commits (or stopping): not a pause yet.
+  auto wrote = +[](State* s) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    return s->replica->settle_stopping_ ||
+           s->replica->commits_ != s->seen_commits;
+  };
+  settle_mutex_.Lock();
+  while (true) {
+    settle_mutex_.Await(absl::Condition(due, &state));
+    if (settle_stopping_) break;
+    state.seen_commits = commits_;
+    if (settle_mutex_.AwaitWithTimeout(absl::Condition(wrote, &state),
+                                       settle_quiet_)) {
+      continue;
+    }
+    unsettled_bytes_ = 0;
+    settling_ = true;
+    settle_mutex_.Unlock();
+    Settle();
+    settle_mutex_.Lock();
+    settling_ = false;
+  }
+  settle_mutex_.Unlock();
+}
+
+void Replica::Settle() {
+  const absl::Time start = absl::Now();
+  auto level0_files = [this] {
+    uint64_t files = 0;
+    for (rocksdb::ColumnFamilyHandle* cf : families_.Data()) {
+      rocksdb::ColumnFamilyMetaData meta;
+      db_->GetColumnFamilyMetaData(cf, &meta);
+      if (!meta.levels.empty()) files += meta.levels[0].files.size();
+    }
+    return files;
+  };
+  uint64_t memtable_bytes = 0;
+  db_->GetAggregatedIntProperty("rocksdb.cur-size-all-mem-tables",
+                                &memtable_bytes);
+  const uint64_t level0_before = level0_files();
+  rocksdb::FlushOptions flush;
+  flush.allow_write_stall = true;
+  rocksdb::Status s = db_->Flush(flush, handles_);
+  rocksdb::CompactRangeOptions compact;
+  // Beside RocksDB's own compactions, which go on meanwhile.
+  compact.exclusive_manual_compaction = false;
+  for (rocksdb::ColumnFamilyHandle* cf : families_.Data()) {
+    if (s.ok()) s = db_->CompactRange(compact, cf, nullptr, nullptr);
+  }
+  if (s.IsIncomplete()) return;  // Stopping (the destructor).
+  LogFields fields = {{"memtable_bytes", memtable_bytes},
+                      {"level0_files", level0_before},
+                      {"ms", absl::ToInt64Milliseconds(absl::Now() - start)}};
+  if (s.ok()) {
+    LogInfo("settled", fields);
+  } else {
+    // Nothing is lost: reads are only slower until RocksDB compacts.
+    fields["error"] = s.ToString();
+    LogWarn("settle_failed", fields);
+  }
+}
+
+bool Replica::AwaitSettled(absl::Time deadline) const {
+  absl::MutexLock lock(&settle_mutex_);
+  return settle_mutex_.AwaitWithDeadline(
+      absl::Condition(
+          +[](const Replica* r) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+            return !r->settling_ && (r->settle_after_bytes_ == 0 ||
+                                     r->unsettled_bytes_ < r->settle_after_bytes_);
+          },
+          this),
+      deadline);
 }
 
 uint64_t Replica::applied_sequence() const {
@@ -312,6 +408,11 @@ absl::Status Replica::Commit(ChangeBatch& batch, uint64_t applied) {
   if (s.ok()) s = db_->Write(rocksdb::WriteOptions(), *finished);
   absl::Status written = FromRocksDb(s, "applying changes");
   if (!written.ok()) return written;
+  {
+    absl::MutexLock lock(&settle_mutex_);
+    unsettled_bytes_ += (*finished)->GetDataSize();
+    ++commits_;
+  }
   // Counts first: whoever sees the new applied sequence sees its counts.
   counts_.Publish(std::move(batch.counts()));
   {

@@ -12,6 +12,16 @@
 // changes half applied and a restart resumes at the next change exactly
 // once. Readers see either all of a batch or none of it.
 //
+// Settling: without writes RocksDB never flushes a memtable or compacts
+// level 0, so after a bulk load (a catch-up, a snapshot, an import) an idle
+// replica would answer every read from full memtables and several level-0
+// files for as long as it stays idle. Once the writes pause (settle_quiet)
+// after at least settle_after_bytes of them, a background thread flushes
+// the memtables and compacts every family, so that a point read probes one
+// file and a scan merges one source per family. Writes go on meanwhile; a
+// write resumed during a settle only makes it do more. The destructor
+// cancels a settle that is running.
+//
 // Thread-safety: every method may be called from any thread. The writes
 // are single-applier: while one of them runs on a thread, another one
 // called on any thread fails with FAILED_PRECONDITION and changes nothing
@@ -34,6 +44,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -69,6 +80,13 @@ struct ReplicaOptions {
   size_t block_cache_bytes = 64 << 20;
   // Memtables of all column families together. Default 64 MiB.
   size_t write_buffer_bytes = 64 << 20;
+  // Settling: once this many bytes of batches have been written since the
+  // last settle and no batch has come for settle_quiet, the replica flushes
+  // its memtables and compacts each family into its lowest level, in the
+  // background (Replica's comment). 0 never settles. Default 16 MiB, one
+  // family's memtable at the default write_buffer_bytes.
+  size_t settle_after_bytes = 16 << 20;
+  absl::Duration settle_quiet = absl::Milliseconds(500);
   // The file system RocksDB writes through; null (the default) is
   // RocksDB's default, the operating system's. Tests pass one that
   // simulates power loss.
@@ -197,9 +215,19 @@ class Replica {
   // The database, for its properties (metrics); owned by the replica.
   rocksdb::DB* rocksdb() const { return db_.get(); }
 
+  // Waits until what has been written is settled: no settle running and
+  // less than settle_after_bytes written since the last one began; false
+  // if `deadline` passes first. For tests.
+  bool AwaitSettled(absl::Time deadline) const;
+
  private:
   Replica(std::unique_ptr<rocksdb::Env> env, std::unique_ptr<rocksdb::DB> db,
-          std::vector<rocksdb::ColumnFamilyHandle*> handles, uint64_t applied);
+          std::vector<rocksdb::ColumnFamilyHandle*> handles, uint64_t applied,
+          const ReplicaOptions& options);
+
+  // The settle thread's loop (the class comment), and one settle.
+  void SettleLoop();
+  void Settle();
 
   // FAILED_PRECONDITION: a write called while another runs.
   static absl::Status AnotherApplier();
@@ -249,6 +277,17 @@ class Replica {
   absl::Mutex listeners_mutex_ ABSL_ACQUIRED_AFTER(apply_mutex_, mutex_);
   std::map<int, ProgressListener> listeners_ ABSL_GUARDED_BY(listeners_mutex_);
   int next_listener_ ABSL_GUARDED_BY(listeners_mutex_) = 0;
+
+  // Settling (the class comment). Commit counts what it wrote; the settle
+  // thread waits for enough of it and then for a pause.
+  const size_t settle_after_bytes_;
+  const absl::Duration settle_quiet_;
+  mutable absl::Mutex settle_mutex_ ABSL_ACQUIRED_AFTER(apply_mutex_);
+  size_t unsettled_bytes_ ABSL_GUARDED_BY(settle_mutex_) = 0;
+  uint64_t commits_ ABSL_GUARDED_BY(settle_mutex_) = 0;
+  bool settling_ ABSL_GUARDED_BY(settle_mutex_) = false;
+  bool settle_stopping_ ABSL_GUARDED_BY(settle_mutex_) = false;
+  std::thread settler_;
 };
 
 }  // namespace kouryu::query

@@ -1,6 +1,7 @@
 #include "query-service/replica.h"
 
 #include <rocksdb/db.h>
+#include <rocksdb/metadata.h>
 
 #include <stdlib.h>
 
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/keys.h"
@@ -66,6 +68,110 @@ std::vector<RecordName> Dataset() {
     }
   }
   return names;
+}
+
+// Files of the replica's families, by family and level.
+std::map<std::string, std::map<int, int>> FilesByLevel(rocksdb::DB& db) {
+  std::vector<rocksdb::LiveFileMetaData> files;
+  db.GetLiveFilesMetaData(&files);
+  std::map<std::string, std::map<int, int>> out;
+  for (const rocksdb::LiveFileMetaData& file : files) {
+    ++out[file.column_family_name][file.level];
+  }
+  return out;
+}
+
+uint64_t MemtableEntries(rocksdb::DB& db) {
+  uint64_t active = 0, immutable = 0;
+  EXPECT_TRUE(db.GetAggregatedIntProperty(
+      "rocksdb.num-entries-active-mem-table", &active));
+  EXPECT_TRUE(db.GetAggregatedIntProperty(
+      "rocksdb.num-entries-imm-mem-tables", &immutable));
+  return active + immutable;
+}
+
+// A title of about 2 KB, different for each sequence.
+std::string Title(uint64_t sequence) {
+  std::string title = absl::StrCat("交流 ", sequence);
+  for (int i = 0; title.size() < 2000; ++i) {
+    absl::StrAppend(&title, " 派遣", (sequence * 31 + i) % 997);
+  }
+  return title;
+}
+
+TEST(ReplicaSettleTest, APauseAfterEnoughWritesFlushesAndCompactsEveryFamily) {
+  ScopedTempDir dir;
+  ReplicaOptions options;
+  options.settle_after_bytes = 1;  // Any batch.
+  options.settle_quiet = absl::Milliseconds(1);
+  // Memtables of 64 KiB: the batches below fill several, so each family
+  // has level-0 files (and maybe more levels) before it settles.
+  options.write_buffer_bytes = 256 << 10;
+  absl::StatusOr<std::unique_ptr<Replica>> opened =
+      Replica::Open(dir.path(), options);
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  Replica& replica = **opened;
+  rocksdb::DB& db = *replica.rocksdb();
+  const std::vector<RecordName> names = Dataset();
+  uint64_t sequence = 0;
+  for (int settle = 0; settle < 2; ++settle) {
+    SCOPED_TRACE(settle);
+    for (int batch = 0; batch < 8; ++batch) {
+      std::vector<v1::Change> changes;
+      for (const RecordName& name : names) {
+        ++sequence;
+        changes.push_back(Upsert(sequence, name, Title(sequence)));
+      }
+      ASSERT_TRUE(replica.Apply(changes).ok());
+    }
+    ASSERT_TRUE(replica.AwaitSettled(absl::Now() + absl::Seconds(60)));
+    EXPECT_EQ(MemtableEntries(db), 0u);
+    const std::map<std::string, std::map<int, int>> files = FilesByLevel(db);
+    for (const std::string& family : ReplicaFamilies::Names()) {
+      SCOPED_TRACE(family);
+      ASSERT_TRUE(files.count(family));
+      const std::map<int, int>& levels = files.at(family);
+      // One level per family, below level 0.
+      EXPECT_EQ(levels.size(), 1u);
+      EXPECT_EQ(levels.count(0), 0u);
+    }
+    // Nothing lost: every record reads back as last written.
+    const uint64_t first_of_last_batch = sequence - names.size() + 1;
+    for (size_t i = 0; i < names.size(); ++i) {
+      absl::StatusOr<std::string> bytes = replica.GetBytes(RecordKey(names[i]));
+      ASSERT_TRUE(bytes.ok()) << bytes.status();
+      v1::Record record;
+      ASSERT_TRUE(record.ParseFromString(*bytes));
+      EXPECT_EQ(record.title(), Title(first_of_last_batch + i));
+    }
+    EXPECT_EQ(replica.applied_sequence(), sequence);
+  }
+}
+
+TEST(ReplicaSettleTest, ClosingDuringASettleLosesNothing) {
+  ScopedTempDir dir;
+  ReplicaOptions options;
+  options.settle_after_bytes = 1;
+  options.settle_quiet = absl::ZeroDuration();
+  const std::vector<RecordName> names = Dataset();
+  uint64_t sequence = 0;
+  for (int round = 0; round < 5; ++round) {
+    absl::StatusOr<std::unique_ptr<Replica>> opened =
+        Replica::Open(dir.path(), options);
+    ASSERT_TRUE(opened.ok()) << opened.status();
+    EXPECT_EQ((*opened)->applied_sequence(), sequence);
+    std::vector<v1::Change> changes;
+    for (const RecordName& name : names) changes.push_back(Upsert(++sequence, name));
+    ASSERT_TRUE((*opened)->Apply(changes).ok());
+    // Closed at once: the settle is waiting, flushing or compacting.
+  }
+  absl::StatusOr<std::unique_ptr<Replica>> opened =
+      Replica::Open(dir.path(), options);
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  EXPECT_EQ((*opened)->applied_sequence(), sequence);
+  absl::StatusOr<int64_t> count = (*opened)->Count(*ParseParent("cities/-"));
+  ASSERT_TRUE(count.ok()) << count.status();
+  EXPECT_EQ(*count, static_cast<int64_t>(names.size()));
 }
 
 class ReplicaTest : public ::testing::Test {
