@@ -15,6 +15,7 @@
 
 #include <optional>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -229,23 +230,32 @@ Replica::~Replica() {
 void Replica::SettleLoop() {
   struct State {
     Replica* replica;
-    uint64_t seen_commits;
+    uint64_t seen_batches;
   } state{this, 0};
   // Enough written since the last settle (or stopping).
   auto due = +[](State* s) ABSL_NO_THREAD_SAFETY_ANALYSIS {
     return s->replica->settle_stopping_ ||
            s->replica->unsettled_bytes_ >= s->replica->settle_after_bytes_;
   };
-  // A batch came since seen_commits (or stopping): not a pause yet.
+  // No batch is being applied (or stopping).
+  auto idle = +[](State* s) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    return s->replica->settle_stopping_ || !s->replica->applying_;
+  };
+  // A batch is being applied, or one began or ended since seen_batches (or
+  // stopping): not a pause. A large batch may take longer than settle_quiet
+  // on a busy machine; the time it takes is not a pause in the writes.
   auto wrote = +[](State* s) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-    return s->replica->settle_stopping_ ||
-           s->replica->commits_ != s->seen_commits;
+    return s->replica->settle_stopping_ || s->replica->applying_ ||
+           s->replica->batches_ != s->seen_batches;
   };
   settle_mutex_.Lock();
   while (true) {
     settle_mutex_.Await(absl::Condition(due, &state));
+    // Not while a batch is being applied (waiting for its end, not asking
+    // again and again).
+    settle_mutex_.Await(absl::Condition(idle, &state));
     if (settle_stopping_) break;
-    state.seen_commits = commits_;
+    state.seen_batches = batches_;
     if (settle_mutex_.AwaitWithTimeout(absl::Condition(wrote, &state),
                                        settle_quiet_)) {
       continue;
@@ -262,31 +272,24 @@ void Replica::SettleLoop() {
 
 void Replica::Settle() {
   const absl::Time start = absl::Now();
-  auto level0_files = [this] {
-    uint64_t files = 0;
-    for (rocksdb::ColumnFamilyHandle* cf : families_.Data()) {
-      rocksdb::ColumnFamilyMetaData meta;
-      db_->GetColumnFamilyMetaData(cf, &meta);
-      if (!meta.levels.empty()) files += meta.levels[0].files.size();
-    }
-    return files;
-  };
   uint64_t memtable_bytes = 0;
   db_->GetAggregatedIntProperty("rocksdb.cur-size-all-mem-tables",
                                 &memtable_bytes);
-  const uint64_t level0_before = level0_files();
+  uint64_t level0_files = 0;
+  for (rocksdb::ColumnFamilyHandle* cf : families_.Data()) {
+    rocksdb::ColumnFamilyMetaData meta;
+    db_->GetColumnFamilyMetaData(cf, &meta);
+    level0_files += meta.levels.empty() ? 0 : meta.levels[0].files.size();
+  }
   rocksdb::FlushOptions flush;
   flush.allow_write_stall = true;
   rocksdb::Status s = db_->Flush(flush, handles_);
-  rocksdb::CompactRangeOptions compact;
-  // Beside RocksDB's own compactions, which go on meanwhile.
-  compact.exclusive_manual_compaction = false;
   for (rocksdb::ColumnFamilyHandle* cf : families_.Data()) {
-    if (s.ok()) s = db_->CompactRange(compact, cf, nullptr, nullptr);
+    if (s.ok()) s = CompactLevel0(cf);
   }
   if (s.IsIncomplete()) return;  // Stopping (the destructor).
   LogFields fields = {{"memtable_bytes", memtable_bytes},
-                      {"level0_files", level0_before},
+                      {"level0_files", level0_files},
                       {"ms", absl::ToInt64Milliseconds(absl::Now() - start)}};
   if (s.ok()) {
     LogInfo("settled", fields);
@@ -294,6 +297,34 @@ void Replica::Settle() {
     // Nothing is lost: reads are only slower until RocksDB compacts.
     fields["error"] = s.ToString();
     LogWarn("settle_failed", fields);
+  }
+}
+
+rocksdb::Status Replica::CompactLevel0(rocksdb::ColumnFamilyHandle* cf) {
+  // Level 0 into level 1, with the level-1 files that it overlaps (RocksDB
+  // adds them): the cost is bounded by those two levels, not by the
+  // family's size, so settling during a long load stays cheap. The lower
+  // levels are one sorted run each already.
+  while (true) {
+    rocksdb::ColumnFamilyMetaData meta;
+    db_->GetColumnFamilyMetaData(cf, &meta);
+    std::vector<std::string> files;
+    if (!meta.levels.empty()) {
+      for (const rocksdb::SstFileMetaData& file : meta.levels[0].files) {
+        files.push_back(file.name);
+      }
+    }
+    if (files.empty()) return rocksdb::Status::OK();
+    rocksdb::Status s =
+        db_->CompactFiles(rocksdb::CompactionOptions(), cf, files, 1);
+    // Aborted: RocksDB's own compaction has some of the files; ask again
+    // once it may have finished.
+    if (!s.IsAborted()) return s;
+    absl::MutexLock lock(&settle_mutex_);
+    if (settle_mutex_.AwaitWithTimeout(absl::Condition(&settle_stopping_),
+                                       absl::Milliseconds(50))) {
+      return rocksdb::Status::Incomplete("stopping");
+    }
   }
 }
 
@@ -385,6 +416,13 @@ absl::Status Replica::Reset(const std::string& history_id) {
 
 absl::Status Replica::ApplyChanges(const std::vector<v1::Change>& changes,
                                    std::optional<uint64_t> set_applied) {
+  auto activity = [this](bool applying) {
+    absl::MutexLock lock(&settle_mutex_);
+    applying_ = applying;
+    ++batches_;
+  };
+  activity(true);
+  absl::Cleanup ended = [&activity] { activity(false); };
   const uint64_t applied = applied_sequence();
   uint64_t last = applied;
   ChangeBatch batch(*db_, families_);
@@ -411,7 +449,6 @@ absl::Status Replica::Commit(ChangeBatch& batch, uint64_t applied) {
   {
     absl::MutexLock lock(&settle_mutex_);
     unsettled_bytes_ += (*finished)->GetDataSize();
-    ++commits_;
   }
   // Counts first: whoever sees the new applied sequence sees its counts.
   counts_.Publish(std::move(batch.counts()));

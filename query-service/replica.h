@@ -17,8 +17,9 @@
 // replica would answer every read from full memtables and several level-0
 // files for as long as it stays idle. Once the writes pause (settle_quiet)
 // after at least settle_after_bytes of them, a background thread flushes
-// the memtables and compacts every family, so that a point read probes one
-// file and a scan merges one source per family. Writes go on meanwhile; a
+// the memtables and compacts every family's level 0 into level 1, so that
+// a point read probes one file per level (of which there are a few) instead
+// of full memtables and several level-0 files. Writes go on meanwhile; a
 // write resumed during a settle only makes it do more. The destructor
 // cancels a settle that is running.
 //
@@ -65,6 +66,7 @@ class ColumnFamilyHandle;
 class DB;
 class Env;
 class FileSystem;
+class Status;
 }  // namespace rocksdb
 
 namespace kouryu::query {
@@ -82,7 +84,7 @@ struct ReplicaOptions {
   size_t write_buffer_bytes = 64 << 20;
   // Settling: once this many bytes of batches have been written since the
   // last settle and no batch has come for settle_quiet, the replica flushes
-  // its memtables and compacts each family into its lowest level, in the
+  // its memtables and compacts each family's level 0 into level 1, in the
   // background (Replica's comment). 0 never settles. Default 16 MiB, one
   // family's memtable at the default write_buffer_bytes.
   size_t settle_after_bytes = 16 << 20;
@@ -228,6 +230,7 @@ class Replica {
   // The settle thread's loop (the class comment), and one settle.
   void SettleLoop();
   void Settle();
+  rocksdb::Status CompactLevel0(rocksdb::ColumnFamilyHandle* cf);
 
   // FAILED_PRECONDITION: a write called while another runs.
   static absl::Status AnotherApplier();
@@ -278,13 +281,15 @@ class Replica {
   std::map<int, ProgressListener> listeners_ ABSL_GUARDED_BY(listeners_mutex_);
   int next_listener_ ABSL_GUARDED_BY(listeners_mutex_) = 0;
 
-  // Settling (the class comment). Commit counts what it wrote; the settle
-  // thread waits for enough of it and then for a pause.
+  // Settling (the class comment). Commit counts what it wrote, and each
+  // batch's start and end count as activity; the settle thread waits for
+  // enough bytes and then for a pause in the activity.
   const size_t settle_after_bytes_;
   const absl::Duration settle_quiet_;
   mutable absl::Mutex settle_mutex_ ABSL_ACQUIRED_AFTER(apply_mutex_);
   size_t unsettled_bytes_ ABSL_GUARDED_BY(settle_mutex_) = 0;
-  uint64_t commits_ ABSL_GUARDED_BY(settle_mutex_) = 0;
+  uint64_t batches_ ABSL_GUARDED_BY(settle_mutex_) = 0;
+  bool applying_ ABSL_GUARDED_BY(settle_mutex_) = false;
   bool settling_ ABSL_GUARDED_BY(settle_mutex_) = false;
   bool settle_stopping_ ABSL_GUARDED_BY(settle_mutex_) = false;
   std::thread settler_;
