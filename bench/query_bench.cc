@@ -225,7 +225,10 @@ Row Measure(int64_t size) {
       std::chrono::duration<double>(Clock::now() - load_start).count();
   // Reads are measured on settled servers, as kouryu-bench measures them.
   const auto settle_start = Clock::now();
-  AwaitIdle({(*ingest)->pid(), (*query)->pid()}, absl::Seconds(300));
+  const std::string settled =
+      AwaitIdle({(*ingest)->pid(), (*query)->pid()}, absl::Seconds(300));
+  std::fprintf(stderr, "%lld records: %s\n", static_cast<long long>(size),
+               settled.c_str());
   row.settle_seconds =
       std::chrono::duration<double>(Clock::now() - settle_start).count();
 

@@ -239,14 +239,14 @@ void Replica::SettleLoop() {
   };
   // No batch is being applied (or stopping).
   auto idle = +[](State* s) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-    return s->replica->settle_stopping_ || !s->replica->applying_;
+    return s->replica->settle_stopping_ || s->replica->batch_events_ % 2 == 0;
   };
-  // A batch is being applied, or one began or ended since seen_batches (or
-  // stopping): not a pause. A large batch may take longer than settle_quiet
-  // on a busy machine; the time it takes is not a pause in the writes.
+  // A batch began since seen_batches, an even count (or stopping): not a
+  // pause. A large batch may take longer than settle_quiet on a busy
+  // machine; the time it takes is not a pause in the writes.
   auto wrote = +[](State* s) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-    return s->replica->settle_stopping_ || s->replica->applying_ ||
-           s->replica->batches_ != s->seen_batches;
+    return s->replica->settle_stopping_ ||
+           s->replica->batch_events_ != s->seen_batches;
   };
   settle_mutex_.Lock();
   while (true) {
@@ -255,7 +255,7 @@ void Replica::SettleLoop() {
     // again and again).
     settle_mutex_.Await(absl::Condition(idle, &state));
     if (settle_stopping_) break;
-    state.seen_batches = batches_;
+    state.seen_batches = batch_events_;
     if (settle_mutex_.AwaitWithTimeout(absl::Condition(wrote, &state),
                                        settle_quiet_)) {
       continue;
@@ -416,13 +416,12 @@ absl::Status Replica::Reset(const std::string& history_id) {
 
 absl::Status Replica::ApplyChanges(const std::vector<v1::Change>& changes,
                                    std::optional<uint64_t> set_applied) {
-  auto activity = [this](bool applying) {
+  auto batch_event = [this] {
     absl::MutexLock lock(&settle_mutex_);
-    applying_ = applying;
-    ++batches_;
+    ++batch_events_;
   };
-  activity(true);
-  absl::Cleanup ended = [&activity] { activity(false); };
+  batch_event();  // Began: odd.
+  absl::Cleanup ended = batch_event;  // Ended: even again.
   const uint64_t applied = applied_sequence();
   uint64_t last = applied;
   ChangeBatch batch(*db_, families_);

@@ -282,14 +282,13 @@ class Replica {
   int next_listener_ ABSL_GUARDED_BY(listeners_mutex_) = 0;
 
   // Settling (the class comment). Commit counts what it wrote, and each
-  // batch's start and end count as activity; the settle thread waits for
-  // enough bytes and then for a pause in the activity.
+  // batch's start and end are counted (odd while one is being applied); the
+  // settle thread waits for enough bytes and then for a pause in batches.
   const size_t settle_after_bytes_;
   const absl::Duration settle_quiet_;
   mutable absl::Mutex settle_mutex_ ABSL_ACQUIRED_AFTER(apply_mutex_);
   size_t unsettled_bytes_ ABSL_GUARDED_BY(settle_mutex_) = 0;
-  uint64_t batches_ ABSL_GUARDED_BY(settle_mutex_) = 0;
-  bool applying_ ABSL_GUARDED_BY(settle_mutex_) = false;
+  uint64_t batch_events_ ABSL_GUARDED_BY(settle_mutex_) = 0;
   bool settling_ ABSL_GUARDED_BY(settle_mutex_) = false;
   bool settle_stopping_ ABSL_GUARDED_BY(settle_mutex_) = false;
   std::thread settler_;
