@@ -1,7 +1,6 @@
 #include "ingest-service/ingest_service.h"
 
 #include <grpcpp/support/proto_buffer_reader.h>
-#include <malloc.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -12,6 +11,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/memory.h"
 #include "common/status.h"
 #include "ingest-service/call_limits.h"
 #include "ingest-service/encoding.h"
@@ -487,14 +487,14 @@ grpc::Status IngestServiceImpl::ImportTable(
   if (!import.ok()) {
     return Busy("imports", options_.max_concurrent_imports, "TOO_MANY_IMPORTS");
   }
-  malloc_trim(0);  // What the last call's reply left, once gRPC freed it.
+  ReturnFreeMemory();  // What the last call's reply left, once gRPC freed it.
   grpc::Status status = DoImportTable(*request, response);
   if (status.ok() && !request->validate_only() && options_.on_table_imported) {
     options_.on_table_imported(request->content().size());
   }
   // What the import allocated is freed by now (but the request, gRPC's):
   // give it back to the system rather than keep it in malloc's arenas.
-  malloc_trim(0);
+  ReturnFreeMemory();
   return status;
 }
 
