@@ -452,6 +452,13 @@ TEST_F(EndToEndTest, GracefulShutdownDrainsCallsInFlight) {
       ingest_context.get(), &ingested);
   ASSERT_TRUE(writer->Write(row(1)));
   ASSERT_TRUE(writer->Write(row(2)));
+  // A Write returns once its message is sent, not once the server has the
+  // call; a call the server has not seen when the signal comes is refused.
+  // The server reads one connection's frames in order, so once a call
+  // opened after the stream on the same channel is answered, the server
+  // holds the stream.
+  grpc::health::v1::HealthCheckResponse checked;
+  ASSERT_TRUE(health->Check(Deadline().get(), watch_request, &checked).ok());
 
   // The fixture's channels are closed first (see TerminateIngest).
   ingest_stub_.reset();
