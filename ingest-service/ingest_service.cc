@@ -15,6 +15,7 @@
 #include "common/status.h"
 #include "ingest-service/call_limits.h"
 #include "ingest-service/encoding.h"
+#include "ingest-service/record_codec.h"
 #include "ingest-service/table_reader.h"
 
 namespace kouryu::ingest {
@@ -182,20 +183,44 @@ void Reject(v1::RowResult* result, const absl::Status& status) {
 // the store; after that its rows are rejected with the store's error, so
 // that no call that wrote something answers with an error.
 absl::Status NormalizeAndWrite(const Normalizer& normalizer, Store& store,
-                               std::vector<PendingRow>& rows,
+                               WorkerPool& workers, std::vector<PendingRow>& rows,
                                const WriteOptions& options, Progress& progress,
                                BoundedResults& results) {
+  // Rows are normalized (and their content serialized) in parts, on this
+  // thread and on workers with nothing else to do; each row's result goes
+  // to its own slot, read below in row order.
+  struct Normalized {
+    absl::StatusOr<NormalizedRecord> normalized;
+    std::string content, etag;  // Of the record, when it normalized.
+  };
+  std::vector<Normalized> done(rows.size());
+  constexpr size_t kRowsPerPart = 32;
+  workers.RunParts(
+      static_cast<int>((rows.size() + kRowsPerPart - 1) / kRowsPerPart),
+      [&](int part) {
+        const size_t begin = static_cast<size_t>(part) * kRowsPerPart;
+        const size_t end = std::min(rows.size(), begin + kRowsPerPart);
+        for (size_t i = begin; i < end; ++i) {
+          const std::string prefix =
+              absl::StrCat(options.path_root, "[", rows[i].number, "].");
+          Normalized& out = done[i];
+          out.normalized = normalizer.Normalize(
+              rows[i].raw, rows[i].source,
+              {.field_prefix = prefix, .strict = options.strict});
+          if (!out.normalized.ok()) continue;
+          out.content = ContentBytes(out.normalized->record);
+          out.etag = EtagOf(out.content);
+        }
+      });
+
   std::vector<v1::RowResult> row_results(rows.size());
-  std::vector<v1::Record> valid;
+  std::vector<ContentRecord> valid;
   std::vector<size_t> valid_rows;
   std::vector<FieldViolation> all_violations;
   for (size_t i = 0; i < rows.size(); ++i) {
-    const PendingRow& row = rows[i];
     v1::RowResult& result = row_results[i];
-    result.set_row(row.number);
-    std::string prefix = absl::StrCat(options.path_root, "[", row.number, "].");
-    absl::StatusOr<NormalizedRecord> normalized = normalizer.Normalize(
-        row.raw, row.source, {.field_prefix = prefix, .strict = options.strict});
+    result.set_row(rows[i].number);
+    absl::StatusOr<NormalizedRecord>& normalized = done[i].normalized;
     if (!normalized.ok()) {
       Reject(&result, normalized.status());
       for (FieldViolation& v : ViolationsOf(normalized.status())) {
@@ -205,9 +230,11 @@ absl::Status NormalizeAndWrite(const Normalizer& normalizer, Store& store,
     }
     result.set_name(normalized->record.name());
     AddViolations(normalized->warnings, result.mutable_warnings());
-    valid.push_back(std::move(normalized->record));
+    valid.push_back({std::move(normalized->record), std::move(done[i].content),
+                     std::move(done[i].etag)});
     valid_rows.push_back(i);
   }
+  done.clear();
   if (options.atomic && !all_violations.empty()) {
     return InvalidArgumentError(
         "INVALID_ROWS",
@@ -394,8 +421,9 @@ class IngestServiceImpl::StreamReactor final
   // Writes the rows received so far; false when that ended the call.
   bool Flush() {
     if (rows_.empty()) return true;
-    absl::Status status = NormalizeAndWrite(service_.normalizer_, service_.store_,
-                                            rows_, options_, progress_, results_);
+    absl::Status status =
+        NormalizeAndWrite(service_.normalizer_, service_.store_, service_.workers_,
+                          rows_, options_, progress_, results_);
     rows_.clear();
     rows_bytes_ = 0;
     // Every message so far is answered: written, or rejected (a row that
@@ -549,8 +577,8 @@ grpc::Status IngestServiceImpl::DoImportTable(const v1::ImportTableRequest& requ
     chunk.push_back(
         {row.line, std::move(taken.raw), std::move(taken.source)});
     if (chunk.size() == chunk_rows || i + 1 == table->rows.size()) {
-      absl::Status written = NormalizeAndWrite(normalizer_, store_, chunk,
-                                               options, progress, results);
+      absl::Status written = NormalizeAndWrite(
+          normalizer_, store_, workers_, chunk, options, progress, results);
       if (!written.ok()) return ToGrpcStatus(written);
       chunk.clear();
     }

@@ -37,7 +37,9 @@ struct IngestServiceOptions {
   // An IngestRecords stream that sends no message for this long is ended
   // with DEADLINE_EXCEEDED (reason STREAM_IDLE).
   absl::Duration stream_idle_timeout = absl::Minutes(1);
-  // Threads that normalize and write the batches of IngestRecords streams.
+  // Threads that normalize and write the batches of IngestRecords streams;
+  // those with nothing to do help normalize any call's rows (an
+  // ImportTable's too) on a machine with more than one core.
   int stream_workers = 4;
   // Called with the content's size after an ImportTable wrote its table
   // (not for validate_only or a failed import), when set (metrics).

@@ -47,6 +47,13 @@ std::string EtagOf(absl::string_view content_bytes) {
   return Hex64(Fnv1a64(content_bytes));
 }
 
+ContentRecord WithContent(v1::Record record) {
+  ContentRecord out{std::move(record), "", ""};
+  out.content = ContentBytes(out.record);
+  out.etag = EtagOf(out.content);
+  return out;
+}
+
 std::string RecordBytes(const v1::Record& record, std::string content_bytes) {
   // A message without unknown fields serializes its fields in field-number
   // order; with unknown fields it does not, and is serialized whole.

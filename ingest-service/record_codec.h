@@ -27,6 +27,15 @@ std::string ContentBytes(v1::Record& record);
 // The etag of content serialized by ContentBytes: 16 hex digits.
 std::string EtagOf(absl::string_view content_bytes);
 
+// A record with its ContentBytes and etag, which no metadata the store sets
+// changes: computed by the writer, before the store's commit lock.
+struct ContentRecord {
+  v1::Record record;
+  std::string content;
+  std::string etag;
+};
+ContentRecord WithContent(v1::Record record);
+
 // `record` serialized, given its ContentBytes: the metadata fields have the
 // highest field numbers, so the whole is the content followed by the
 // metadata, and the content is not serialized a second time.

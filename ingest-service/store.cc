@@ -192,6 +192,16 @@ absl::StatusOr<std::optional<v1::Record>> Store::CurrentById(
 
 absl::StatusOr<UpsertBatchResult> Store::Upsert(std::vector<v1::Record> records,
                                                 bool dry_run) {
+  std::vector<ContentRecord> with_content;
+  with_content.reserve(records.size());
+  for (v1::Record& record : records) {
+    with_content.push_back(WithContent(std::move(record)));
+  }
+  return Upsert(std::move(with_content), dry_run);
+}
+
+absl::StatusOr<UpsertBatchResult> Store::Upsert(
+    std::vector<ContentRecord> records, bool dry_run) {
   const google::protobuf::Timestamp now = TimeUtil::GetCurrentTime();
   UpsertBatchResult result;
   absl::StatusOr<GroupCommit::Ticket> ticket =
@@ -221,7 +231,7 @@ absl::StatusOr<UpsertBatchResult> Store::Upsert(std::vector<v1::Record> records,
 }
 
 absl::StatusOr<std::vector<UpsertResult>> Store::PrepareUpsert(
-    GroupCommit::Pending& pending, std::vector<v1::Record>& records,
+    GroupCommit::Pending& pending, std::vector<ContentRecord>& records,
     const google::protobuf::Timestamp& now, bool dry_run) const {
   std::vector<UpsertResult> results;
   results.reserve(records.size());
@@ -236,7 +246,8 @@ absl::StatusOr<std::vector<UpsertResult>> Store::PrepareUpsert(
             ChangeBytes(seq, kind, name, record, now));
   };
 
-  for (v1::Record& record : records) {
+  for (ContentRecord& with_content : records) {
+    v1::Record& record = with_content.record;
     absl::StatusOr<RecordName> name = ParseRecordName(record.name());
     if (!name.ok()) return name.status();
     std::optional<v1::Record> existing;
@@ -250,8 +261,8 @@ absl::StatusOr<std::vector<UpsertResult>> Store::PrepareUpsert(
       if (!current.ok()) return current.status();
       existing = *std::move(current);
     }
-    std::string content = ContentBytes(record);
-    std::string etag = EtagOf(content);
+    std::string& content = with_content.content;
+    const std::string& etag = with_content.etag;
     if (existing && existing->name() == record.name() &&
         existing->etag() == etag) {
       results.push_back({*std::move(existing), v1::OUTCOME_UNCHANGED});

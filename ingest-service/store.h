@@ -39,6 +39,7 @@
 #include "common/keys.h"
 #include "ingest-service/changelog.h"
 #include "ingest-service/group_commit.h"
+#include "ingest-service/record_codec.h"
 #include "kouryu/v1/change_feed.pb.h"
 #include "kouryu/v1/ingest_service.pb.h"
 #include "kouryu/v1/record.pb.h"
@@ -155,6 +156,10 @@ class Store {
   // fails and nothing of it is kept.
   absl::StatusOr<UpsertBatchResult> Upsert(std::vector<v1::Record> records,
                                            bool dry_run);
+  // The same, with each record's content bytes and etag computed by the
+  // caller (WithContent, record_codec.h), on threads of its own.
+  absl::StatusOr<UpsertBatchResult> Upsert(std::vector<ContentRecord> records,
+                                           bool dry_run);
 
   // Deletes the record named `name`. NotFound when absent; Aborted when
   // `etag` is non-empty and differs. Returns the change's sequence.
@@ -236,7 +241,7 @@ class Store {
   // Upsert's and Delete's part under the group commit's preparing lock:
   // outcomes computed, and (unless `dry_run`) the operations added.
   absl::StatusOr<std::vector<UpsertResult>> PrepareUpsert(
-      GroupCommit::Pending& pending, std::vector<v1::Record>& records,
+      GroupCommit::Pending& pending, std::vector<ContentRecord>& records,
       const google::protobuf::Timestamp& now, bool dry_run) const;
   absl::Status PrepareDelete(GroupCommit::Pending& pending,
                              const std::string& name, const RecordName& parsed,

@@ -1,5 +1,8 @@
 #include "ingest-service/watchdog.h"
 
+#include <algorithm>
+#include <atomic>
+#include <memory>
 #include <utility>
 
 namespace kouryu::ingest {
@@ -77,6 +80,38 @@ WorkerPool::~WorkerPool() {
 void WorkerPool::Run(absl::AnyInvocable<void() &&> work) {
   absl::MutexLock lock(&mutex_);
   queue_.push_back(std::move(work));
+}
+
+void WorkerPool::RunParts(int parts, absl::FunctionRef<void(int)> part) {
+  struct Shared {
+    std::atomic<int> next{0};
+    absl::Mutex mutex;
+    int done ABSL_GUARDED_BY(mutex) = 0;
+  };
+  auto shared = std::make_shared<Shared>();
+  // A worker that starts after every part is taken finds nothing to do and
+  // never calls `part`, which may be gone by then.
+  auto take_parts = [shared, part, parts] {
+    for (int i; (i = shared->next.fetch_add(1)) < parts;) {
+      part(i);
+      absl::MutexLock lock(&shared->mutex);
+      ++shared->done;
+    }
+  };
+  const int cores = static_cast<int>(std::thread::hardware_concurrency());
+  const int helpers = std::min({parts - 1, static_cast<int>(threads_.size()),
+                                std::max(cores, 1) - 1});
+  for (int i = 0; i < helpers; ++i) Run(take_parts);
+  take_parts();
+  absl::MutexLock lock(&shared->mutex);
+  struct AllDone {
+    const Shared* shared;
+    int parts;
+    bool Check() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(shared->mutex) {
+      return shared->done >= parts;
+    }
+  } all_done{shared.get(), parts};
+  shared->mutex.Await(absl::Condition(&all_done, &AllDone::Check));
 }
 
 void WorkerPool::Loop() {

@@ -14,6 +14,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/functional/any_invocable.h"
+#include "absl/functional/function_ref.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 
@@ -64,6 +65,13 @@ class WorkerPool {
   WorkerPool& operator=(const WorkerPool&) = delete;
 
   void Run(absl::AnyInvocable<void() &&> work);
+
+  // Runs part(0) to part(parts - 1), each once, on the calling thread and
+  // on as many workers as the machine has other cores, and returns when all
+  // have run. The calling thread takes every part no worker has started,
+  // so it never waits for a worker that is busy with other work (a full
+  // pool, or a call from one of its own workers, cannot deadlock).
+  void RunParts(int parts, absl::FunctionRef<void(int)> part);
 
  private:
   void Loop();
