@@ -4,12 +4,15 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <optional>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/hash/hash.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "common/memory.h"
 #include "common/status.h"
@@ -305,14 +308,17 @@ grpc::Status IngestServiceImpl::UpsertRecord(
 
 // One IngestRecords call. Messages arrive as raw bytes and are parsed here,
 // so one that does not parse becomes a rejected row. Rows are normalized and
-// written in batches on the service's workers, never on gRPC's threads;
-// the next message is read once a batch is written, so a stream holds at
-// most one batch. While a read is pending the stream is idle: after
-// stream_idle_timeout the watchdog ends it.
+// written in batches on the service's workers, never on gRPC's threads.
+// While one batch is written the next is read, so a stream holds at most
+// two batches: once the next is full too, reading waits for the write.
+// A stream with a read pending for stream_idle_timeout is idle, and the
+// watchdog ends it.
 //
-// At any time exactly one of these holds the reactor: a pending read, a
-// batch on a worker, or the watchdog ending it (which cannot start once the
-// read has completed: OnReadDone disarms it first, waiting if it runs).
+// Who may end the call (End, after which OnDone may delete `this`): while
+// a batch is written, only its writer, which acts on what came meanwhile
+// (a cancellation, the end of the stream, an idle timeout); otherwise the
+// reader (OnReadDone) or the watchdog, never both (OnReadDone disarms the
+// watchdog first, waiting if it runs).
 class IngestServiceImpl::StreamReactor final
     : public grpc::ServerReadReactor<grpc::ByteBuffer> {
  public:
@@ -333,22 +339,15 @@ class IngestServiceImpl::StreamReactor final
 
   void OnReadDone(bool ok) override {
     service_.idle_.Disarm(alarm_.exchange(0));
-    if (ended_) return;  // The watchdog ended the stream.
+    if (ended_) return;  // The watchdog or the writer ended the stream.
     if (!ok) {
-      if (context_->IsCancelled()) {
-        End(grpc::Status(grpc::StatusCode::CANCELLED, "stream cancelled"));
-        return;
-      }
-      service_.workers_.Run([this] {
-        if (Flush()) FinishOk();
-      });
+      OnReadsEnded();
       return;
     }
-    ++count_;
     v1::IngestRecordsRequest request;
     const size_t message_bytes = buffer_.Length();
     // A message far beyond what a row may hold is not parsed (nor kept):
-    // the stream's memory stays bounded by its batch.
+    // the stream's memory stays bounded by its batches.
     const bool too_large = message_bytes > kMaxRowMessageBytes;
     bool parsed = false;
     if (!too_large) {
@@ -361,7 +360,13 @@ class IngestServiceImpl::StreamReactor final
                                  " bytes; a row's message may have at most ",
                                  kMaxRowMessageBytes)
                   : std::string(kUnparseable);
-    if (!parsed && count_ == 1) {
+    bool first = false;
+    {
+      absl::MutexLock lock(&mutex_);
+      if (idle_expired_) return;  // The writer ends the call.
+      first = ++count_ == 1;
+    }
+    if (!parsed && first) {
       // Its validate_only and strict would govern every row: write nothing.
       End(ToGrpcStatus(InvalidArgumentError(
           too_large ? "MESSAGE_TOO_LARGE" : "UNPARSEABLE_MESSAGE",
@@ -369,31 +374,47 @@ class IngestServiceImpl::StreamReactor final
           {{"records[1]", problem}})));
       return;
     }
-    if (!parsed) {
-      v1::RowResult result;
-      result.set_row(count_);
-      result.set_outcome(v1::OUTCOME_REJECTED);
-      auto* v = result.add_violations();
-      v->set_field(absl::StrCat("records[", count_, "]"));
-      v->set_description(absl::StrCat(problem, "; the row was not written"));
-      results_.Add(std::move(result));
-      if (rows_.empty()) answered_ = count_;
-    } else {
-      if (count_ == 1) {
-        options_.validate_only = request.validate_only();
-        options_.strict = request.strict();
+    Batch full;
+    {
+      absl::MutexLock lock(&mutex_);
+      if (!parsed) {
+        v1::RowResult result;
+        result.set_row(count_);
+        result.set_outcome(v1::OUTCOME_REJECTED);
+        auto* v = result.add_violations();
+        v->set_field(absl::StrCat("records[", count_, "]"));
+        v->set_description(absl::StrCat(problem, "; the row was not written"));
+        if (filling_.rows.empty() && !writing_) {
+          // Nothing before it waits to be written: it is answered now.
+          results_.Add(std::move(result));
+          answered_ = count_;
+        } else {
+          filling_.unparsed.push_back(std::move(result));
+        }
+      } else {
+        if (first) {
+          options_.validate_only = request.validate_only();
+          options_.strict = request.strict();
+        }
+        filling_.rows.push_back({count_, std::move(*request.mutable_record()),
+                                 std::move(*request.mutable_source())});
+        filling_.bytes += message_bytes;
       }
-      rows_.push_back({count_, std::move(*request.mutable_record()),
-                       std::move(*request.mutable_source())});
-      rows_bytes_ += message_bytes;
+      filling_.last_message = count_;
+      if (filling_.rows.size() >= kBatchRows || filling_.bytes >= kBatchBytes) {
+        if (writing_) {
+          // Two batches are held: the writer reads on once it takes this one.
+          next_ = std::exchange(filling_, {});
+          return;
+        }
+        writing_ = true;
+        full = std::exchange(filling_, {});
+      }
     }
-    if (rows_.size() < kBatchRows && rows_bytes_ < kBatchBytes) {
-      ReadNext();
-      return;
-    }
-    service_.workers_.Run([this] {
-      if (Flush()) ReadNext();
-    });
+    // Nothing but the writer, not started yet, may end the call while
+    // writing_ is set: `this` outlives both lines.
+    ReadNext();
+    if (!full.rows.empty()) StartWriter(std::move(full));
   }
 
   void OnDone() override {
@@ -402,6 +423,15 @@ class IngestServiceImpl::StreamReactor final
   }
 
  private:
+  // Rows read and not yet written, and the messages among them that did
+  // not parse (rejected already, answered with the batch).
+  struct Batch {
+    std::vector<PendingRow> rows;
+    std::vector<v1::RowResult> unparsed;
+    size_t bytes = 0;  // Wire bytes of the messages in rows.
+    int last_message = 0;  // Written, the batch answers messages to this.
+  };
+
   static constexpr size_t kBatchRows = 512;
   // A batch is written once its messages reach this many bytes too.
   static constexpr size_t kBatchBytes = size_t{8} << 20;
@@ -414,23 +444,104 @@ class IngestServiceImpl::StreamReactor final
 
   void ReadNext() {
     alarm_ = service_.idle_.Arm(
-        absl::Now() + service_.options_.stream_idle_timeout, [this] { EndIdle(); });
+        absl::Now() + service_.options_.stream_idle_timeout, [this] { Expire(); });
     StartRead(&buffer_);
   }
 
-  // Writes the rows received so far; false when that ended the call.
-  bool Flush() {
-    if (rows_.empty()) return true;
-    absl::Status status =
-        NormalizeAndWrite(service_.normalizer_, service_.store_, service_.workers_,
-                          rows_, options_, progress_, results_);
-    rows_.clear();
-    rows_bytes_ = 0;
-    // Every message so far is answered: written, or rejected (a row that
-    // did not parse, or did not normalize).
-    answered_ = count_;
-    if (!status.ok()) End(ToGrpcStatus(status));
-    return status.ok();
+  // No more messages come: the client closed its side, or cancelled.
+  void OnReadsEnded() {
+    const bool cancelled = context_->IsCancelled();
+    Batch last;
+    {
+      absl::MutexLock lock(&mutex_);
+      if (idle_expired_) return;  // The writer ends the call.
+      if (writing_) {
+        // The writer writes what is left, or ends the call, once it is done.
+        if (cancelled) {
+          cancelled_ = true;
+        } else {
+          half_closed_ = true;
+          next_ = std::exchange(filling_, {});
+        }
+        return;
+      }
+      if (!cancelled) {
+        half_closed_ = true;
+        writing_ = true;
+        last = std::exchange(filling_, {});
+      }
+    }
+    if (cancelled) {
+      End(grpc::Status(grpc::StatusCode::CANCELLED, "stream cancelled"));
+      return;
+    }
+    StartWriter(std::move(last));
+  }
+
+  void StartWriter(Batch batch) {
+    service_.workers_.Run([this, batch = std::move(batch)]() mutable {
+      WriteBatches(std::move(batch));
+    });
+  }
+
+  // On a worker, with writing_ set: writes `batch`, then each batch the
+  // reader hands over meanwhile, and ends the call when that is what is
+  // left to do.
+  void WriteBatches(Batch batch) {
+    while (true) {
+      absl::Status status = absl::OkStatus();
+      if (!batch.rows.empty()) {
+        status = NormalizeAndWrite(service_.normalizer_, service_.store_,
+                                   service_.workers_, batch.rows, options_,
+                                   progress_, results_);
+      }
+      for (v1::RowResult& result : batch.unparsed) results_.Add(std::move(result));
+      bool cancelled = false, idle = false, more = false, read_on = false;
+      {
+        absl::MutexLock lock(&mutex_);
+        // Every message of the batch is answered: written, or rejected (a
+        // row that did not parse, or did not normalize).
+        answered_ = std::max(answered_, batch.last_message);
+        cancelled = cancelled_;
+        idle = idle_expired_;
+        if (status.ok() && !cancelled && !idle) {
+          if (next_) {
+            batch = *std::exchange(next_, std::nullopt);
+            more = true;
+            read_on = !half_closed_;
+          } else if (!half_closed_) {
+            writing_ = false;  // The reader holds the call again.
+            return;
+          }
+        }
+      }
+      if (more) {
+        if (read_on) ReadNext();
+        continue;
+      }
+      if (!status.ok()) {
+        End(ToGrpcStatus(status));
+      } else if (cancelled) {
+        End(grpc::Status(grpc::StatusCode::CANCELLED, "stream cancelled"));
+      } else if (idle) {
+        EndIdle();
+      } else {
+        FinishOk();
+      }
+      return;
+    }
+  }
+
+  // The watchdog's: a read was pending for stream_idle_timeout.
+  void Expire() {
+    {
+      absl::MutexLock lock(&mutex_);
+      if (writing_) {
+        idle_expired_ = true;  // The writer ends the call once it is done.
+        return;
+      }
+    }
+    EndIdle();
   }
 
   void FinishOk() {
@@ -446,8 +557,17 @@ class IngestServiceImpl::StreamReactor final
   }
 
   void EndIdle() {
+    grpc::Status status;
+    {
+      absl::MutexLock lock(&mutex_);
+      status = IdleStatus();
+    }
+    End(status);
+  }
+
+  grpc::Status IdleStatus() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
     const Counts& counts = results_.counts();
-    End(ToGrpcStatus(WithReason(
+    return ToGrpcStatus(WithReason(
         absl::DeadlineExceededError(absl::StrCat(
             "the stream was idle (no message for ",
             absl::FormatDuration(service_.options_.stream_idle_timeout),
@@ -471,8 +591,9 @@ class IngestServiceImpl::StreamReactor final
         {{"messagesReceived", absl::StrCat(count_)},
          {"messagesAnswered", absl::StrCat(answered_)},
          {"rejectedCount", absl::StrCat(counts.rejected)},
-         {"sequence", absl::StrCat(progress_.sequence)}})));
+         {"sequence", absl::StrCat(progress_.sequence)}}));
   }
+
 
   // The last thing done with `this`: OnDone may delete it before Finish
   // returns.
@@ -488,14 +609,23 @@ class IngestServiceImpl::StreamReactor final
   grpc::CallbackServerContext* const context_;
   grpc::ByteBuffer* const response_;
   grpc::ByteBuffer buffer_;
+  // Set from message 1, before any batch is written.
   WriteOptions options_{.path_root = "records"};
-  std::vector<PendingRow> rows_;
-  size_t rows_bytes_ = 0;  // Wire bytes of the messages in rows_.
+  // The writer's, and the reader's while no batch is written.
   BoundedResults results_;
   Progress progress_;
-  int count_ = 0;
+  absl::Mutex mutex_;
+  Batch filling_ ABSL_GUARDED_BY(mutex_);  // The reader's.
+  // A batch the reader handed over while another was written.
+  std::optional<Batch> next_ ABSL_GUARDED_BY(mutex_);
+  bool writing_ ABSL_GUARDED_BY(mutex_) = false;  // A batch is on a worker.
+  // What came while a batch was written, for its writer to act on.
+  bool half_closed_ ABSL_GUARDED_BY(mutex_) = false;
+  bool cancelled_ ABSL_GUARDED_BY(mutex_) = false;
+  bool idle_expired_ ABSL_GUARDED_BY(mutex_) = false;
+  int count_ ABSL_GUARDED_BY(mutex_) = 0;
   // Messages 1 to answered_ are written or rejected; the rest are not.
-  int answered_ = 0;
+  int answered_ ABSL_GUARDED_BY(mutex_) = 0;
   std::atomic<uint64_t> alarm_{0};
   std::atomic<bool> ended_{false};
   Slot slot_;  // Released by End, or when the reactor is deleted.

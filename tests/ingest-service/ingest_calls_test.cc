@@ -198,6 +198,50 @@ TEST_F(IngestCallsTest, StreamWhoseResultsExceedTheReplyLimitSucceeds) {
   EXPECT_LE(response.ByteSizeLong(), static_cast<size_t>(kReplyLimit));
 }
 
+// A stream cancelled while one batch is written and the next is read: the
+// call ends, and what it wrote is whole batches (each is written all or
+// none). Repeated, as the cancellation lands at a different point each
+// time; the server takes the next stream each time.
+TEST_F(IngestCallsTest, StreamCancelledWhileBatchesAreWrittenWritesWholeBatches) {
+  constexpr int kRows = 1400;  // Two full batches and part of a third.
+  constexpr int kRounds = 5;
+  for (int round = 0; round < kRounds; ++round) {
+    grpc::ClientContext context;
+    v1::IngestRecordsResponse response;
+    auto writer = stub_->IngestRecords(&context, &response);
+    for (int i = 1; i <= kRows; ++i) {
+      v1::IngestRecordsRequest request;
+      *request.mutable_record() = Row(round * kRows + i);
+      if (!writer->Write(request)) break;
+      // Past the first batch: one is written or the next is read.
+      if (i == 600 + 150 * round) context.TryCancel();
+    }
+    grpc::Status status = writer->Finish();
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::CANCELLED)
+        << status.error_message();
+  }
+  // A writer may still be writing when its client learns of the
+  // cancellation; a shutdown waits for every call to end.
+  server_->Shutdown([this] { store_->StopWaiting(); });
+  server_.reset();
+
+  absl::StatusOr<std::unique_ptr<StoreSnapshot>> snapshot = store_->OpenSnapshot();
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  std::vector<int> written(kRounds, 0);
+  absl::Status read = (*snapshot)->ForEach([&](absl::string_view, v1::Record& record) {
+    // Row(i)'s title: "イタリア共和国ミラノ市(第<i>号)".
+    const std::string& title = record.title();
+    const size_t digits = title.find("第") + std::string("第").size();
+    ++written[(std::stoi(title.substr(digits)) - 1) / kRows];
+    return true;
+  });
+  ASSERT_TRUE(read.ok()) << read;
+  for (int round = 0; round < kRounds; ++round) {
+    EXPECT_EQ(written[round] % 512, 0) << "round " << round << ": " << written[round];
+    EXPECT_LE(written[round], 1024) << "round " << round;
+  }
+}
+
 // Rejected rows come first: among many written rows, the few rejected ones
 // are all listed.
 TEST_F(IngestCallsTest, RejectedRowsAreListedEvenWhenResultsAreLeftOut) {
