@@ -10,14 +10,18 @@
 // Not thread-safe; only the replica's applier builds one, and nothing is
 // written until the replica writes the finished batch.
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "common/keys.h"
 #include "kouryu/v1/change_feed.pb.h"
 #include "kouryu/v1/record.pb.h"
@@ -42,10 +46,20 @@ class ChangeBatch {
   ChangeBatch(const ChangeBatch&) = delete;
   ChangeBatch& operator=(const ChangeBatch&) = delete;
 
+  // What an upsert puts, computed from its record alone: it may be
+  // prepared on any thread, ahead of the Add of its change.
+  struct Prepared {
+    SearchFields fields;
+    std::vector<IndexedGram> grams;
+    std::string record_bytes;
+  };
+  static Prepared Prepare(const v1::Record& record);
+
   // Adds `change` to the batch. DATA_LOSS when its name does not parse or
   // it has no kind; another error when reading the stored state fails.
-  // After an error the batch must not be written.
-  absl::Status Add(const v1::Change& change);
+  // After an error the batch must not be written. For an upsert,
+  // `prepared`, when not null, is Prepare(change.record()), taken.
+  absl::Status Add(const v1::Change& change, Prepared* prepared = nullptr);
 
   // Puts the index postings and the counts into the batch (new counts
   // from `counts`, see RecordCounts::Stage) and returns it for the replica
@@ -74,7 +88,7 @@ class ChangeBatch {
   // then put the record or delete it.
   absl::Status Unplace(const Placed& old);
   absl::Status PutRecord(const RecordName& name, const std::string& key,
-                         const v1::Record& record);
+                         const v1::Record& record, Prepared prepared);
   absl::Status DeleteRecord(const RecordName& name, const std::string& key);
 
   rocksdb::DB& db_;
@@ -86,6 +100,50 @@ class ChangeBatch {
   absl::flat_hash_map<uint64_t, std::optional<SearchFields>> texts_;
   IndexDelta index_;
   RecordCounts::Batch counts_;
+};
+
+// The upserts of a list of changes prepared (ChangeBatch::Prepare) on a
+// helper thread, a few chunks ahead of the caller, who takes them in order
+// and prepares any chunk the helper has not started itself. So at most a
+// few chunks' worth is held at once, however long the list. Without a
+// second core, or for a short list, there is no helper: Take returns null
+// and Add prepares the change itself.
+class PreparedChanges {
+ public:
+  explicit PreparedChanges(const std::vector<v1::Change>& changes);
+  // Stops the helper and waits for it.
+  ~PreparedChanges();
+
+  PreparedChanges(const PreparedChanges&) = delete;
+  PreparedChanges& operator=(const PreparedChanges&) = delete;
+
+  // The prepared upsert of changes[i], for ChangeBatch::Add to take; null
+  // for a delete, or without a helper. Called with i in increasing order.
+  ChangeBatch::Prepared* Take(size_t i);
+
+ private:
+  static constexpr size_t kChunk = 64;
+  // Chunks the helper may prepare beyond the caller's.
+  static constexpr size_t kAhead = 4;
+  enum class State : uint8_t { kFree, kClaimed, kDone };
+
+  void PrepareChunk(size_t chunk);
+  // The first chunk not claimed within kAhead of the caller's, or
+  // states_.size().
+  size_t FreeChunkInReach() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  bool HelperMayGoOn() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  void Help();
+
+  const std::vector<v1::Change>& changes_;
+  std::vector<std::optional<ChangeBatch::Prepared>> prepared_;
+  absl::Mutex mutex_;
+  std::vector<State> states_ ABSL_GUARDED_BY(mutex_);
+  size_t current_ ABSL_GUARDED_BY(mutex_) = 0;  // The caller's chunk.
+  size_t free_chunks_ ABSL_GUARDED_BY(mutex_) = 0;
+  bool stop_ ABSL_GUARDED_BY(mutex_) = false;
+  // The caller's: the chunk it last found prepared.
+  size_t ready_chunk_ = SIZE_MAX;
+  std::thread helper_;
 };
 
 }  // namespace kouryu::query

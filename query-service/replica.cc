@@ -425,9 +425,12 @@ absl::Status Replica::ApplyChanges(const std::vector<v1::Change>& changes,
   const uint64_t applied = applied_sequence();
   uint64_t last = applied;
   ChangeBatch batch(*db_, families_);
-  for (const v1::Change& change : changes) {
+  PreparedChanges prepared(changes);
+  for (size_t i = 0; i < changes.size(); ++i) {
+    const v1::Change& change = changes[i];
+    ChangeBatch::Prepared* upsert = prepared.Take(i);
     if (!set_applied && change.sequence() <= last) continue;
-    if (absl::Status added = batch.Add(change); !added.ok()) return added;
+    if (absl::Status added = batch.Add(change, upsert); !added.ok()) return added;
     if (!set_applied) last = change.sequence();
   }
   if (set_applied) last = *set_applied;

@@ -47,7 +47,12 @@ absl::StatusOr<std::optional<SearchFields>> ReadIndexedFields(
 }
 
 void IndexDelta::Change(const SearchFields& fields, uint64_t id, int sign) {
-  for (const IndexedGram& g : IndexedGrams(fields)) {
+  Change(IndexedGrams(fields), id, sign);
+}
+
+void IndexDelta::Change(const std::vector<IndexedGram>& grams, uint64_t id,
+                        int sign) {
+  for (const IndexedGram& g : grams) {
     auto [it, inserted] = positions_.try_emplace(
         GramLevel{g.gram, static_cast<uint8_t>(g.level)}, grams_.size());
     if (inserted) grams_.push_back({g.gram, g.level, 0, {}, {}});

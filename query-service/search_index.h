@@ -59,6 +59,8 @@ class IndexDelta {
  public:
   // Adds (+1) or removes (-1) the record `id` with text `fields`.
   void Change(const SearchFields& fields, uint64_t id, int sign);
+  // The same, given the text's IndexedGrams.
+  void Change(const std::vector<IndexedGram>& grams, uint64_t id, int sign);
   // Puts the gathered changes into `batch` as Merges on the grams family.
   // An error only when the batch refuses them.
   absl::Status WriteTo(rocksdb::WriteBatch& batch,
