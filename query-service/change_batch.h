@@ -46,19 +46,40 @@ class ChangeBatch {
   ChangeBatch(const ChangeBatch&) = delete;
   ChangeBatch& operator=(const ChangeBatch&) = delete;
 
-  // What an upsert puts, computed from its record alone: it may be
-  // prepared on any thread, ahead of the Add of its change.
+  // What the batch needs of a stored record: where it is counted and its
+  // index ID.
+  struct Placed {
+    std::string city;
+    std::string bureau;
+    uint64_t index_id;
+  };
+
+  // What a change needs that does not depend on the batch so far, so that
+  // it may be computed on any thread ahead of the change's Add: an
+  // upsert's record folded, its grams and its bytes (PrepareRecord), and
+  // what the database held under the change's name before the batch
+  // (ReadStored). Add uses the latter only when no earlier change of the
+  // batch touched that name or index ID.
   struct Prepared {
+    bool has_record = false;
     SearchFields fields;
     std::vector<IndexedGram> grams;
     std::string record_bytes;
+    // Set when the read succeeded (when it failed, Add reads again).
+    bool has_stored = false;
+    std::optional<Placed> stored;
+    // The grams of the stored record's indexed text, when it has one.
+    std::optional<std::vector<IndexedGram>> stored_grams;
   };
-  static Prepared Prepare(const v1::Record& record);
+  static void PrepareRecord(const v1::Record& record, Prepared& out);
+  // Reads the database only: safe on another thread while Add runs.
+  void ReadStored(const v1::Change& change, Prepared& out) const;
 
   // Adds `change` to the batch. DATA_LOSS when its name does not parse or
   // it has no kind; another error when reading the stored state fails.
-  // After an error the batch must not be written. For an upsert,
-  // `prepared`, when not null, is Prepare(change.record()), taken.
+  // After an error the batch must not be written. `prepared`, when not
+  // null, is what PrepareRecord and ReadStored gave for the change (either
+  // part may be missing); Add takes it.
   absl::Status Add(const v1::Change& change, Prepared* prepared = nullptr);
 
   // Puts the index postings and the counts into the batch (new counts
@@ -70,25 +91,19 @@ class ChangeBatch {
   RecordCounts::Batch& counts() { return counts_; }
 
  private:
-  // What the batch needs of a stored record: where it is counted and its
-  // index ID.
-  struct Placed {
-    std::string city;
-    std::string bureau;
-    uint64_t index_id;
-  };
   static Placed PlacedOf(const v1::Record& record);
 
+  // The record under `key` in the database; nullopt when none.
+  absl::StatusOr<std::optional<Placed>> Stored(const std::string& key) const;
   // The record under `key` as of the batch so far; nullopt when none.
-  absl::StatusOr<std::optional<Placed>> Current(const std::string& key);
-  // The folded text indexed for `id` as of the batch so far.
-  absl::StatusOr<std::optional<SearchFields>> IndexedText(uint64_t id);
+  absl::StatusOr<std::optional<Placed>> Current(const std::string& key,
+                                                const Prepared* prepared);
 
   // The steps of a change: uncount and unindex what the batch replaces,
   // then put the record or delete it.
-  absl::Status Unplace(const Placed& old);
+  absl::Status Unplace(const Placed& old, Prepared* prepared);
   absl::Status PutRecord(const RecordName& name, const std::string& key,
-                         const v1::Record& record, Prepared prepared);
+                         const v1::Record& record, Prepared* prepared);
   absl::Status DeleteRecord(const RecordName& name, const std::string& key);
 
   rocksdb::DB& db_;
@@ -110,15 +125,18 @@ class ChangeBatch {
 // and Add prepares the change itself.
 class PreparedChanges {
  public:
-  explicit PreparedChanges(const std::vector<v1::Change>& changes);
+  // With `batch` (which must outlive this) null, only the records are
+  // prepared, not what is stored.
+  PreparedChanges(const std::vector<v1::Change>& changes,
+                  const ChangeBatch* batch);
   // Stops the helper and waits for it.
   ~PreparedChanges();
 
   PreparedChanges(const PreparedChanges&) = delete;
   PreparedChanges& operator=(const PreparedChanges&) = delete;
 
-  // The prepared upsert of changes[i], for ChangeBatch::Add to take; null
-  // for a delete, or without a helper. Called with i in increasing order.
+  // What was prepared for changes[i], for ChangeBatch::Add to take; null
+  // without a helper. Called with i in increasing order.
   ChangeBatch::Prepared* Take(size_t i);
 
  private:
@@ -135,6 +153,7 @@ class PreparedChanges {
   void Help();
 
   const std::vector<v1::Change>& changes_;
+  const ChangeBatch* const batch_;
   std::vector<std::optional<ChangeBatch::Prepared>> prepared_;
   absl::Mutex mutex_;
   std::vector<State> states_ ABSL_GUARDED_BY(mutex_);

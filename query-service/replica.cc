@@ -425,7 +425,7 @@ absl::Status Replica::ApplyChanges(const std::vector<v1::Change>& changes,
   const uint64_t applied = applied_sequence();
   uint64_t last = applied;
   ChangeBatch batch(*db_, families_);
-  PreparedChanges prepared(changes);
+  PreparedChanges prepared(changes, &batch);
   for (size_t i = 0; i < changes.size(); ++i) {
     const v1::Change& change = changes[i];
     ChangeBatch::Prepared* upsert = prepared.Take(i);

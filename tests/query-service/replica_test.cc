@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -22,6 +23,8 @@
 #include "common/status.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "query-service/search_index.h"
+#include "query-service/search_text.h"
 #include "tests/support/temp_dir.h"
 
 namespace kouryu::query {
@@ -794,6 +797,148 @@ TEST_F(SearchIndexTest, AnotherLayoutStartsOver) {
     EXPECT_EQ(replica_->applied_sequence(), 0u);
     EXPECT_EQ(MustCount("cities/-"), 0);
     EXPECT_THAT(Postings("派遣"), ElementsAre());
+  }
+}
+
+}  // namespace
+}  // namespace kouryu::query
+
+namespace kouryu::query {
+namespace {
+
+// A batch large enough to be prepared on a helper thread (PreparedChanges,
+// with the stored state read ahead) writes what the same changes write
+// applied one at a time, where nothing is read ahead: replacements of
+// stored records, a name touched twice in one batch, records moved to
+// another name under the same index ID, deletes, and names deleted and
+// created again.
+TEST(ReplicaPreparedTest, ABigBatchWritesWhatTheSameChangesOneByOneWrite) {
+  auto upsert = [](uint64_t sequence, const RecordName& name,
+                   uint64_t create_sequence, uint64_t text) {
+    std::string title = absl::StrCat("交流 ", text);
+    for (int i = 0; i < 12; ++i) absl::StrAppend(&title, " 派遣", (text * 31 + i) % 97);
+    v1::Change change = Upsert(sequence, name, title);
+    v1::Record* record = change.mutable_record();
+    record->set_create_sequence(create_sequence);
+    record->set_results_text(absl::StrCat("実績 ", text, " visit ", text % 13));
+    record->set_etag(absl::StrCat("e", sequence));
+    return change;
+  };
+  auto name_of = [](int i) {
+    const char* cities[] = {"a", "b", "seoul"};
+    const char* bureaus[] = {"education", "environment"};
+    return RecordName{cities[i % 3], bureaus[(i / 3) % 2], absl::StrCat("r", i)};
+  };
+  constexpr int kRecords = 300;
+  std::vector<std::vector<v1::Change>> batches(2);
+  uint64_t sequence = 0;
+  for (int i = 0; i < kRecords; ++i) {
+    ++sequence;
+    batches[0].push_back(upsert(sequence, name_of(i), sequence, sequence));
+  }
+  for (int i = 0; i < kRecords; ++i) {
+    const uint64_t created = static_cast<uint64_t>(i) + 1;
+    switch (i % 6) {
+      case 0:  // Replaced with another text.
+        ++sequence;
+        batches[1].push_back(upsert(sequence, name_of(i), created, sequence * 7));
+        break;
+      case 1:  // Replaced twice in the batch.
+        for (int twice = 0; twice < 2; ++twice) {
+          ++sequence;
+          batches[1].push_back(upsert(sequence, name_of(i), created, sequence * 11));
+        }
+        break;
+      case 2: {  // Moved: the old name deleted, a new one, same index ID.
+        RecordName moved = name_of(i);
+        moved.city = "moved";
+        batches[1].push_back(Delete(++sequence, name_of(i)));
+        ++sequence;
+        batches[1].push_back(upsert(sequence, moved, created, created));
+        break;
+      }
+      case 3:  // Deleted.
+        batches[1].push_back(Delete(++sequence, name_of(i)));
+        break;
+      case 4:  // Deleted, then created again: a new index ID.
+        batches[1].push_back(Delete(++sequence, name_of(i)));
+        ++sequence;
+        batches[1].push_back(upsert(sequence, name_of(i), sequence, sequence * 3));
+        break;
+      default:  // Left as it is.
+        break;
+    }
+  }
+
+  ScopedTempDir batched_dir, single_dir;
+  absl::StatusOr<std::unique_ptr<Replica>> batched =
+      Replica::Open(batched_dir.path(), {});
+  absl::StatusOr<std::unique_ptr<Replica>> single =
+      Replica::Open(single_dir.path(), {});
+  ASSERT_TRUE(batched.ok()) << batched.status();
+  ASSERT_TRUE(single.ok()) << single.status();
+  for (const std::vector<v1::Change>& batch : batches) {
+    ASSERT_GE(batch.size(), 200u);
+    ASSERT_TRUE((*batched)->Apply(batch).ok());
+    for (const v1::Change& change : batch) {
+      ASSERT_TRUE((*single)->Apply({change}).ok());
+    }
+  }
+
+  absl::StatusOr<ContentDigest> a = (*batched)->Digest();
+  absl::StatusOr<ContentDigest> b = (*single)->Digest();
+  ASSERT_TRUE(a.ok()) << a.status();
+  ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_EQ(a->sequence, b->sequence);
+  EXPECT_EQ(a->record_count, b->record_count);
+  EXPECT_EQ(a->digest, b->digest);
+  auto cities = [](const Replica& replica) {
+    std::map<std::string, int64_t> out;
+    for (const CityCount& c : replica.Cities()) out[c.city.id()] = c.records;
+    return out;
+  };
+  EXPECT_EQ(cities(**batched), cities(**single));
+
+  // Every gram of every text written, and every index ID: the same
+  // postings, counts and entries.
+  std::set<std::string> grams;
+  for (const std::vector<v1::Change>& batch : batches) {
+    for (const v1::Change& change : batch) {
+      if (change.kind() != v1::CHANGE_KIND_UPSERT) continue;
+      for (const IndexedGram& g : IndexedGrams(FoldedFields(change.record()))) {
+        grams.insert(std::string(g.gram.view()));
+      }
+    }
+  }
+  ASSERT_GT(grams.size(), 100u);
+  std::unique_ptr<SearchReader> ra = (*batched)->NewSearchReader();
+  std::unique_ptr<SearchReader> rb = (*single)->NewSearchReader();
+  auto postings = [](const SearchReader& reader, const std::string& gram) {
+    std::vector<std::pair<int, uint64_t>> out;
+    EXPECT_TRUE(reader
+                    .ForEachPosting(gram,
+                                    [&](int level, uint64_t id) {
+                                      out.push_back({level, id});
+                                      return true;
+                                    })
+                    .ok());
+    return out;
+  };
+  for (const std::string& gram : grams) {
+    absl::StatusOr<std::map<int, int64_t>> ca = ra->LevelCounts(gram);
+    absl::StatusOr<std::map<int, int64_t>> cb = rb->LevelCounts(gram);
+    ASSERT_TRUE(ca.ok() && cb.ok());
+    EXPECT_EQ(*ca, *cb) << gram;
+    EXPECT_EQ(postings(*ra, gram), postings(*rb, gram)) << gram;
+  }
+  for (uint64_t id = 1; id <= sequence; ++id) {
+    absl::StatusOr<SearchEntry> ea = ra->GetEntry(id);
+    absl::StatusOr<SearchEntry> eb = rb->GetEntry(id);
+    ASSERT_EQ(ea.ok(), eb.ok()) << id;
+    if (!ea.ok()) continue;
+    EXPECT_EQ(ea->key, eb->key) << id;
+    EXPECT_EQ(ea->fields.title, eb->fields.title) << id;
+    EXPECT_EQ(ea->fields.results, eb->fields.results) << id;
   }
 }
 
