@@ -235,6 +235,12 @@ ChangeBatch::Prepared* PreparedChanges::Take(size_t i) {
       mutex_.Lock();
       states_[free] = State::kDone;
     }
+    // The caller is done with the chunk before: what is left of it goes.
+    if (ready_chunk_ != SIZE_MAX) {
+      const size_t begin = ready_chunk_ * kChunk;
+      const size_t end = std::min(prepared_.size(), begin + kChunk);
+      for (size_t j = begin; j < end; ++j) prepared_[j].reset();
+    }
     ready_chunk_ = chunk;
   }
   return prepared_[i] ? &*prepared_[i] : nullptr;
