@@ -314,11 +314,13 @@ grpc::Status IngestServiceImpl::UpsertRecord(
 // A stream with a read pending for stream_idle_timeout is idle, and the
 // watchdog ends it.
 //
-// Who may end the call (End, after which OnDone may delete `this`): while
-// a batch is written, only its writer, which acts on what came meanwhile
-// (a cancellation, the end of the stream, an idle timeout); otherwise the
-// reader (OnReadDone) or the watchdog, never both (OnReadDone disarms the
-// watchdog first, waiting if it runs).
+// Who ends the call (End, after which OnDone may delete `this`) is decided
+// under mutex_, which ending_ then records. While a batch is written: its
+// writer, which acts on what came meanwhile (a cancellation, the end of
+// the stream, an idle timeout); but when the batch failed while an
+// OnReadDone runs, that reader, which must not read on after the end.
+// Otherwise the reader (OnReadDone) or the watchdog, never both
+// (OnReadDone disarms the watchdog first, waiting if it runs).
 class IngestServiceImpl::StreamReactor final
     : public grpc::ServerReadReactor<grpc::ByteBuffer> {
  public:
@@ -339,7 +341,11 @@ class IngestServiceImpl::StreamReactor final
 
   void OnReadDone(bool ok) override {
     service_.idle_.Disarm(alarm_.exchange(0));
-    if (ended_) return;  // The watchdog or the writer ended the stream.
+    {
+      absl::MutexLock lock(&mutex_);
+      if (ending_) return;  // The watchdog or the writer ended the call.
+      ++readers_;
+    }
     if (!ok) {
       OnReadsEnded();
       return;
@@ -360,61 +366,49 @@ class IngestServiceImpl::StreamReactor final
                                  " bytes; a row's message may have at most ",
                                  kMaxRowMessageBytes)
                   : std::string(kUnparseable);
-    bool first = false;
-    {
-      absl::MutexLock lock(&mutex_);
-      if (idle_expired_) return;  // The writer ends the call.
-      first = ++count_ == 1;
-    }
-    if (!parsed && first) {
-      // Its validate_only and strict would govern every row: write nothing.
-      End(ToGrpcStatus(InvalidArgumentError(
-          too_large ? "MESSAGE_TOO_LARGE" : "UNPARSEABLE_MESSAGE",
-          absl::StrCat("message 1 ", problem, "; nothing was written"),
-          {{"records[1]", problem}})));
-      return;
-    }
     Batch full;
+    bool read_on = false, start_writer = false;
+    std::optional<grpc::Status> end;
     {
       absl::MutexLock lock(&mutex_);
-      if (!parsed) {
-        v1::RowResult result;
-        result.set_row(count_);
-        result.set_outcome(v1::OUTCOME_REJECTED);
-        auto* v = result.add_violations();
-        v->set_field(absl::StrCat("records[", count_, "]"));
-        v->set_description(absl::StrCat(problem, "; the row was not written"));
-        if (filling_.rows.empty() && !writing_) {
-          // Nothing before it waits to be written: it is answered now.
-          results_.Add(std::move(result));
-          answered_ = count_;
-        } else {
-          filling_.unparsed.push_back(std::move(result));
-        }
+      ++count_;
+      if (error_) {
+        // A batch failed meanwhile: this message is not written either.
+        end = ToGrpcStatus(*error_);
+      } else if (idle_expired_) {
+        // The writer ends the call once its batch is done.
+      } else if (!parsed && count_ == 1) {
+        // Its validate_only and strict would govern every row: write nothing.
+        end = ToGrpcStatus(InvalidArgumentError(
+            too_large ? "MESSAGE_TOO_LARGE" : "UNPARSEABLE_MESSAGE",
+            absl::StrCat("message 1 ", problem, "; nothing was written"),
+            {{"records[1]", problem}}));
       } else {
-        if (first) {
-          options_.validate_only = request.validate_only();
-          options_.strict = request.strict();
-        }
-        filling_.rows.push_back({count_, std::move(*request.mutable_record()),
-                                 std::move(*request.mutable_source())});
-        filling_.bytes += message_bytes;
-      }
-      filling_.last_message = count_;
-      if (filling_.rows.size() >= kBatchRows || filling_.bytes >= kBatchBytes) {
-        if (writing_) {
+        Take(parsed, std::move(request), message_bytes, problem);
+        if (filling_.rows.size() + filling_.unparsed.size() < kBatchRows &&
+            filling_.bytes < kBatchBytes) {
+          read_on = true;
+        } else if (writing_) {
           // Two batches are held: the writer reads on once it takes this one.
           next_ = std::exchange(filling_, {});
-          return;
+        } else {
+          writing_ = true;
+          full = std::exchange(filling_, {});
+          read_on = start_writer = true;
         }
-        writing_ = true;
-        full = std::exchange(filling_, {});
       }
+      if (end) ending_ = true;
     }
-    // Nothing but the writer, not started yet, may end the call while
-    // writing_ is set: `this` outlives both lines.
-    ReadNext();
-    if (!full.rows.empty()) StartWriter(std::move(full));
+    if (end) {
+      End(*end);
+      return;
+    }
+    // The call cannot end while readers_ counts this reaction (a batch
+    // that fails leaves its error to it), nor while writing_ is set and
+    // its writer not started: `this` outlives these lines.
+    if (read_on) ReadNext();
+    if (start_writer) StartWriter(std::move(full));
+    ReaderDone();
   }
 
   void OnDone() override {
@@ -452,10 +446,15 @@ class IngestServiceImpl::StreamReactor final
   void OnReadsEnded() {
     const bool cancelled = context_->IsCancelled();
     Batch last;
+    std::optional<grpc::Status> end;
+    bool start_writer = false;
     {
       absl::MutexLock lock(&mutex_);
-      if (idle_expired_) return;  // The writer ends the call.
-      if (writing_) {
+      if (error_) {
+        end = ToGrpcStatus(*error_);
+      } else if (idle_expired_) {
+        // The writer ends the call.
+      } else if (writing_) {
         // The writer writes what is left, or ends the call, once it is done.
         if (cancelled) {
           cancelled_ = true;
@@ -463,19 +462,65 @@ class IngestServiceImpl::StreamReactor final
           half_closed_ = true;
           next_ = std::exchange(filling_, {});
         }
-        return;
-      }
-      if (!cancelled) {
+      } else if (cancelled) {
+        end = grpc::Status(grpc::StatusCode::CANCELLED, "stream cancelled");
+      } else {
         half_closed_ = true;
-        writing_ = true;
+        writing_ = start_writer = true;
         last = std::exchange(filling_, {});
       }
+      if (end) ending_ = true;
     }
-    if (cancelled) {
-      End(grpc::Status(grpc::StatusCode::CANCELLED, "stream cancelled"));
+    if (end) {
+      End(*end);
       return;
     }
-    StartWriter(std::move(last));
+    if (start_writer) StartWriter(std::move(last));
+    ReaderDone();
+  }
+
+  // Adds message count_ to the batch being read: its row, or its
+  // rejection when it did not parse.
+  void Take(bool parsed, v1::IngestRecordsRequest request, size_t message_bytes,
+            const std::string& problem) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
+    filling_.last_message = count_;
+    if (parsed) {
+      if (count_ == 1) {
+        options_.validate_only = request.validate_only();
+        options_.strict = request.strict();
+      }
+      filling_.rows.push_back({count_, std::move(*request.mutable_record()),
+                               std::move(*request.mutable_source())});
+      filling_.bytes += message_bytes;
+      return;
+    }
+    v1::RowResult result;
+    result.set_row(count_);
+    result.set_outcome(v1::OUTCOME_REJECTED);
+    auto* v = result.add_violations();
+    v->set_field(absl::StrCat("records[", count_, "]"));
+    v->set_description(absl::StrCat(problem, "; the row was not written"));
+    if (filling_.rows.empty() && filling_.unparsed.empty() && !writing_) {
+      // Nothing before it waits to be written: it is answered now.
+      results_.Add(std::move(result));
+      answered_ = count_;
+    } else {
+      filling_.unparsed.push_back(std::move(result));
+    }
+  }
+
+  // The end of an OnReadDone that did not end the call. When a batch
+  // failed while it ran and no other one runs, it ends the call.
+  void ReaderDone() {
+    std::optional<grpc::Status> end;
+    {
+      absl::MutexLock lock(&mutex_);
+      if (--readers_ == 0 && error_ && !ending_) {
+        ending_ = true;
+        end = ToGrpcStatus(*error_);
+      }
+    }
+    if (end) End(*end);
   }
 
   void StartWriter(Batch batch) {
@@ -496,39 +541,53 @@ class IngestServiceImpl::StreamReactor final
                                    progress_, results_);
       }
       for (v1::RowResult& result : batch.unparsed) results_.Add(std::move(result));
-      bool cancelled = false, idle = false, more = false, read_on = false;
+      enum class Then { kWrite, kWriteAndRead, kFail, kCancel, kIdle, kFinish };
+      Then then = Then::kFinish;
       {
         absl::MutexLock lock(&mutex_);
         // Every message of the batch is answered: written, or rejected (a
         // row that did not parse, or did not normalize).
         answered_ = std::max(answered_, batch.last_message);
-        cancelled = cancelled_;
-        idle = idle_expired_;
-        if (status.ok() && !cancelled && !idle) {
-          if (next_) {
-            batch = *std::exchange(next_, std::nullopt);
-            more = true;
-            read_on = !half_closed_;
-          } else if (!half_closed_) {
-            writing_ = false;  // The reader holds the call again.
-            return;
-          }
+        if (!status.ok() && readers_ > 0) {
+          // That OnReadDone ends the call, rather than read on after it.
+          error_ = status;
+          writing_ = false;
+          return;
         }
+        if (!status.ok()) {
+          then = Then::kFail;
+        } else if (cancelled_) {
+          then = Then::kCancel;
+        } else if (idle_expired_) {
+          then = Then::kIdle;
+        } else if (next_) {
+          batch = *std::exchange(next_, std::nullopt);
+          then = half_closed_ ? Then::kWrite : Then::kWriteAndRead;
+        } else if (!half_closed_) {
+          writing_ = false;  // The reader holds the call again.
+          return;
+        }
+        if (then != Then::kWrite && then != Then::kWriteAndRead) ending_ = true;
       }
-      if (more) {
-        if (read_on) ReadNext();
-        continue;
+      switch (then) {
+        case Then::kWriteAndRead:
+          ReadNext();
+          continue;
+        case Then::kWrite:
+          continue;
+        case Then::kFail:
+          End(ToGrpcStatus(status));
+          return;
+        case Then::kCancel:
+          End(grpc::Status(grpc::StatusCode::CANCELLED, "stream cancelled"));
+          return;
+        case Then::kIdle:
+          EndIdle();
+          return;
+        case Then::kFinish:
+          FinishOk();
+          return;
       }
-      if (!status.ok()) {
-        End(ToGrpcStatus(status));
-      } else if (cancelled) {
-        End(grpc::Status(grpc::StatusCode::CANCELLED, "stream cancelled"));
-      } else if (idle) {
-        EndIdle();
-      } else {
-        FinishOk();
-      }
-      return;
     }
   }
 
@@ -536,10 +595,12 @@ class IngestServiceImpl::StreamReactor final
   void Expire() {
     {
       absl::MutexLock lock(&mutex_);
+      if (ending_) return;
       if (writing_) {
         idle_expired_ = true;  // The writer ends the call once it is done.
         return;
       }
+      ending_ = true;
     }
     EndIdle();
   }
@@ -598,7 +659,6 @@ class IngestServiceImpl::StreamReactor final
   // The last thing done with `this`: OnDone may delete it before Finish
   // returns.
   void End(const grpc::Status& status) {
-    ended_ = true;
     // Free before the client learns the status, so that it may open the
     // next stream at once; OnDone (which deletes this) may come later.
     slot_.Release();
@@ -623,11 +683,14 @@ class IngestServiceImpl::StreamReactor final
   bool half_closed_ ABSL_GUARDED_BY(mutex_) = false;
   bool cancelled_ ABSL_GUARDED_BY(mutex_) = false;
   bool idle_expired_ ABSL_GUARDED_BY(mutex_) = false;
+  // A batch failed while an OnReadDone ran, which ends the call with it.
+  std::optional<absl::Status> error_ ABSL_GUARDED_BY(mutex_);
+  int readers_ ABSL_GUARDED_BY(mutex_) = 0;  // OnReadDone calls running.
+  bool ending_ ABSL_GUARDED_BY(mutex_) = false;  // End is called or due.
   int count_ ABSL_GUARDED_BY(mutex_) = 0;
   // Messages 1 to answered_ are written or rejected; the rest are not.
   int answered_ ABSL_GUARDED_BY(mutex_) = 0;
   std::atomic<uint64_t> alarm_{0};
-  std::atomic<bool> ended_{false};
   Slot slot_;  // Released by End, or when the reactor is deleted.
 };
 

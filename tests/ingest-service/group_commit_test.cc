@@ -25,6 +25,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "ingest-service/store.h"
+#include "tests/support/failing_wal_fs.h"
 #include "tests/support/temp_dir.h"
 
 namespace kouryu::ingest {
@@ -315,53 +316,6 @@ TEST(GroupCommitTest, EveryWriterLearnsTheResultOfItsOwnGroup) {
   EXPECT_EQ(commit.head(), last_ok);
 }
 
-// A file system whose write-ahead log files fail every append once
-// FailWalAppends() is called, as a disk that has gone bad does.
-class FailingWalFileSystem : public rocksdb::FileSystemWrapper {
- public:
-  FailingWalFileSystem() : FileSystemWrapper(rocksdb::FileSystem::Default()) {}
-  static const char* kClassName() { return "FailingWalFileSystem"; }
-  const char* Name() const override { return kClassName(); }
-
-  void FailWalAppends() { failing_ = true; }
-
-  rocksdb::IOStatus NewWritableFile(
-      const std::string& fname, const rocksdb::FileOptions& options,
-      std::unique_ptr<rocksdb::FSWritableFile>* result,
-      rocksdb::IODebugContext* dbg) override {
-    rocksdb::IOStatus s = target()->NewWritableFile(fname, options, result, dbg);
-    if (s.ok() && absl::EndsWith(fname, ".log")) {
-      *result = std::make_unique<WalFile>(std::move(*result), failing_);
-    }
-    return s;
-  }
-
- private:
-  class WalFile : public rocksdb::FSWritableFileOwnerWrapper {
-   public:
-    WalFile(std::unique_ptr<rocksdb::FSWritableFile> target,
-            const std::atomic<bool>& failing)
-        : FSWritableFileOwnerWrapper(std::move(target)), failing_(failing) {}
-    rocksdb::IOStatus Append(const rocksdb::Slice& data,
-                             const rocksdb::IOOptions& options,
-                             rocksdb::IODebugContext* dbg) override {
-      if (failing_) return rocksdb::IOStatus::IOError("injected: WAL append");
-      return target()->Append(data, options, dbg);
-    }
-    rocksdb::IOStatus Append(const rocksdb::Slice& data,
-                             const rocksdb::IOOptions& options,
-                             const rocksdb::DataVerificationInfo&,
-                             rocksdb::IODebugContext* dbg) override {
-      return Append(data, options, dbg);
-    }
-
-   private:
-    const std::atomic<bool>& failing_;
-  };
-
-  std::atomic<bool> failing_{false};
-};
-
 v1::Record MakeRecord(int writer, int n) {
   v1::Record record;
   const std::string id = absl::StrCat("w", writer, "n", n);
@@ -382,7 +336,7 @@ TEST(StoreGroupCommitTest, AFailingLogFailsEveryWaiterAndLosesNoAcknowledgedWrit
   constexpr int kWriters = 4;
   constexpr int kAcknowledgedBeforeFailure = 200;
   testing::ScopedTempDir dir;
-  auto fs = std::make_shared<FailingWalFileSystem>();
+  auto fs = std::make_shared<kouryu::testing::FailingWalFileSystem>();
   absl::StatusOr<std::unique_ptr<Store>> store =
       Store::Open(dir.path(), {.min_free_bytes = 0, .file_system = fs});
   ASSERT_TRUE(store.ok()) << store.status();

@@ -18,6 +18,7 @@
 #include "ingest-service/ingest_service.h"
 #include "ingest-service/normalizer.h"
 #include "ingest-service/store.h"
+#include "tests/support/failing_wal_fs.h"
 
 namespace kouryu::ingest {
 namespace {
@@ -348,6 +349,36 @@ TEST_F(IngestCallsTest, OversizedStreamMessageIsARejectedRow) {
   EXPECT_THAT(response.results(1).violations(0).description(),
               HasSubstr("a row's message may have at most 1048576"));
   EXPECT_EQ(store_->HeadSequence(), 2u);
+}
+
+// A stream whose first batch the store cannot write ends with the store's
+// error, whatever its reader is doing meanwhile (reading the next batch,
+// or holding it): nothing is written, and the server goes on answering.
+// Repeated, as the failure meets the reader at a different point each time.
+TEST_F(IngestCallsTest, StreamWhoseFirstBatchFailsEndsWithTheError) {
+  auto fs = std::make_shared<kouryu::testing::FailingWalFileSystem>();
+  const std::string dir = dir_ + "/failing";
+  absl::StatusOr<std::unique_ptr<Store>> store =
+      Store::Open(dir, {.min_free_bytes = 0, .file_system = fs});
+  ASSERT_TRUE(store.ok()) << store.status();
+  fs->FailWalAppends();
+  OwnServer own(normalizer_, **store, {});
+  for (int round = 0; round < 5; ++round) {
+    auto context = Context();
+    v1::IngestRecordsResponse response;
+    auto writer = own.stub->IngestRecords(context.get(), &response);
+    for (int i = 1; i <= 1200 + 100 * round; ++i) {
+      v1::IngestRecordsRequest request;
+      *request.mutable_record() = Row(round * 10000 + i);
+      if (!writer->Write(request)) break;  // The server ended the call.
+    }
+    writer->WritesDone();
+    grpc::Status status = writer->Finish();
+    EXPECT_FALSE(status.ok()) << "round " << round;
+    EXPECT_THAT(status.error_message(), HasSubstr("injected: WAL append"))
+        << "round " << round;
+    EXPECT_EQ((*store)->HeadSequence(), 0u);
+  }
 }
 
 // Streams beyond max_streams are refused at once; a refused client may
