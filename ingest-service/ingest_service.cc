@@ -317,10 +317,11 @@ grpc::Status IngestServiceImpl::UpsertRecord(
 // Who ends the call (End, after which OnDone may delete `this`) is decided
 // under mutex_, which ending_ then records. While a batch is written: its
 // writer, which acts on what came meanwhile (a cancellation, the end of
-// the stream, an idle timeout); but when the batch failed while an
-// OnReadDone runs, that reader, which must not read on after the end.
-// Otherwise the reader (OnReadDone) or the watchdog, never both
-// (OnReadDone disarms the watchdog first, waiting if it runs).
+// the stream, an idle timeout); but when the batch failed, or the stream
+// was found idle, while an OnReadDone runs, that reader, which must not
+// read on after the end. Otherwise the reader (OnReadDone) or the
+// watchdog, never both: OnReadDone disarms the watchdog first (waiting if
+// it runs), and the watchdog leaves a running reader to end the call.
 class IngestServiceImpl::StreamReactor final
     : public grpc::ServerReadReactor<grpc::ByteBuffer> {
  public:
@@ -510,14 +511,19 @@ class IngestServiceImpl::StreamReactor final
   }
 
   // The end of an OnReadDone that did not end the call. When a batch
-  // failed while it ran and no other one runs, it ends the call.
+  // failed, or the stream was found idle, while it ran, and no other
+  // reader or writer runs, it ends the call.
   void ReaderDone() {
     std::optional<grpc::Status> end;
     {
       absl::MutexLock lock(&mutex_);
-      if (--readers_ == 0 && error_ && !ending_) {
-        ending_ = true;
-        end = ToGrpcStatus(*error_);
+      if (--readers_ == 0 && !ending_ && !writing_) {
+        if (error_) {
+          end = ToGrpcStatus(*error_);
+        } else if (idle_expired_) {
+          end = IdleStatus();
+        }
+        if (end) ending_ = true;
       }
     }
     if (end) End(*end);
@@ -548,9 +554,9 @@ class IngestServiceImpl::StreamReactor final
         // Every message of the batch is answered: written, or rejected (a
         // row that did not parse, or did not normalize).
         answered_ = std::max(answered_, batch.last_message);
-        if (!status.ok() && readers_ > 0) {
+        if ((!status.ok() || idle_expired_) && readers_ > 0) {
           // That OnReadDone ends the call, rather than read on after it.
-          error_ = status;
+          if (!status.ok()) error_ = status;
           writing_ = false;
           return;
         }
@@ -596,8 +602,10 @@ class IngestServiceImpl::StreamReactor final
     {
       absl::MutexLock lock(&mutex_);
       if (ending_) return;
-      if (writing_) {
-        idle_expired_ = true;  // The writer ends the call once it is done.
+      if (writing_ || readers_ > 0) {
+        // The writer ends the call once its batch is done, or the reader
+        // (which may be about to read) once it is.
+        idle_expired_ = true;
         return;
       }
       ending_ = true;
