@@ -31,8 +31,9 @@ struct IngestServiceOptions {
   // thread limit set above it, the change feed keeps threads of its own.
   int max_unary_calls = 64;
   // IngestRecords streams open at once; more fail with RESOURCE_EXHAUSTED
-  // (reason TOO_MANY_STREAMS). A stream holds at most one batch of rows
-  // (512 rows or 8 MiB of messages) and its per-row results.
+  // (reason TOO_MANY_STREAMS). A stream holds at most two batches (512
+  // messages or 8 MiB of them each: the next is read while one is
+  // written) and its per-row results.
   int max_streams = 64;
   // An IngestRecords stream that sends no message for this long is ended
   // with DEADLINE_EXCEEDED (reason STREAM_IDLE).
