@@ -437,6 +437,10 @@ class IngestServiceImpl::StreamReactor final
       "cannot be parsed as a kouryu.v1.IngestRecordsRequest (a string field "
       "that is not valid UTF-8, or the bytes of another message)";
 
+  static grpc::Status Cancelled() {
+    return grpc::Status(grpc::StatusCode::CANCELLED, "stream cancelled");
+  }
+
   void ReadNext() {
     alarm_ = service_.idle_.Arm(
         absl::Now() + service_.options_.stream_idle_timeout, [this] { Expire(); });
@@ -464,7 +468,7 @@ class IngestServiceImpl::StreamReactor final
           next_ = std::exchange(filling_, {});
         }
       } else if (cancelled) {
-        end = grpc::Status(grpc::StatusCode::CANCELLED, "stream cancelled");
+        end = Cancelled();
       } else {
         half_closed_ = true;
         writing_ = start_writer = true;
@@ -585,7 +589,7 @@ class IngestServiceImpl::StreamReactor final
           End(ToGrpcStatus(status));
           return;
         case Then::kCancel:
-          End(grpc::Status(grpc::StatusCode::CANCELLED, "stream cancelled"));
+          End(Cancelled());
           return;
         case Then::kIdle:
           EndIdle();

@@ -117,9 +117,10 @@ class ChangeBatch {
   RecordCounts::Batch counts_;
 };
 
-// The upserts of a list of changes prepared (ChangeBatch::Prepare) on a
-// helper thread, a few chunks ahead of the caller, who takes them in order
-// and prepares any chunk the helper has not started itself. So at most a
+// The changes of a list prepared (ChangeBatch::PrepareRecord and
+// ReadStored) on a helper thread, a few chunks ahead of the caller, who
+// takes them in order and prepares any chunk the helper has not started
+// itself. So at most a
 // few chunks' worth is held at once, however long the list. Without a
 // second core, or for a short list, there is no helper: Take returns null
 // and Add prepares the change itself.

@@ -5,6 +5,7 @@
 // replacements, which go through it.)
 
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -44,6 +45,9 @@ TEST(PreparedChangesTest, EachUpsertIsPreparedAsPrepareDoes) {
       // Null only when there is no helper (a short list or one core):
       // then Add prepares the change itself.
       ChangeBatch::Prepared* got = prepared.Take(i);
+      if (n >= 128 && std::thread::hardware_concurrency() > 1) {
+        ASSERT_NE(got, nullptr) << "a list of " << n << " has a helper";
+      }
       if (got == nullptr) continue;
       EXPECT_FALSE(got->has_stored) << i;
       if (changes[i].kind() == v1::CHANGE_KIND_DELETE) {
